@@ -1,0 +1,26 @@
+# make demo: set up .venv (first time: a few minutes, ~5 GB for the torch stack) and run the demo.
+# make test: set up .venv and run the test suite.
+VENV ?= .venv
+PYTHON ?= python3
+BIN = $(VENV)/bin
+STAMP = $(VENV)/.installed
+
+.PHONY: demo test bench setup
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml plugins/scenedet-kissing/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[test]' -e plugins/scenedet-kissing
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/scenedet demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/segmentors.py
+	$(BIN)/python benchmarks/pipeline.py
+	$(BIN)/python benchmarks/backbones.py

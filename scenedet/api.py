@@ -1,0 +1,91 @@
+"""timm-style ``list_*`` / ``create_*`` functions over the components that plugins register.
+
+These are the calls a user or another plugin makes: ``create_backbone("resnet18")`` works in any
+plugin without importing the plugin that registered it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .plugins import get_host
+from .specs import AggregatorSpec, BackboneSpec, ExtractorSpec, HeadSpec, SceneSpec
+
+
+def _registry(kind: str):
+    return get_host().registries[kind]
+
+
+def list_extractors(pattern: str = "") -> list[str]:
+    """Names of registered extractors, optionally filtered by a shell pattern."""
+    return _registry("extractor").names(pattern)
+
+
+def list_backbones(pattern: str = "", modality: str | None = None) -> list[str]:
+    """Names of registered backbones; ``modality`` keeps ``"visual"`` or ``"audio"`` ones only."""
+    reg = _registry("backbone")
+    return [n for n in reg.names(pattern) if modality is None or reg.get(n).modality == modality]
+
+
+def list_heads(pattern: str = "") -> list[str]:
+    return _registry("head").names(pattern)
+
+
+def list_aggregators(pattern: str = "") -> list[str]:
+    return _registry("aggregator").names(pattern)
+
+
+def list_scenes(pattern: str = "") -> list[str]:
+    return _registry("scene").names(pattern)
+
+
+def get_extractor_spec(name: str) -> ExtractorSpec:
+    return _registry("extractor").get(name)
+
+
+def get_backbone_spec(name: str) -> BackboneSpec:
+    return _registry("backbone").get(name)
+
+
+def get_head_spec(name: str) -> HeadSpec:
+    return _registry("head").get(name)
+
+
+def get_aggregator_spec(name: str) -> AggregatorSpec:
+    return _registry("aggregator").get(name)
+
+
+def get_scene(name: str) -> SceneSpec:
+    """The recipe registered under ``name`` (the ``--plugin`` of ``scenedet run``)."""
+    return _registry("scene").get(name)
+
+
+def create_extractor(name: str, **options: Any):
+    """A fresh extractor (extractors may keep per-film state, so do not share one across films)."""
+    return get_extractor_spec(name).factory(**options)
+
+
+def create_backbone(name: str, *, weights: str | None = "pretrained", **options: Any):
+    """Build backbone ``name`` in eval mode.
+
+    ``weights``: ``"pretrained"`` (the official weights, from the local cache or downloaded
+    once), ``"random:SEED"`` (seeded random initialisation, for tests and demos without
+    weights), or a path to a weight file (offline use). ``timm:<model>`` names any timm model.
+    """
+    spec = get_backbone_spec(name)
+    if spec.prefix:
+        _head, sep, variant = name.partition(":")
+        if not sep or not variant:
+            raise ValueError(f"backbone {spec.name!r} needs a variant: {spec.name}:<model name>")
+        options["variant"] = variant
+    return spec.factory(weights=weights, **options)
+
+
+def create_head(name: str, *, in_features: int, num_classes: int = 2, **options: Any):
+    """A classifier head module taking ``in_features`` and returning ``num_classes`` logits."""
+    return get_head_spec(name).factory(in_features=in_features, num_classes=num_classes, **options)
+
+
+def create_aggregator(name: str):
+    """The raw aggregator function (see :class:`AggregatorSpec`); prefer :func:`scenedet.segment`."""
+    return get_aggregator_spec(name).function

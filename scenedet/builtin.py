@@ -1,0 +1,42 @@
+"""The core's own plugin: the standard extractors and the linear head.
+
+Registered through the ``scenedet`` entry point of the core package, the same path every other
+plugin takes.
+"""
+
+from __future__ import annotations
+
+from .hookspecs import hookimpl
+from .specs import ExtractorSpec, HeadSpec
+from . import extractors
+
+
+@hookimpl
+def register_extractors(register):
+    register(ExtractorSpec(name="still", factory=extractors.StillExtractor,
+                           output="(H, W, 3) uint8 RGB",
+                           summary="last frame shown at or before the end of each second"))
+    register(ExtractorSpec(name="stills16", factory=extractors.StillClipExtractor,
+                           output="(16, H, W, 3) uint8 RGB",
+                           summary="the 16 per-second stills up to this second, zero-padded"))
+    register(ExtractorSpec(name="frames16", factory=extractors.FrameClipExtractor,
+                           output="(16, H, W, 3) uint8 RGB",
+                           summary="the last 16 consecutive frames of each second (motion)"))
+    register(ExtractorSpec(name="audio-16k", factory=extractors.AudioExtractor,
+                           output="(16000,) float32",
+                           summary="each second's audio, mono, resampled to 16 kHz"))
+    register(ExtractorSpec(name="audio-logmel", factory=extractors.LogMelExtractor,
+                           output="(96, 64) float32",
+                           summary="VGGish log-mel patch of the last 960 ms of each second"))
+
+
+def _linear_head(*, in_features: int, num_classes: int = 2):
+    import torch
+
+    return torch.nn.Linear(in_features, num_classes)
+
+
+@hookimpl
+def register_heads(register):
+    register(HeadSpec(name="linear", factory=_linear_head,
+                      summary="one fully connected layer over the concatenated features (the paper's)"))

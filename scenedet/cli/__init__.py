@@ -1,0 +1,66 @@
+"""The ``scenedet`` command line: parses arguments, calls the library, prints results.
+
+Nothing here imports torch at module level, so ``scenedet --help`` stays fast. Exit codes:
+0 success, 1 a failure while working, 2 a usage error (bad argument, file or name), always as
+one line on stderr without a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from .. import __version__
+from ..errors import ScenedetError, UsageError
+
+
+class ScenedetGroup(click.Group):
+    """A group that turns scenedet's own errors into one line and the right exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(2)
+        except ScenedetError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(1)
+        except (BrokenPipeError, KeyboardInterrupt):
+            sys.stderr.close()
+            ctx.exit(1)
+
+
+@click.group(cls=ScenedetGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="scenedet")
+def cli() -> None:
+    """Find scenes of a kind in films, one second at a time.
+
+    \b
+    Typical use:
+      scenedet plugins                      what is installed
+      scenedet run --plugin kissing film.mp4 -o scenes.json
+      scenedet segment --min-length 15 scenes.json   re-cut cached scores, instantly
+
+    Times are accepted as 123, 12.5s or 00:02:03.500. Exit codes: 0 success, 1 failure while
+    working, 2 bad usage (argument, file or name).
+    """
+
+
+def _add_commands() -> None:
+    from . import commands  # noqa: F401  (registers the built-in commands on ``cli``)
+    from ..plugins import get_host
+
+    try:
+        get_host().pm.hook.register_commands(cli=cli)
+    except Exception as exc:  # a plugin's command must not take the CLI down
+        click.echo(f"Warning: a plugin failed to add commands: {exc}", err=True)
+
+
+_add_commands()
+
+
+def main() -> None:
+    cli(prog_name="scenedet")

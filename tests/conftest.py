@@ -1,0 +1,23 @@
+"""Shared test set-up: Hypothesis profiles and isolation from the user's caches."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+# CI runs every property with at least 500 examples; locally the default keeps runs quick.
+settings.register_profile("ci", max_examples=500, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_homes(tmp_path_factory, monkeypatch):
+    """No test reads or writes the user's model/weight caches, and nothing is downloaded."""
+    home = tmp_path_factory.mktemp("scenedet-home")
+    monkeypatch.setenv("SCENEDET_HOME", str(home / "scenedet"))
+    monkeypatch.setenv("TORCH_HOME", str(home / "torch"))
+    monkeypatch.setenv("SCENEDET_OFFLINE", "1")
