@@ -4,5 +4,8 @@ from __future__ import annotations
 
 from importlib import import_module
 
-for _name in ("plugins_cmd",):
+_MODULES = ("run_cmd", "segment_cmd", "features_cmd", "plugins_cmd", "synth_cmd", "train_cmd",
+            "evaluate_cmd", "demo_cmd")
+
+for _name in _MODULES:
     import_module(f".{_name}", __package__)

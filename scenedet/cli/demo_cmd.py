@@ -1,0 +1,1 @@
+"""``scenedet demo``` (being written)."""

@@ -1,0 +1,1 @@
+"""``scenedet evaluate``` (being written)."""

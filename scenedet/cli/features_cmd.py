@@ -1,0 +1,1 @@
+"""``scenedet features``` (being written)."""

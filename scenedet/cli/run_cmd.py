@@ -1,0 +1,1 @@
+"""``scenedet run``` (being written)."""

@@ -1,0 +1,1 @@
+"""``scenedet segment``` (being written)."""

@@ -1,0 +1,1 @@
+"""``scenedet synth``` (being written)."""

@@ -1,0 +1,1 @@
+"""``scenedet train``` (being written)."""
