@@ -49,18 +49,30 @@ def cli() -> None:
     """
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line each ("Warning: ..."), not Python's two-line source dump."""
+    click.echo(f"Warning: {message}", err=True)
+
+
 def _add_commands() -> None:
+    import warnings
+
     from . import commands  # noqa: F401  (registers the built-in commands on ``cli``)
     from ..plugins import get_host
 
-    try:
-        get_host().pm.hook.register_commands(cli=cli)
-    except Exception as exc:  # a plugin's command must not take the CLI down
-        click.echo(f"Warning: a plugin failed to add commands: {exc}", err=True)
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning  # plugin load failures as one line each
+        try:
+            get_host().pm.hook.register_commands(cli=cli)
+        except Exception as exc:  # a plugin's command must not take the CLI down
+            click.echo(f"Warning: a plugin failed to add commands: {exc}", err=True)
 
 
 _add_commands()
 
 
 def main() -> None:
+    import warnings
+
+    warnings.showwarning = _show_warning
     cli(prog_name="scenedet")

@@ -1,1 +1,41 @@
-"""``scenedet features``` (being written)."""
+"""``scenedet features``: per-second inputs or features of one extractor or backbone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import cli
+
+
+@cli.command("features")
+@click.option("--extractor", "-e", "name", required=True, metavar="NAME",
+              help="An extractor (still, audio-logmel, ...) or a backbone (resnet18, vggish, timm:<model>, ...).")
+@click.argument("video", type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              metavar="OUT.npy", help="Where to write the array (NumPy .npy, one row per second).")
+@click.option("--weights", default="pretrained", show_default=True, metavar="W",
+              help="Backbone weights: pretrained, random:SEED or a weight file path.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1))
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def features_command(name: str, video: Path, output: Path, weights: str, device: str,
+                     batch_size: int, quiet: bool) -> None:
+    """Write one row per whole second of VIDEO: an extractor's input or a backbone's features.
+
+    \b
+    Examples:
+      scenedet features -e audio-logmel film.mp4 -o logmel.npy     (n, 96, 64) patches
+      scenedet features -e resnet18 film.mp4 -o resnet18.npy       (n, 512) features
+      scenedet features -e timm:convnext_tiny --weights random:0 film.mp4 -o f.npy
+
+    `scenedet plugins` lists every extractor and backbone. Load the result with
+    numpy.load(OUT, mmap_mode="r").
+    """
+    from ..features import extract_features
+
+    array = extract_features(video, name, output, weights=weights, device=device,
+                             batch_size=batch_size, progress=False if quiet else None)
+    if not quiet:
+        click.echo(f"{output}: {array.shape} {array.dtype}", err=True)

@@ -1,1 +1,66 @@
-"""``scenedet run``` (being written)."""
+"""``scenedet run``: find the scenes of one scene plugin in a film."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import cli
+from .output import parse_weight_overrides, write_json
+from .params import TIME
+
+
+@cli.command("run")
+@click.option("--plugin", "-p", "scene", required=True, metavar="NAME",
+              help="Scene to detect, as registered by a plugin (see `scenedet plugins`).")
+@click.argument("video", type=click.Path(dir_okay=True, path_type=Path))
+@click.option("--model", "-m", type=click.Path(path_type=Path), metavar="PATH",
+              help="Model file (default: the scene's installed model, see `scenedet train --install`).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), metavar="OUT",
+              help="Write the JSON result here (default: print it to stdout).")
+@click.option("--aggregator", "-a", metavar="NAME", help="Segmentor (default: the scene's; e.g. interval, algorithm1).")
+@click.option("--min-length", type=TIME, metavar="TIME", help="Shortest scene, whole seconds (default: the scene's, 10 for kissing).")
+@click.option("--threshold", type=float, metavar="T", help="Least fraction of positive seconds in a scene, in (0, 1] (default: the scene's).")
+@click.option("--label-threshold", type=float, metavar="P", help="Probability from which a second counts as positive (default 0.5).")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1), help="Seconds per model batch.")
+@click.option("--threads", type=click.IntRange(min=1), help="CPU threads for the models (default: one per core).")
+@click.option("--weights", "weights", multiple=True, metavar="NAME=PATH",
+              help="Backbone weight file for offline use, e.g. resnet18=resnet18-f37072fd.pth (repeatable).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
+def run_command(scene: str, video: Path, model: Path | None, output: Path | None,
+                aggregator: str | None, min_length: float | None, threshold: float | None,
+                label_threshold: float | None, device: str, batch_size: int, threads: int | None,
+                weights: tuple[str, ...], quiet: bool) -> None:
+    """Score every whole second of VIDEO and cut the scenes.
+
+    \b
+    Examples:
+      scenedet run --plugin kissing film.mp4                 JSON to stdout
+      scenedet run -p kissing film.mp4 -o film.json --device cuda --batch-size 64
+      scenedet run -p kissing film.mp4 --min-length 15s --threshold 0.8
+      scenedet run -p kissing film.mp4 --weights resnet18=~/w/resnet18-f37072fd.pth
+
+    The JSON has "segments" ([{"start", "end", "score"}], seconds, end exclusive, score = mean
+    probability inside) and "scores" (one probability per second). Re-cut it later without the
+    models: `scenedet segment --min-length 20 film.json`.
+    """
+    from ..pipeline import run_scene
+    from ..timefmt import format_time
+
+    min_len = None
+    if min_length is not None:
+        if min_length != int(min_length) or min_length < 1:
+            raise click.BadParameter("must be a whole number of seconds >= 1", param_hint="--min-length")
+        min_len = int(min_length)
+    result = run_scene(video, scene=scene, model=model, aggregator=aggregator, min_length=min_len,
+                       threshold=threshold, label_threshold=label_threshold, device=device,
+                       batch_size=batch_size, threads=threads,
+                       weights=parse_weight_overrides(weights), progress=False if quiet else None)
+    write_json(result.to_dict(), output)
+    if output is not None and not quiet:
+        click.echo(f"{len(result.segments)} {result.scene} scene(s) in {result.video} "
+                   f"({len(result.scores)} s scored) -> {output}", err=True)
+        for s in result.segments:
+            click.echo(f"  {format_time(s.start)} - {format_time(s.end)}  score {s.score:.2f}", err=True)

@@ -1,0 +1,36 @@
+"""Writing results: atomically, so a failed run never leaves a partial output file behind."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def write_json(data: Any, output: str | Path | None) -> None:
+    """Write ``data`` as JSON to ``output`` (atomically), or to stdout when ``output`` is None/-."""
+    text = json.dumps(data, indent=2) + "\n"
+    if output is None or str(output) == "-":
+        click.echo(text, nl=False)
+        return
+    path = Path(output)
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def parse_weight_overrides(values: tuple[str, ...]) -> dict[str, str]:
+    """``--weights NAME=PATH`` (repeatable) -> ``{NAME: PATH}``."""
+    out: dict[str, str] = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or not name or not path:
+            raise click.BadParameter(f"{value!r}: use NAME=PATH, e.g. resnet18=resnet18-f37072fd.pth",
+                                     param_hint="--weights")
+        out[name.strip()] = path.strip()
+    return out

@@ -1,0 +1,156 @@
+"""Per-second features (or raw extractor inputs) of a film, streamed to ``.npy`` files.
+
+What ``scenedet features`` and training call. Output arrays are written through a memory map as
+batches arrive, so a feature file of a long film never sits in memory whole; files appear
+atomically (written under a temporary name, then renamed), so a crash leaves no partial file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .api import create_backbone, create_extractor, list_backbones, list_extractors
+from .errors import UsageError
+from .progress import Progress
+
+
+class _NpyStream:
+    """Writes rows into ``path`` through a memory map; the row count is known up front (probe)
+    but a decoder that yields fewer rows (a truncated tail) gets the file trimmed to them."""
+
+    def __init__(self, path: Path, n_rows: int) -> None:
+        self.path = Path(path)
+        self.tmp = self.path.with_name(self.path.name + ".tmp.npy")
+        self.n_rows = n_rows
+        self.rows = 0
+        self.array: np.memmap | None = None
+
+    def write(self, block: np.ndarray) -> None:
+        if self.array is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.array = np.lib.format.open_memmap(self.tmp, mode="w+", dtype=block.dtype,
+                                                   shape=(self.n_rows, *block.shape[1:]))
+        end = self.rows + len(block)
+        if end > self.n_rows:
+            raise RuntimeError(f"decoder produced more seconds than the film has ({end} > {self.n_rows})")
+        self.array[self.rows:end] = block
+        self.rows = end
+
+    def commit(self) -> Path:
+        if self.array is None:
+            raise UsageError(f"nothing to write for {self.path}: the film has no whole second")
+        self.array.flush()
+        if self.rows < self.n_rows:
+            trimmed = np.asarray(self.array[: self.rows])
+            del self.array
+            np.save(self.tmp, trimmed)
+        else:
+            del self.array
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        self.array = None
+        self.tmp.unlink(missing_ok=True)
+
+
+def stream_backbone_features(video: str | Path, backbones: Sequence[Any], *, device: Any = "cpu",
+                             batch_size: int = 16, progress: Progress | None = None,
+                             strategy: str = "auto") -> Iterator[list[np.ndarray]]:
+    """Yield, per batch of seconds, one ``(batch, feature_dim)`` float32 array per backbone.
+
+    One decode pass feeds every backbone; backbones must already be on ``device``.
+    """
+    import torch
+
+    from .stream import input_batches, prefetch
+
+    device = torch.device(device)
+    cuda = device.type == "cuda"
+    produce = lambda: input_batches(video, backbones, batch_size, strategy=strategy,  # noqa: E731
+                                    pin_memory=cuda)
+    with torch.inference_mode():
+        for batch in prefetch(produce, maxsize=2):
+            outs = []
+            for backbone, x in zip(backbones, batch.inputs):
+                x = x.to(device, non_blocking=cuda)
+                if x.dim() == 4:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                outs.append(backbone(x).float().cpu().numpy())
+            if progress is not None:
+                progress.update(batch.size)
+            yield outs
+
+
+def write_backbone_features(video: str | Path, backbones: Sequence[Any], outputs: Sequence[Path],
+                            *, n_seconds: int, device: Any = "cpu", batch_size: int = 16,
+                            progress: Progress | None = None) -> list[Path]:
+    """Stream the features of several backbones (one decode pass) into one ``.npy`` each."""
+    streams = [_NpyStream(Path(p), n_seconds) for p in outputs]
+    try:
+        for outs in stream_backbone_features(video, backbones, device=device,
+                                             batch_size=batch_size, progress=progress):
+            for stream, block in zip(streams, outs):
+                stream.write(block)
+        return [stream.commit() for stream in streams]
+    except BaseException:
+        for stream in streams:
+            stream.abort()
+        raise
+
+
+def write_extractor_output(video: str | Path, name: str, output: Path, *, n_seconds: int,
+                           progress: Progress | None = None, **options: Any) -> Path:
+    """Stream the raw per-second arrays of extractor ``name`` into ``output`` (``.npy``)."""
+    from .media.decode import iter_seconds
+
+    extractor = create_extractor(name, **options)
+    extractor.reset()
+    stream = _NpyStream(Path(output), n_seconds)
+    try:
+        for second in iter_seconds(video, extractor.request):
+            stream.write(np.asarray(extractor(second))[None])
+            if progress is not None:
+                progress.update(1)
+        return stream.commit()
+    except BaseException:
+        stream.abort()
+        raise
+
+
+def extract_features(video: str | Path, name: str, output: str | Path, *,
+                     weights: str = "pretrained", device: str = "cpu", batch_size: int = 16,
+                     progress: bool | None = None, **options: Any) -> np.ndarray:
+    """Write the per-second output of extractor or backbone ``name`` for ``video`` to ``output``.
+
+    Returns the written array, memory-mapped read-only. Extractors give their inputs
+    (``audio-logmel``: ``(n_seconds, 96, 64)``), backbones their features ``(n_seconds, dim)``.
+    """
+    from .media.probe import probe
+    from .model import resolve_device
+
+    output = Path(output)
+    if output.suffix != ".npy":
+        raise UsageError(f"output must be a .npy file: {output}")
+    info = probe(video)
+    bar = Progress(info.n_seconds, label=f"{Path(video).name}: ", enabled=progress)
+    try:
+        if name in list_extractors():
+            write_extractor_output(video, name, output, n_seconds=info.n_seconds, progress=bar,
+                                   **options)
+        elif name in list_backbones() or ":" in name:
+            dev = resolve_device(device)
+            backbone = create_backbone(name, weights=weights, **options).eval().to(dev)
+            write_backbone_features(video, [backbone], [output], n_seconds=info.n_seconds,
+                                    device=dev, batch_size=batch_size, progress=bar)
+        else:
+            known = ", ".join(list_extractors() + list_backbones())
+            raise UsageError(f"unknown extractor or backbone {name!r} (available: {known})")
+    finally:
+        bar.close()
+    return np.load(output, mmap_mode="r")

@@ -1,0 +1,94 @@
+"""A scene model: backbones whose features are concatenated into a classifier head.
+
+Imports torch: import this module lazily from anything the CLI loads at start-up.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+
+from .api import create_backbone, create_head
+from .errors import UsageError
+from .modelfile import ModelFile, check_compatible
+
+
+def resolve_device(device: str | None) -> Any:
+    """``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"`` (CUDA when available) -> ``torch.device``."""
+    name = (device or "cpu").strip().lower()
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise UsageError(f"unknown device {device!r}: use cpu, cuda, cuda:N or auto") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError(f"device {device!r} requested but CUDA is not available here "
+                         f"(torch {torch.__version__}); use --device cpu")
+    if dev.type not in ("cpu", "cuda"):
+        raise UsageError(f"unsupported device {device!r}: use cpu, cuda, cuda:N or auto")
+    return dev
+
+
+class SceneModel(torch.nn.Module):
+    """Backbones + head. ``forward(inputs)`` takes one batch per backbone, returns logits."""
+
+    def __init__(self, backbones: Sequence[Any], head: Any) -> None:
+        super().__init__()
+        self.backbones = torch.nn.ModuleList(backbones)
+        self.head = head
+
+    def features(self, inputs: Sequence[Any]) -> Any:
+        return torch.cat([bb(x) for bb, x in zip(self.backbones, inputs)], dim=1)
+
+    def forward(self, inputs: Sequence[Any]) -> Any:
+        return self.head(self.features(inputs))
+
+
+def build_backbones(names: Sequence[str], weights: Sequence[str], *,
+                    options: Mapping[str, Mapping[str, Any]] | None = None,
+                    overrides: Mapping[str, str] | None = None) -> list[Any]:
+    """Create each backbone with its weights; ``overrides`` maps a name to a weight file path."""
+    overrides = dict(overrides or {})
+    unknown = set(overrides) - set(names)
+    if unknown:
+        raise UsageError(f"--weights names {', '.join(sorted(unknown))}, which this model does "
+                         f"not use (it uses {', '.join(names)})")
+    built = []
+    for name, weights_id in zip(names, weights):
+        wanted = overrides.get(name)
+        if wanted is None:
+            wanted = weights_id if weights_id.startswith("random:") else "pretrained"
+            if weights_id == "embedded":
+                wanted = "random:0"  # replaced by the fine-tuned weights right after
+        backbone = create_backbone(name, weights=wanted, **dict((options or {}).get(name, {})))
+        if weights_id not in ("embedded", backbone.weights_id):
+            warnings.warn(f"the model was trained over {name} weights {weights_id}, "
+                          f"running with {backbone.weights_id}", RuntimeWarning, stacklevel=2)
+        built.append(backbone)
+    return built
+
+
+def build_scene_model(model_file: ModelFile, scene: str, *, device: Any = "cpu",
+                      weights: Mapping[str, str] | None = None) -> SceneModel:
+    """Instantiate the model a file describes, refusing one that does not fit (one-line error)."""
+    meta = model_file.meta
+    backbones = build_backbones(meta.backbones, meta.backbone_weights,
+                                options=meta.backbone_options, overrides=weights)
+    check_compatible(model_file, scene, {b_name: bb.feature_dim
+                                         for b_name, bb in zip(meta.backbones, backbones)})
+    for name, backbone in zip(meta.backbones, backbones):
+        state = model_file.backbone_states.get(name)
+        if state is not None:
+            backbone.load_state_dict(state)
+    head = create_head(meta.head, in_features=meta.in_features, num_classes=meta.num_classes)
+    try:
+        head.load_state_dict(model_file.head_state)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise UsageError(f"{model_file.path}: head weights do not fit: {first}") from None
+    model = SceneModel(backbones, head)
+    return model.eval().to(resolve_device(device) if isinstance(device, str) else device)

@@ -1,0 +1,142 @@
+"""Model files: a scene's trained head (and fine-tuned backbones) plus the metadata to trust it.
+
+A model file is a ``torch.save`` archive of tensors and one JSON string, read back with
+``torch.load(weights_only=True)``: loading a model file never runs pickled code. The metadata says
+which scene and components it was trained for, their feature sizes and weights, and the
+preprocessing version; a file that does not fit the installed components is refused with a
+one-line reason instead of producing silent nonsense.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from . import __version__
+from .errors import ModelFileError
+
+if TYPE_CHECKING:
+    import torch
+
+FORMAT_VERSION = 1
+#: Bumped whenever extractor or backbone preprocessing changes what a backbone sees.
+PREPROCESSING_VERSION = 1
+_META_KEY = "scenedet_model"
+
+
+@attrs.frozen(kw_only=True)
+class ModelMeta:
+    """What a model file was trained for. ``backbone_weights`` holds each backbone's ``weights_id``
+    (``"embedded"`` when the file carries fine-tuned backbone weights)."""
+
+    scene: str
+    backbones: tuple[str, ...] = attrs.field(converter=tuple)
+    backbone_weights: tuple[str, ...] = attrs.field(converter=tuple)
+    feature_dims: tuple[int, ...] = attrs.field(converter=tuple)
+    backbone_options: dict[str, dict[str, Any]] = attrs.Factory(dict)
+    head: str = "linear"
+    num_classes: int = 2
+    labels: tuple[str, ...] = attrs.field(default=("negative", "positive"), converter=tuple)
+    preprocessing: int = PREPROCESSING_VERSION
+    scenedet_version: str = __version__
+    format: int = FORMAT_VERSION
+    training: dict[str, Any] = attrs.Factory(dict)
+
+    @property
+    def in_features(self) -> int:
+        return sum(self.feature_dims)
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+def default_model_path(scene: str) -> Path:
+    """Where ``scenedet run --plugin SCENE`` looks for a model when ``--model`` is not given:
+    ``$SCENEDET_HOME/models/SCENE.pt`` (``SCENEDET_HOME`` defaults to ``~/.local/share/scenedet``)."""
+    return scenedet_home() / "models" / f"{scene}.pt"
+
+
+def scenedet_home() -> Path:
+    env = os.environ.get("SCENEDET_HOME")
+    if env:
+        return Path(env)
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "scenedet"
+
+
+def save_model_file(path: str | Path, meta: ModelMeta, head_state: dict[str, torch.Tensor],
+                    backbone_states: dict[str, dict[str, torch.Tensor]] | None = None) -> Path:
+    """Write a model file atomically (a crash never leaves half a file where a model was)."""
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload: dict[str, Any] = {
+        _META_KEY: json.dumps(meta.to_dict(), sort_keys=True),
+        "head": {k: v.detach().cpu() for k, v in head_state.items()},
+    }
+    if backbone_states:
+        payload["backbones"] = {name: {k: v.detach().cpu() for k, v in sd.items()}
+                                for name, sd in backbone_states.items()}
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+@attrs.frozen
+class ModelFile:
+    """A loaded model file: metadata plus state dicts (CPU tensors)."""
+
+    path: Path
+    meta: ModelMeta
+    head_state: dict[str, Any]
+    backbone_states: dict[str, dict[str, Any]]
+
+
+def load_model_file(path: str | Path) -> ModelFile:
+    """Read and sanity-check a model file; raise :class:`ModelFileError` with one line otherwise."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"model file not found: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelFileError(f"not a scenedet model file: {path} ({reason[:200]})") from None
+    if not isinstance(payload, dict) or _META_KEY not in payload or "head" not in payload:
+        raise ModelFileError(f"not a scenedet model file: {path} (no scenedet metadata)")
+    try:
+        raw = json.loads(payload[_META_KEY])
+        if raw.get("format") != FORMAT_VERSION:
+            raise ModelFileError(f"{path}: model file format {raw.get('format')} is not supported "
+                                 f"(this scenedet reads format {FORMAT_VERSION})")
+        meta = ModelMeta(**raw)
+    except ModelFileError:
+        raise
+    except Exception as exc:
+        raise ModelFileError(f"{path}: unreadable model metadata ({exc})") from None
+    return ModelFile(path=path, meta=meta, head_state=payload["head"],
+                     backbone_states=payload.get("backbones", {}))
+
+
+def check_compatible(model: ModelFile, scene: str, feature_dims: dict[str, int]) -> None:
+    """Refuse a model trained for another scene, preprocessing, or other feature sizes."""
+    meta = model.meta
+    where = model.path
+    if meta.scene != scene:
+        raise ModelFileError(f"{where} was trained for scene {meta.scene!r}, not {scene!r}")
+    if meta.preprocessing != PREPROCESSING_VERSION:
+        raise ModelFileError(f"{where} was made with preprocessing version {meta.preprocessing}; "
+                             f"this scenedet uses {PREPROCESSING_VERSION}: retrain the model")
+    for name, dim in zip(meta.backbones, meta.feature_dims):
+        have = feature_dims.get(name)
+        if have != dim:
+            raise ModelFileError(f"{where} expects {dim}-d features from {name!r}, "
+                                 f"but the installed backbone gives {have}")

@@ -1,0 +1,133 @@
+"""``run_scene``: a film in, per-second scores and scenes out. What ``scenedet run`` calls.
+
+The decoder and preprocessing run on a producer thread (see :mod:`scenedet.stream`), the models
+on the caller's thread under ``torch.inference_mode``; only one float per second is kept, so
+memory stays flat with the length of the film.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from .api import get_scene
+from .errors import UsageError
+from .modelfile import default_model_path, load_model_file
+from .progress import Progress
+from .segmentation import Segment, segment
+
+
+@attrs.frozen
+class SceneResult:
+    """The outcome of one run; ``to_dict()`` is the JSON ``scenedet run`` writes."""
+
+    video: str
+    scene: str
+    duration: float
+    scores: np.ndarray
+    segments: list[Segment]
+    model: str = ""
+    settings: dict[str, Any] = attrs.Factory(dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "video": self.video,
+            "scene": self.scene,
+            "duration": round(float(self.duration), 3),
+            "segments": [s.to_dict() for s in self.segments],
+            "scores": [round(float(p), 6) for p in self.scores],
+            "model": self.model,
+            "settings": self.settings,
+        }
+
+
+def set_threads(threads: int | None) -> None:
+    """Limit torch's intra-op threads (``None`` leaves torch's default: one per core)."""
+    if threads is not None:
+        import torch
+
+        if threads < 1:
+            raise UsageError("--threads must be at least 1")
+        torch.set_num_threads(threads)
+
+
+def score_film(model: Any, video: str | Path, *, device: Any = "cpu", batch_size: int = 16,
+               progress: Progress | None = None, strategy: str = "auto",
+               channels_last: bool = True) -> np.ndarray:
+    """Probability of the positive class for every whole second of ``video``.
+
+    ``model`` is a :class:`scenedet.model.SceneModel` already on ``device``.
+    """
+    import torch
+
+    from .stream import input_batches, prefetch
+
+    device = torch.device(device)
+    backbones = list(model.backbones)
+    cuda = device.type == "cuda"
+    scores: list[np.ndarray] = []
+    produce = lambda: input_batches(video, backbones, batch_size, strategy=strategy,  # noqa: E731
+                                    pin_memory=cuda)
+    with torch.inference_mode():
+        for batch in prefetch(produce, maxsize=2):
+            inputs = []
+            for x in batch.inputs:
+                x = x.to(device, non_blocking=cuda)
+                if channels_last and x.dim() == 4:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                inputs.append(x)
+            logits = model(inputs)
+            probs = torch.softmax(logits.float(), dim=1)[:, 1]
+            scores.append(probs.cpu().numpy().astype(np.float32))
+            if progress is not None:
+                progress.update(batch.size)
+    return np.concatenate(scores) if scores else np.zeros(0, dtype=np.float32)
+
+
+def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
+              aggregator: str | None = None, min_length: int | None = None,
+              threshold: float | None = None, label_threshold: float | None = None,
+              device: str = "cpu", batch_size: int = 16, threads: int | None = None,
+              weights: Mapping[str, str] | None = None, progress: bool | None = None,
+              strategy: str = "auto") -> SceneResult:
+    """Find the scenes of ``scene`` in ``video``.
+
+    ``model`` defaults to the scene's installed model (:func:`default_model_path`). Segmentation
+    settings default to the scene recipe's. ``weights`` maps a backbone name to a weight file
+    (offline use). ``progress``: ``None`` shows it when stderr is a terminal.
+    """
+    from .media.probe import probe
+    from .model import build_scene_model, resolve_device
+
+    spec = get_scene(scene)
+    settings = {
+        "aggregator": aggregator or spec.aggregator,
+        "min_length": spec.min_length if min_length is None else min_length,
+        "threshold": spec.threshold if threshold is None else threshold,
+        "label_threshold": spec.label_threshold if label_threshold is None else label_threshold,
+    }
+    # Validate the cheap things before decoding an hour of film.
+    segment([], **settings)
+    model_path = Path(model) if model is not None else default_model_path(spec.name)
+    if model is None and not model_path.is_file():
+        raise UsageError(f"no model for scene {spec.name!r}: pass --model FILE, or install one at "
+                         f"{model_path} (scenedet train ... --install)")
+    info = probe(video)
+    set_threads(threads)
+    dev = resolve_device(device)
+    scene_model = build_scene_model(load_model_file(model_path), spec.name, device=dev,
+                                    weights=weights)
+    bar = Progress(info.n_seconds, label=f"{Path(video).name}: ", enabled=progress)
+    try:
+        scores = score_film(scene_model, video, device=dev, batch_size=batch_size,
+                            progress=bar, strategy=strategy)
+    finally:
+        bar.close()
+    found = segment(scores, **settings)
+    return SceneResult(video=str(video), scene=spec.name, duration=info.duration, scores=scores,
+                       segments=found, model=str(model_path),
+                       settings={**settings, "threshold": str(settings["threshold"])})

@@ -1,0 +1,133 @@
+"""From a film to batches of backbone inputs, on a background thread with a bounded queue.
+
+Decoding, extraction and preprocessing (PyAV and torch CPU ops, both release the GIL) run on a
+producer thread while the caller runs the models: the two stages overlap, and the queue bound
+keeps memory flat however long the film is (at most ``maxsize`` batches wait).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+
+from .api import create_extractor
+from .media.types import MediaRequest
+
+if TYPE_CHECKING:
+    import torch
+
+T = TypeVar("T")
+_DONE = object()
+
+
+@attrs.frozen
+class Batch:
+    """Consecutive seconds ``start .. start + size - 1``; ``inputs[i]`` feeds backbone ``i``."""
+
+    start: int
+    size: int
+    inputs: tuple[Any, ...]
+
+
+def prefetch(produce: Callable[[], Iterator[T]], maxsize: int = 2) -> Iterator[T]:
+    """Iterate ``produce()`` on a daemon thread, at most ``maxsize`` items ahead.
+
+    An exception in the producer is re-raised in the consumer; a consumer that stops early
+    (``break``, an exception) stops the producer at its next item.
+    """
+    q: queue.Queue[Any] = queue.Queue(maxsize=max(1, maxsize))
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def worker() -> None:
+        try:
+            for item in produce():
+                if not put(item):
+                    return
+        except BaseException as exc:  # handed to the consumer
+            put(_Raised(exc))
+            return
+        put(_DONE)
+
+    thread = threading.Thread(target=worker, name="scenedet-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Raised):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+@attrs.frozen
+class _Raised:
+    exc: BaseException
+
+
+def input_batches(video: str | Path, backbones: Sequence[Any], batch_size: int, *,
+                  strategy: str = "auto", pin_memory: bool = False) -> Iterator[Batch]:
+    """Decode ``video`` once and yield batches of preprocessed inputs for every backbone.
+
+    Backbones that read the same extractor share one extractor instance (one still feeds both
+    ResNet-18 and DenseNet). Runs on the calling thread; wrap it in :func:`prefetch`.
+    """
+    import torch
+
+    from .media.decode import iter_seconds
+
+    if batch_size < 1:
+        raise ValueError("batch size must be at least 1")
+    extractors = {}
+    for backbone in backbones:
+        if backbone.input not in extractors:
+            extractors[backbone.input] = create_extractor(backbone.input)
+    request = MediaRequest(frames=0, audio=False)
+    for extractor in extractors.values():
+        extractor.reset()
+        request = request.merge(extractor.request)
+
+    buffers: list[list[torch.Tensor]] = [[] for _ in backbones]
+    start = 0
+
+    def flush() -> Batch:
+        inputs = tuple(_stack(buf, pin_memory) for buf in buffers)
+        batch = Batch(start=start, size=len(buffers[0]), inputs=inputs)
+        for buf in buffers:
+            buf.clear()
+        return batch
+
+    for second in iter_seconds(video, request, strategy=strategy):
+        arrays = {name: extractor(second) for name, extractor in extractors.items()}
+        for buf, backbone in zip(buffers, backbones):
+            buf.append(backbone.preprocess(arrays[backbone.input]))
+        if len(buffers[0]) == batch_size:
+            batch = flush()
+            start += batch.size
+            yield batch
+    if buffers and buffers[0]:
+        yield flush()
+
+
+def _stack(tensors: list[torch.Tensor], pin_memory: bool) -> torch.Tensor:
+    import torch
+
+    batch = torch.stack(tensors)
+    return batch.pin_memory() if pin_memory else batch
