@@ -101,19 +101,18 @@ class _Film:
 
 
 def _load_films(config: TrainConfig) -> list[_Film]:
-    from .annotations import load_annotations, per_second_labels
+    """Every film the annotation file declares, with its per-second labels (validated against
+    the films themselves: unknown films and scenes past a film's end are errors)."""
+    from .annotations import load_annotations
     from .media.probe import probe
 
-    annotations = load_annotations(config.annotations)
     videos = Path(config.videos) if config.videos else Path(config.annotations).parent
-    by_video: dict[str, list[Any]] = {}
-    for a in annotations:
-        by_video.setdefault(a.video, []).append(a)
+    annotations = load_annotations(config.annotations, videos_dir=videos)
     films = []
-    for name in sorted(by_video):
+    for name in annotations.videos:
         path = find_video(name, videos)
-        info = probe(path)
-        films.append(_Film(name=name, path=path, labels=per_second_labels(by_video[name], info.n_seconds)))
+        films.append(_Film(name=name, path=path,
+                           labels=annotations.labels(name, probe(path).n_seconds)))
     if len(films) < 3:
         raise UsageError(f"need at least 3 annotated films to split train/val/test, got {len(films)}")
     return films

@@ -31,3 +31,13 @@ def test_every_cli_command_is_in_the_cli_reference():
     reference = (ROOT / "docs" / "cli.md").read_text()
     missing = [name for name in cli.commands if f"## scenedet {name}" not in reference]
     assert not missing, missing
+
+
+def test_cli_reference_is_current():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_cli", ROOT / "docs" / "gen_cli.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert (ROOT / "docs" / "cli.md").read_text() == module.render(), \
+        "docs/cli.md is stale: python docs/gen_cli.py > docs/cli.md"

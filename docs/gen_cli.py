@@ -1,0 +1,36 @@
+"""Regenerate docs/cli.md from the commands' own --help:  python docs/gen_cli.py > docs/cli.md
+
+tests/test_docs.py fails when docs/cli.md and the CLI disagree, so the reference cannot rot.
+"""
+
+from __future__ import annotations
+
+import click
+
+INTRO = """# CLI reference
+
+Generated from `--help` by `python docs/gen_cli.py > docs/cli.md`; a test keeps it current.
+
+Conventions (as PySceneDetect and llm): times are accepted as `123`, `12.5s` or `00:02:03.500`;
+exit code 0 is success, 1 a failure while working, 2 a usage error (bad argument, file or name),
+always as one line on stderr without a traceback; progress goes to stderr and only when it is a
+terminal; results go to stdout or `-o FILE` (written atomically: a failed run leaves no file).
+"""
+
+
+def render() -> str:
+    from scenedet.cli import cli
+
+    parts = [INTRO]
+    ctx = click.Context(cli, info_name="scenedet", terminal_width=100, max_content_width=100)
+    parts.append("## scenedet\n\n```\n" + cli.get_help(ctx) + "\n```\n")
+    for name in sorted(cli.commands):
+        command = cli.commands[name]
+        sub = click.Context(command, info_name=f"scenedet {name}", parent=ctx,
+                            terminal_width=100, max_content_width=100)
+        parts.append(f"## scenedet {name}\n\n```\n" + command.get_help(sub) + "\n```\n")
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    print(render(), end="")
