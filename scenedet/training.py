@@ -166,7 +166,7 @@ def train_scene(config: TrainConfig, *, log: Callable[[str], None] = print,
     torch.manual_seed(config.seed)
     backbones = [create_backbone(n, weights=config.backbone_weights).eval().to(device) for n in names]
     if config.backbone_weights.startswith("random:"):
-        log(f"note: backbones use a seeded random initialisation ({config.backbone_weights}), "
+        log(f"note: the backbones use a seeded random initialisation ({config.backbone_weights}), "
             f"not pretrained weights")
     dims = [bb.feature_dim for bb in backbones]
     head = create_head(spec.head, in_features=sum(dims), num_classes=2).to(device)
@@ -189,6 +189,7 @@ def train_scene(config: TrainConfig, *, log: Callable[[str], None] = print,
     params = model.parameters() if config.train_all else head.parameters()
     optimizer = torch.optim.Adam(params, lr=config.lr, betas=config.betas)
     loss_fn = torch.nn.CrossEntropyLoss()
+    trainer.fit_standardisation(parts["train"])
     rng = np.random.default_rng(config.seed)
     train_index = _index(parts["train"])
     history: list[dict[str, Any]] = []
@@ -205,7 +206,7 @@ def train_scene(config: TrainConfig, *, log: Callable[[str], None] = print,
             loss = loss_fn(trainer.logits(x), y.to(device))
             loss.backward()
             optimizer.step()
-            losses.append(float(loss))
+            losses.append(loss.item())
         val = trainer.evaluate(parts["val"], config.batch_size)
         row = {"epoch": epoch, "train_loss": float(np.mean(losses)), "val": val,
                "seconds": round(time.perf_counter() - started, 2)}
@@ -218,7 +219,8 @@ def train_scene(config: TrainConfig, *, log: Callable[[str], None] = print,
     model.load_state_dict(best[2])
     trainer.train(False)
     val = history[best[1] - 1]["val"]
-    test = trainer.evaluate(parts["test"], config.batch_size)
+    trainer.fold_standardisation()
+    test = trainer.evaluate(parts["test"], config.batch_size)  # through the head as saved
     log(f"best epoch {best[1]}: val F1 {val['f1']:.3f}, test P {test['precision']:.3f} "
         f"R {test['recall']:.3f} F1 {test['f1']:.3f}")
 
@@ -243,10 +245,52 @@ def train_scene(config: TrainConfig, *, log: Callable[[str], None] = print,
 
 
 class _HeadTrainer:
-    """Batches of cached features; only the head learns."""
+    """Batches of cached features; only the head learns.
+
+    A linear head learns on standardised features (z-scores with the training split's mean and
+    standard deviation), then the standardisation is folded into its weights
+    (``W' = W / std``, ``b' = b - W' . mean``): the saved head is the same plain linear layer over
+    raw features, but Adam's ten epochs are not spent undoing the backbones' feature scales.
+    """
 
     def __init__(self, model: Any, device: Any) -> None:
         self.model, self.device = model, device
+        self.mean: np.ndarray | None = None
+        self.std: np.ndarray | None = None
+
+    def fit_standardisation(self, films: Sequence[_Film]) -> None:
+        import torch
+
+        if not isinstance(self.model.head, torch.nn.Linear):
+            return  # only a linear layer can absorb it exactly
+        total = count = sq = None
+        for film in films:
+            labelled = np.flatnonzero(film.labels >= 0)
+            if not len(labelled):
+                continue
+            x = np.concatenate([np.asarray(a[labelled], dtype=np.float64) for a in film.arrays], 1)
+            total = x.sum(0) if total is None else total + x.sum(0)
+            sq = (x * x).sum(0) if sq is None else sq + (x * x).sum(0)
+            count = len(x) if count is None else count + len(x)
+        if count:
+            mean = total / count
+            std = np.sqrt(np.maximum(sq / count - mean * mean, 0.0))
+            self.mean = mean.astype(np.float32)
+            self.std = np.where(std > 1e-6, std, 1.0).astype(np.float32)
+
+    def fold_standardisation(self) -> None:
+        """Make the head take raw features again (exactly the same function)."""
+        import torch
+
+        if self.mean is None or self.std is None:
+            return
+        head = self.model.head
+        with torch.no_grad():
+            std = torch.from_numpy(self.std).to(head.weight)
+            mean = torch.from_numpy(self.mean).to(head.weight)
+            head.weight.div_(std)
+            head.bias.sub_(head.weight @ mean)
+        self.mean = self.std = None
 
     def train(self, mode: bool = True) -> None:
         self.model.head.train(mode)
@@ -254,10 +298,12 @@ class _HeadTrainer:
     def batch(self, films: Sequence[_Film], pairs: np.ndarray, *, augment: bool) -> tuple[Any, Any]:
         import torch
 
-        rows = [np.concatenate([np.asarray(a[s], dtype=np.float32) for a in films[f].arrays])
-                for f, s in pairs]
+        rows = np.stack([np.concatenate([np.asarray(a[s], dtype=np.float32) for a in films[f].arrays])
+                         for f, s in pairs])
+        if self.mean is not None and self.std is not None:
+            rows = (rows - self.mean) / self.std
         labels = [int(films[f].labels[s]) for f, s in pairs]
-        return torch.from_numpy(np.stack(rows)), torch.tensor(labels, dtype=torch.long)
+        return torch.from_numpy(rows), torch.tensor(labels, dtype=torch.long)
 
     def logits(self, x: Any) -> Any:
         return self.model.head(x.to(self.device))
@@ -282,6 +328,9 @@ class _HeadTrainer:
 
 class _FineTuner(_HeadTrainer):
     """Batches of cached inputs with augmentation; backbones and head learn together."""
+
+    def fit_standardisation(self, films: Sequence[_Film]) -> None:
+        pass  # the backbones adapt their own scales
 
     def train(self, mode: bool = True) -> None:
         self.model.train(mode)

@@ -1,0 +1,177 @@
+"""``run_scene`` and ``scenedet run`` end to end on a generated film, with test-made model files."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+import scenedet
+from scenedet.cli import cli
+from scenedet.media.encode import FilmWriter
+from scenedet.modelfile import ModelMeta, default_model_path, save_model_file
+from scenedet.pipeline import run_scene
+
+SECONDS = 6
+
+
+@pytest.fixture(scope="module")
+def film(tmp_path_factory):
+    """6.5 s, 160x120 at 12 fps, brightness ramps per second, a tone that rises per second."""
+    path = tmp_path_factory.mktemp("run") / "film.mp4"
+    rate = 48_000
+    with FilmWriter(path, width=160, height=120, fps=12, gop=12) as w:
+        for i in range(int(12 * 6.5)):
+            w.write_frame(np.full((120, 160, 3), (i * 3) % 256, np.uint8))
+            if i % 12 == 11 or i == int(12 * 6.5) - 1:
+                t = np.arange(rate // (1 if i % 12 == 11 else 2)) / rate
+                w.write_audio((0.2 * np.sin(2 * np.pi * (300 + 50 * (i // 12)) * t)).astype(np.float32))
+    return path
+
+
+@pytest.fixture(scope="module")
+def backbones():
+    return [scenedet.create_backbone("resnet18", weights="random:0"),
+            scenedet.create_backbone("vggish", weights="random:0")]
+
+
+def _model(path, backbones, *, bias=None, seed=0, **meta):
+    torch.manual_seed(seed)
+    head = torch.nn.Linear(640, 2)
+    if bias is not None:
+        with torch.no_grad():
+            head.weight.zero_()
+            head.bias.copy_(torch.tensor(bias))
+    fields = dict(scene="kissing", backbones=("resnet18", "vggish"),
+                  backbone_weights=tuple(b.weights_id for b in backbones), feature_dims=(512, 128))
+    fields.update(meta)
+    save_model_file(path, ModelMeta(**fields), head.state_dict())
+    return path, head
+
+
+def test_scores_are_the_models_output_for_each_seconds_still_and_audio(film, backbones, tmp_path):
+    from scenedet.media.decode import iter_seconds
+    from scenedet.media.logmel import log_mel_patch
+    from scenedet.media.types import MediaRequest
+
+    path, head = _model(tmp_path / "m.pt", backbones)
+    result = run_scene(film, scene="kissing", model=path, batch_size=4, progress=False)
+    assert len(result.scores) == SECONDS == math.floor(result.duration)
+    # the same computation by hand, one second at a time
+    expected = []
+    with torch.inference_mode():
+        for second in iter_seconds(film, MediaRequest(frames=1, audio=True)):
+            visual = backbones[0](backbones[0].preprocess(second.still)[None])
+            audio = backbones[1](backbones[1].preprocess(log_mel_patch(second.audio))[None])
+            expected.append(torch.softmax(head(torch.cat([visual, audio], 1)), 1)[0, 1].item())
+    np.testing.assert_allclose(result.scores, expected, atol=1e-4)
+    assert len(set(np.round(result.scores, 4))) > 1  # seconds really differ
+
+
+def test_segments_follow_the_scores_and_settings(film, backbones, tmp_path):
+    path, _ = _model(tmp_path / "pos.pt", backbones, bias=[0.0, 5.0])  # every second positive
+    result = run_scene(film, scene="kissing", model=path, min_length=3, progress=False)
+    assert [(s.start, s.end) for s in result.segments] == [(0, SECONDS)]
+    assert result.segments[0].score == pytest.approx(1 / (1 + math.exp(-5)), abs=1e-5)
+    assert run_scene(film, scene="kissing", model=path, progress=False).segments == []  # min 10 s
+
+
+def test_cli_writes_the_documented_json(film, backbones, tmp_path):
+    path, _ = _model(tmp_path / "pos.pt", backbones, bias=[0.0, 5.0])
+    out = tmp_path / "out.json"
+    result = CliRunner().invoke(cli, ["run", "--plugin", "kissing", str(film), "--model", str(path),
+                                      "-o", str(out), "--min-length", "00:00:03", "--batch-size", "5"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["video"] == str(film) and data["scene"] == "kissing"
+    assert data["duration"] == pytest.approx(6.5, abs=0.1)
+    assert data["segments"] == [{"start": 0, "end": SECONDS, "score": pytest.approx(0.9933, abs=1e-3)}]
+    assert len(data["scores"]) == SECONDS and all(0 <= p <= 1 for p in data["scores"])
+    assert "1 kissing scene(s)" in result.output
+
+
+def test_installed_model_is_found_by_default(film, backbones, tmp_path):
+    _model(default_model_path("kissing"), backbones, bias=[5.0, 0.0])
+    result = CliRunner().invoke(cli, ["run", "-p", "kissing", str(film), "-q"])
+    assert result.exit_code == 0, result.output
+    assert max(json.loads(result.output)["scores"]) < 0.01
+
+
+def _one_line_error(result, *needles):
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    assert "Traceback" not in result.output
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_no_model_says_how_to_get_one(film):
+    result = CliRunner().invoke(cli, ["run", "-p", "kissing", str(film)])
+    _one_line_error(result, "no model for scene 'kissing'", "--model", "--install")
+
+
+def test_model_for_another_recipe_is_refused(film, backbones, tmp_path):
+    path, _ = _model(tmp_path / "fight.pt", backbones, scene="fight")
+    _one_line_error(CliRunner().invoke(cli, ["run", "-p", "kissing", str(film), "--model", str(path)]),
+                    "trained for scene 'fight'")
+    path, _ = _model(tmp_path / "dims.pt", backbones, feature_dims=(500, 140))
+    _one_line_error(CliRunner().invoke(cli, ["run", "-p", "kissing", str(film), "--model", str(path)]),
+                    "expects 500-d features from 'resnet18'")
+
+
+def _bad_inputs(tmp_path, film):
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    (tmp_path / "notes.mp4").write_text("this is not a film\n" * 100)
+    data = film.read_bytes()
+    (tmp_path / "half.mp4").write_bytes(data[: len(data) // 2])
+    (tmp_path / "adir").mkdir()
+    return {"missing": tmp_path / "nope.mp4", "directory": tmp_path / "adir",
+            "empty": tmp_path / "empty.mp4", "not a video": tmp_path / "notes.mp4",
+            "truncated": tmp_path / "half.mp4"}
+
+
+@pytest.mark.parametrize("case", ["missing", "directory", "empty", "not a video", "truncated"])
+def test_bad_input_is_one_line_exit_2_and_no_output_file(film, backbones, tmp_path, case):
+    path, _ = _model(tmp_path / "m.pt", backbones)
+    video = _bad_inputs(tmp_path, film)[case]
+    out = tmp_path / "out.json"
+    result = CliRunner().invoke(cli, ["run", "-p", "kissing", str(video), "--model", str(path),
+                                      "-o", str(out)])
+    _one_line_error(result, str(video.name))
+    assert not out.exists() and not list(tmp_path.glob(".out.json*"))
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--min-length", "2.5"], "whole number of seconds"),
+    (["--min-length", "abc"], "invalid time"),
+    (["--threshold", "1.5"], "threshold"),
+    (["--aggregator", "nope"], "unknown aggregator 'nope'"),
+    (["--device", "tpu"], "device"),
+    (["--weights", "resnet18"], "NAME=PATH"),
+    (["--plugin", "nope"], "unknown scene 'nope'"),
+])
+def test_bad_options_are_one_line_exit_2(film, backbones, tmp_path, args, needle):
+    path, _ = _model(tmp_path / "m.pt", backbones)
+    argv = ["run", "-p", "kissing", str(film), "--model", str(path), *args]
+    result = CliRunner().invoke(cli, argv)
+    assert result.exit_code == 2, result.output
+    assert needle in result.output and "Traceback" not in result.output
+
+
+def test_features_command_writes_logmel_patches_and_backbone_features(film, tmp_path):
+    out = tmp_path / "logmel.npy"
+    result = CliRunner().invoke(cli, ["features", "-e", "audio-logmel", str(film), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    patches = np.load(out)
+    assert patches.shape == (SECONDS, 96, 64) and patches.dtype == np.float32
+    assert not np.allclose(patches[0], patches[-1])  # the tone changes pitch every second
+    out = tmp_path / "vggish.npy"
+    result = CliRunner().invoke(cli, ["features", "-e", "vggish", "--weights", "random:0",
+                                      str(film), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert np.load(out).shape == (SECONDS, 128)
+    result = CliRunner().invoke(cli, ["features", "-e", "nope", str(film), "-o", str(out)])
+    assert result.exit_code == 2 and "unknown extractor or backbone 'nope'" in result.output

@@ -1,0 +1,106 @@
+"""Training on a tiny generated dataset, splits by film, and the train CLI."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, strategies as st
+
+from scenedet.cli import cli
+from scenedet.modelfile import default_model_path, load_model_file
+from scenedet.splits import split_films
+
+
+@given(st.lists(st.text(min_size=1, max_size=8), unique=True, max_size=40), st.integers(0, 10**6))
+def test_no_film_appears_in_two_splits(films, seed):
+    splits = split_films(films, seed=seed)
+    seen = [f for part in splits.values() for f in part]
+    assert sorted(seen) == sorted(films)            # every film somewhere
+    assert len(seen) == len(set(seen))               # and only once
+    if len(films) >= 3:
+        assert all(splits[k] for k in ("train", "val", "test"))
+    assert split_films(list(reversed(films)), seed=seed) == splits  # order does not matter
+
+
+def test_split_fractions_are_80_10_10():
+    splits = split_films([f"f{i}" for i in range(100)], seed=1)
+    assert [len(splits[k]) for k in ("train", "val", "test")] == [80, 10, 10]
+    assert split_films([f"f{i}" for i in range(100)], seed=2) != splits
+
+
+@pytest.fixture(scope="module")
+def tiny_set(tmp_path_factory):
+    from scenedet.synth import synthesize
+
+    root = tmp_path_factory.mktemp("tiny")
+    return synthesize(root, films=6, seed=3, min_seconds=30, max_seconds=40, min_scene=8,
+                      max_scene=14, width=160, height=120, fps=6)
+
+
+def test_train_beats_chance_and_records_everything(tiny_set, tmp_path):
+    out = tmp_path / "tiny.pt"
+    metrics = tmp_path / "metrics.json"
+    result = CliRunner().invoke(cli, [
+        "train", "-p", "kissing", "-a", str(tiny_set.annotations_path), "-o", str(out),
+        "--backbone-weights", "random:0", "--seed", "1", "--epochs", "30", "--install",
+        "--metrics", str(metrics)])
+    assert result.exit_code == 0, result.output
+    meta = load_model_file(out).meta
+    training = meta.training
+    splits = training["splits"]
+    names = [f for part in splits.values() for f in part]
+    assert sorted(names) == sorted(f.file for f in tiny_set.films) and len(set(names)) == len(names)
+    assert meta.backbones == ("resnet18", "vggish") and meta.backbone_weights == ("random:0", "random:0")
+    assert len(training["epochs"]) == 30 and training["config"]["lr"] == 1e-3
+    test = training["test"]
+    confusion = test["confusion"]
+    positives = confusion["tp"] + confusion["fn"]
+    total = positives + confusion["fp"] + confusion["tn"]
+    majority = max(positives, total - positives) / total
+    always_positive_f1 = 2 * positives / (positives + total)
+    # chance: a constant answer; a trained head must clearly beat both constant answers
+    assert test["accuracy"] > majority, test
+    assert test["f1"] >= always_positive_f1 + 0.2, test
+    assert json.loads(metrics.read_text())["test"] == test
+    assert default_model_path("kissing").read_bytes() == out.read_bytes()  # --install
+
+
+def test_folded_standardisation_gives_the_same_head_function(tiny_set, tmp_path):
+    """The saved head takes raw features: its test metrics, recomputed through `run`, agree."""
+    out = tmp_path / "m.pt"
+    result = CliRunner().invoke(cli, ["train", "-p", "kissing", "-a", str(tiny_set.annotations_path),
+                                      "-o", str(out), "--backbone-weights", "random:0", "-q"])
+    assert result.exit_code == 0, result.output
+    meta = load_model_file(out).meta
+    film = meta.training["splits"]["test"][0]
+    run = CliRunner().invoke(cli, ["run", "-p", "kissing", str(tiny_set.root / film), "--model",
+                                   str(out), "-q"])
+    assert run.exit_code == 0, run.output
+    from scenedet.annotations import load_annotations
+
+    scores = np.array(json.loads(run.output)["scores"])
+    labels = load_annotations(tiny_set.annotations_path).labels(film, len(scores))
+    accuracy = float(((scores >= 0.5) == (labels == 1)).mean())
+    per_film = meta.training["test"]
+    if len(meta.training["splits"]["test"]) == 1:
+        assert accuracy == pytest.approx(per_film["accuracy"], abs=1e-6)
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--visual", "none", "--audio", "none"], "no backbone left"),
+    (["--visual", "vggish"], "--visual 'vggish' is not a visual backbone"),
+    (["--visual", "nope"], "unknown backbone 'nope'"),
+])
+def test_bad_component_choices(tiny_set, tmp_path, args, needle):
+    result = CliRunner().invoke(cli, ["train", "-p", "kissing", "-a", str(tiny_set.annotations_path),
+                                      "-o", str(tmp_path / "x.pt"), *args])
+    assert result.exit_code == 2 and needle in result.output, result.output
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_too_few_films(tmp_path):
+    (tmp_path / "a.csv").write_text("video,start,end\n")
+    result = CliRunner().invoke(cli, ["train", "-p", "kissing", "-a", str(tmp_path / "a.csv"),
+                                      "-o", str(tmp_path / "x.pt")])
+    assert result.exit_code == 2 and "at least 3 annotated films" in result.output, result.output
