@@ -21,3 +21,8 @@ def _isolated_homes(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("SCENEDET_HOME", str(home / "scenedet"))
     monkeypatch.setenv("TORCH_HOME", str(home / "torch"))
     monkeypatch.setenv("SCENEDET_OFFLINE", "1")
+    try:  # huggingface_hub reads HF_HOME once at import: patch the resolved cache (timm's hub)
+        import huggingface_hub.constants
+    except ImportError:
+        return
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(home / "hf"))

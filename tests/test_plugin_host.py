@@ -127,3 +127,28 @@ def test_load_plugins_env_restricts_discovery(monkeypatch):
 def test_backbone_spec_rejects_unknown_modality():
     with pytest.raises(ValueError):
         BackboneSpec(name="x", factory=print, input="still", modality="smell", feature_dim=1)
+
+
+def test_a_plugin_extractor_is_created_fresh_per_call(host):
+    from scenedet import ExtractorSpec
+    from scenedet.media.types import MediaRequest, Second
+    import numpy as np
+
+    class Brightness:
+        name = "brightness"
+        request = MediaRequest(frames=1)
+
+        def reset(self):
+            pass
+
+        def __call__(self, second):
+            return np.array([second.still.mean()], dtype=np.float32)
+
+    def register_extractors(register):
+        register(ExtractorSpec(name="brightness", factory=Brightness, output="(1,) float32"))
+
+    host.add_plugin(_plugin(register_extractors=register_extractors), "bright")
+    a, b = scenedet.create_extractor("brightness"), scenedet.create_extractor("brightness")
+    assert a is not b
+    still = np.full((4, 4, 3), 10, np.uint8)
+    assert a(Second(index=0, frames=(still,))) == pytest.approx([10.0])

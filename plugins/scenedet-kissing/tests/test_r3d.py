@@ -15,14 +15,6 @@ from scenedet.interfaces import Backbone
 from scenedet.weights import IMAGENET_MEAN, IMAGENET_STD
 
 
-@pytest.fixture(autouse=True)
-def _offline_homes(tmp_path, monkeypatch):
-    """No test touches the user's caches or the network."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setenv("SCENEDET_HOME", str(tmp_path / "scenedet"))
-    monkeypatch.setenv("SCENEDET_OFFLINE", "1")
-
-
 @pytest.fixture(scope="module")
 def r3d():
     return scenedet.create_backbone("r3d34", weights="random:0")

@@ -11,14 +11,6 @@ from scenedet.errors import WeightsError
 from scenedet.interfaces import Backbone
 
 
-@pytest.fixture(autouse=True)
-def _offline_homes(tmp_path, monkeypatch):
-    """No test touches the user's caches or the network."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setenv("SCENEDET_HOME", str(tmp_path / "scenedet"))
-    monkeypatch.setenv("SCENEDET_OFFLINE", "1")
-
-
 # harritaylor/torchvggish's state dict (vggish-10086976.pth): conv stack then embeddings.
 OFFICIAL_LAYOUT = {
     "features.0.weight": (64, 1, 3, 3), "features.0.bias": (64,),

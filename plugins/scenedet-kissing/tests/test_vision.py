@@ -19,17 +19,6 @@ from scenedet.interfaces import Backbone
 ONE_LEVEL = 1 / 255 / 0.224 + 1e-6
 
 
-@pytest.fixture(autouse=True)
-def _offline_homes(tmp_path, monkeypatch):
-    """No test touches the user's caches (torch hub, Hugging Face) or the network."""
-    import huggingface_hub.constants
-
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setenv("SCENEDET_HOME", str(tmp_path / "scenedet"))
-    monkeypatch.setenv("SCENEDET_OFFLINE", "1")
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hf"))
-
-
 @pytest.fixture(scope="module")
 def resnet():
     return scenedet.create_backbone("resnet18", weights="random:0")

@@ -19,14 +19,6 @@ from scenedet.weights import (ImagePreprocess, KnownWeights, build_with_weights,
                               fetch_pretrained, file_sha256, load_file, parse_weights)
 
 
-@pytest.fixture(autouse=True)
-def _offline_homes(tmp_path, monkeypatch):
-    """No test touches the user's caches or the network."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setenv("SCENEDET_HOME", str(tmp_path / "scenedet"))
-    monkeypatch.setenv("SCENEDET_OFFLINE", "1")
-
-
 def tiny() -> nn.Module:
     return nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
 
