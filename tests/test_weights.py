@@ -15,7 +15,8 @@ import torch
 from torch import nn
 
 from scenedet.errors import WeightsError
-from scenedet.weights import (ImagePreprocess, KnownWeights, build_with_weights, checkpoints_dir,
+from scenedet.preprocess import ImagePreprocess
+from scenedet.weights import (KnownWeights, build_with_weights, checkpoints_dir,
                               fetch_pretrained, file_sha256, load_file, parse_weights)
 
 

@@ -41,8 +41,8 @@ import attrs
 
 from scenedet import BackboneSpec, hookimpl
 from scenedet.errors import UsageError
-from scenedet.weights import (IMAGENET_MEAN, IMAGENET_STD, ImagePreprocess, build_with_weights,
-                              drop_prefixes, make_backbone)
+from scenedet.preprocess import IMAGENET_MEAN, IMAGENET_STD, ImagePreprocess
+from scenedet.weights import build_with_weights, drop_prefixes, make_backbone
 
 if TYPE_CHECKING:
     import numpy as np

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from scenedet import BackboneSpec, hookimpl
 from scenedet.errors import UsageError, WeightsError
-from scenedet.weights import (OFFLINE_ENV, ImagePreprocess, KnownWeights, StateDict,
+from scenedet.preprocess import ImagePreprocess
+from scenedet.weights import (OFFLINE_ENV, KnownWeights, StateDict,
                               build_with_weights, checkpoints_dir, drop_prefixes, is_offline,
                               make_backbone, one_line, parse_weights)
 

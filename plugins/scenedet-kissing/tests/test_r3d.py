@@ -12,7 +12,7 @@ import torch
 import scenedet
 from scenedet.errors import UsageError, WeightsError
 from scenedet.interfaces import Backbone
-from scenedet.weights import IMAGENET_MEAN, IMAGENET_STD
+from scenedet.preprocess import IMAGENET_MEAN, IMAGENET_STD
 
 
 @pytest.fixture(scope="module")
