@@ -6,8 +6,11 @@ plugin without importing the plugin that registered it.
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from typing import Any
 
+from .errors import UsageError
 from .plugins import get_host
 from .specs import AggregatorSpec, BackboneSpec, ExtractorSpec, HeadSpec, SceneSpec
 
@@ -60,9 +63,20 @@ def get_scene(name: str) -> SceneSpec:
     return _registry("scene").get(name)
 
 
+def _call(kind: str, name: str, factory: Callable[..., Any], **kwargs: Any) -> Any:
+    """Call a plugin's factory; options it does not take are a usage error, not a traceback."""
+    try:
+        inspect.signature(factory).bind(**kwargs)
+    except TypeError as exc:
+        raise UsageError(f"{kind} {name!r} does not take these options: {exc}") from None
+    except ValueError:  # no signature available (a builtin): let the call decide
+        pass
+    return factory(**kwargs)
+
+
 def create_extractor(name: str, **options: Any):
     """A fresh extractor (extractors may keep per-film state, so do not share one across films)."""
-    return get_extractor_spec(name).factory(**options)
+    return _call("extractor", name, get_extractor_spec(name).factory, **options)
 
 
 def create_backbone(name: str, *, weights: str | None = "pretrained", **options: Any):
@@ -78,12 +92,13 @@ def create_backbone(name: str, *, weights: str | None = "pretrained", **options:
         if not sep or not variant:
             raise ValueError(f"backbone {spec.name!r} needs a variant: {spec.name}:<model name>")
         options["variant"] = variant
-    return spec.factory(weights=weights, **options)
+    return _call("backbone", name, spec.factory, weights=weights, **options)
 
 
 def create_head(name: str, *, in_features: int, num_classes: int = 2, **options: Any):
     """A classifier head module taking ``in_features`` and returning ``num_classes`` logits."""
-    return get_head_spec(name).factory(in_features=in_features, num_classes=num_classes, **options)
+    return _call("head", name, get_head_spec(name).factory, in_features=in_features,
+                 num_classes=num_classes, **options)
 
 
 def create_aggregator(name: str):

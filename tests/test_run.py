@@ -175,3 +175,14 @@ def test_features_command_writes_logmel_patches_and_backbone_features(film, tmp_
     assert np.load(out).shape == (SECONDS, 128)
     result = CliRunner().invoke(cli, ["features", "-e", "nope", str(film), "-o", str(out)])
     assert result.exit_code == 2 and "unknown extractor or backbone 'nope'" in result.output
+
+
+def test_features_options_reach_the_backbone_or_are_refused(film, tmp_path):
+    out = tmp_path / "r3d.npy"
+    result = CliRunner().invoke(cli, ["features", "-e", "r3d34", "-O", "clip=motion", "--weights",
+                                      "random:0", str(film), "-o", str(out), "--batch-size", "6"])
+    assert result.exit_code == 0, result.output
+    assert np.load(out).shape == (SECONDS, 512)
+    result = CliRunner().invoke(cli, ["features", "-e", "resnet18", "-O", "bogus=1", "--weights",
+                                      "random:0", str(film), "-o", str(out)])
+    _one_line_error(result, "backbone 'resnet18' does not take these options")

@@ -19,9 +19,11 @@ from . import cli
               help="Backbone weights: pretrained, random:SEED or a weight file path.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1))
+@click.option("--option", "-O", "options", multiple=True, metavar="KEY=VALUE",
+              help="Option for the extractor or backbone, e.g. -O size=224 -O clip=motion for r3d34 (repeatable).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def features_command(name: str, video: Path, output: Path, weights: str, device: str,
-                     batch_size: int, quiet: bool) -> None:
+                     batch_size: int, options: tuple[str, ...], quiet: bool) -> None:
     """Write one row per whole second of VIDEO: an extractor's input or a backbone's features.
 
     \b
@@ -29,13 +31,17 @@ def features_command(name: str, video: Path, output: Path, weights: str, device:
       scenedet features -e audio-logmel film.mp4 -o logmel.npy     (n, 96, 64) patches
       scenedet features -e resnet18 film.mp4 -o resnet18.npy       (n, 512) features
       scenedet features -e timm:convnext_tiny --weights random:0 film.mp4 -o f.npy
+      scenedet features -e r3d34 -O clip=motion -O size=112 --weights r3d34_K.pth film.mp4 -o m.npy
 
     `scenedet plugins` lists every extractor and backbone. Load the result with
     numpy.load(OUT, mmap_mode="r").
     """
     from ..features import extract_features
 
+    from .output import parse_options
+
     array = extract_features(video, name, output, weights=weights, device=device,
-                             batch_size=batch_size, progress=False if quiet else None)
+                             batch_size=batch_size, progress=False if quiet else None,
+                             **parse_options(options))
     if not quiet:
         click.echo(f"{output}: {array.shape} {array.dtype}", err=True)

@@ -34,3 +34,24 @@ def parse_weight_overrides(values: tuple[str, ...]) -> dict[str, str]:
                                      param_hint="--weights")
         out[name.strip()] = path.strip()
     return out
+
+
+def parse_options(values: tuple[str, ...]) -> dict[str, object]:
+    """``-O KEY=VALUE`` (repeatable) -> keyword arguments; numbers become int or float."""
+    out: dict[str, object] = {}
+    for value in values:
+        key, sep, raw = value.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key.isidentifier():
+            raise click.BadParameter(f"{value!r}: use KEY=VALUE, e.g. size=224", param_hint="--option")
+        out[key] = _number(raw.strip())
+    return out
+
+
+def _number(text: str) -> object:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
