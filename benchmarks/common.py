@@ -62,10 +62,10 @@ def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 
 def save(name: str, payload: dict[str, Any]) -> Path:
-    import torch
+    from importlib.metadata import version
 
     RESULTS.mkdir(parents=True, exist_ok=True)
-    payload = {"machine": {"python": platform.python_version(), "torch": torch.__version__,
+    payload = {"machine": {"python": platform.python_version(), "torch": version("torch"),
                            "cpu_count": __import__("os").cpu_count(),
                            "processor": platform.processor() or platform.machine()},
                **payload}

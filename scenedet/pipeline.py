@@ -39,7 +39,7 @@ class SceneResult:
             "scene": self.scene,
             "duration": round(float(self.duration), 3),
             "segments": [s.to_dict() for s in self.segments],
-            "scores": [round(float(p), 6) for p in self.scores],
+            "scores": [float(p) for p in self.scores],  # full precision: re-segmenting must agree
             "model": self.model,
             "settings": self.settings,
         }

@@ -35,6 +35,8 @@ class Registry(Generic[S]):
 
     def get(self, name: str) -> S:
         """The spec for ``name``, an alias, or ``prefix:variant`` of a prefix spec."""
+        if not isinstance(name, str):
+            raise UnknownComponentError(f"{self.kind} name must be a string, got {name!r}")
         key = self._aliases.get(name, name)
         if key in self._specs:
             return self._specs[key]

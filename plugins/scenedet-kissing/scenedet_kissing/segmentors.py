@@ -16,6 +16,7 @@ Neither imports torch: re-segmenting cached scores must stay instant.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
@@ -31,10 +32,10 @@ Pair = tuple[int, int]
 def _checked(min_length: Any, threshold: Any) -> tuple[int, Fraction]:
     """``(m, t)`` for a direct call; the host has already validated them on the normal path.
 
-    Kept because both functions are public: a direct caller passing ``m = 0`` would otherwise get
-    every positive second back, and a float ``t`` would be compared inexactly.
+    Kept because both functions are public: ``m = 0`` would make the loops produce empty
+    "segments", and a float ``t`` would be compared inexactly.
     """
-    if isinstance(min_length, bool) or int(min_length) != min_length or min_length < 1:
+    if isinstance(min_length, bool) or not isinstance(min_length, numbers.Integral) or min_length < 1:
         raise ValueError(f"min_length must be an integer >= 1, got {min_length!r}")
     if not isinstance(threshold, Fraction):
         threshold = Fraction(str(threshold))  # the spec's reading of a float or a decimal string

@@ -1,0 +1,340 @@
+"""Per-second scores in, scenes out: the validated front door to every aggregator.
+
+:func:`segment` is what ``scenedet run`` and ``scenedet segment`` call. It validates the inputs
+once (so aggregators receive exactly what :class:`~scenedet.AggregatorSpec` promises: a 1-D
+``bool`` array, an ``int >= 1`` and a ``Fraction`` in ``(0, 1]``), looks the aggregator up in the
+plugin registry, checks what it returns and wraps the scenes in :class:`Segment` values.
+
+Labels or probabilities? **The dtype decides, never the values.** ``bool`` and integer inputs are
+labels (each must be 0 or 1; segments get ``score=None``). Floating-point inputs are
+probabilities in ``[0, 1]``: a second is positive when its probability is ``>= label_threshold``,
+and each segment gets the mean probability of its seconds as ``score``. So ``[0.0, 1.0, 1.0]``
+is read as probabilities (scores ``1.0``), ``[0, 1, 1]`` as labels (scores ``None``): a column of
+confident probabilities never silently changes the output's shape.
+
+Kept free of torch: re-segmenting cached scores must answer in well under a second.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import operator
+import os
+import re
+import sys
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from fractions import Fraction
+from typing import IO, Any
+
+import attrs
+import numpy as np
+
+from .errors import ScenedetError, UsageError
+
+DEFAULT_MIN_LENGTH = 10
+DEFAULT_THRESHOLD = 0.7
+DEFAULT_AGGREGATOR = "interval"
+DEFAULT_LABEL_THRESHOLD = 0.5
+
+
+@attrs.frozen
+class Segment:
+    """One scene: seconds ``[start, end)`` (end exclusive) of the film.
+
+    ``score`` is the mean probability of the scene's seconds when :func:`segment` was given
+    probabilities, ``None`` when it was given labels.
+    """
+
+    start: int
+    end: int
+    score: float | None = None
+
+    @property
+    def length(self) -> int:
+        """Duration in seconds."""
+        return self.end - self.start
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form written by ``scenedet run`` and ``scenedet segment``."""
+        return {"start": self.start, "end": self.end, "score": self.score}
+
+
+# -- parameter validation ------------------------------------------------------------------------
+def to_fraction(threshold: Any, name: str = "threshold") -> Fraction:
+    """The exact rational the spec compares with: ``Fraction(str(t))`` for a float or a string
+    (``0.7`` is 7/10, not the binary double), a ``Fraction`` as given; must be in ``(0, 1]``.
+
+    Strings may be decimals or ratios (``"0.7"``, ``"2/3"``). Booleans are refused: ``True`` is
+    more likely a mistake than a threshold of 1.
+    """
+    value = _exact(threshold, name)
+    if not 0 < value <= 1:
+        hint = " (a fraction, not a percentage)" if 1 < value <= 100 else ""
+        raise UsageError(f"{name} must be in (0, 1]{hint}, got {_show(threshold)}")
+    return value
+
+
+def _exact(value: Any, name: str) -> Fraction:
+    if isinstance(value, (bool, np.bool_)):
+        raise UsageError(f"{name} must be a number in (0, 1], got {value!r}")
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, (numbers.Integral, Decimal)):
+        return Fraction(value)
+    if isinstance(value, (numbers.Real, str)):
+        try:
+            return Fraction(str(value).strip())
+        except (ValueError, ZeroDivisionError):
+            pass
+    raise UsageError(f"{name} must be a number in (0, 1] such as 0.7 or 2/3, got {_show(value)}")
+
+
+def to_min_length(min_length: Any, name: str = "min_length") -> int:
+    """``m`` as an ``int >= 1``. Whole-valued floats (``10.0``, what a parsed ``10s`` gives) are
+    accepted; ``2.5``, ``True``, strings and non-finite values are refused."""
+    ok = isinstance(min_length, numbers.Real) and not isinstance(min_length, (bool, np.bool_))
+    if ok and math.isfinite(min_length) and min_length == int(min_length) and min_length >= 1:
+        return int(min_length)
+    raise UsageError(f"{name} must be a whole number of seconds >= 1, got {_show(min_length)}")
+
+
+def to_label_threshold(label_threshold: Any, name: str = "label_threshold") -> float:
+    """The probability at or above which a second counts as positive: a number in ``[0, 1]``."""
+    ok = isinstance(label_threshold, numbers.Real) and not isinstance(label_threshold, (bool, np.bool_))
+    if ok and 0 <= label_threshold <= 1:  # NaN fails both comparisons
+        return float(label_threshold)
+    raise UsageError(f"{name} must be a probability in [0, 1], got {_show(label_threshold)}")
+
+
+def _show(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+# -- scores ----------------------------------------------------------------------------------------
+def as_scores(scores: Any, where: Callable[[int], str] | None = None) -> np.ndarray:
+    """Validate ``scores`` and return them as a 1-D ``bool`` array (labels) or ``float64`` array
+    (probabilities), following the dtype rule of this module.
+
+    ``where(i)`` describes the position of item ``i`` in error messages (``scores[i]`` unless a
+    loader knows better, such as a line number).
+    """
+    where = where or (lambda i: f"scores[{i}]")
+    try:
+        array = np.asarray(scores)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"scores must be a flat sequence of numbers: {exc}") from None
+    if array.ndim != 1:
+        raise UsageError(f"scores must be a flat sequence (one number per second), got shape {array.shape}")
+    if array.dtype.kind == "b":
+        return array
+    if array.dtype.kind in "iu":
+        bad = np.flatnonzero((array != 0) & (array != 1))
+        if bad.size:
+            i = int(bad[0])
+            raise UsageError(f"{where(i)} is {array[i]}: integer labels must be 0 or 1 "
+                             "(write probabilities as floats, e.g. 1.0)")
+        return array.astype(bool)
+    if array.dtype.kind == "f":
+        array = array.astype(np.float64, copy=False)
+        bad = np.flatnonzero(~((array >= 0) & (array <= 1)))  # NaN is caught too
+        if bad.size:
+            i = int(bad[0])
+            raise UsageError(f"{where(i)} is {array[i]}: probabilities must be in [0, 1]")
+        return array
+    if array.dtype.kind == "O":
+        return as_scores(_numbers_only(array.tolist(), where), where)
+    raise UsageError(f"scores must be numbers (labels 0/1 or probabilities), got {array.dtype} values")
+
+
+def _numbers_only(items: list[Any], where: Callable[[int], str]) -> np.ndarray:
+    """An object array: something that is not a number, mixed Python types or huge integers."""
+    for i, item in enumerate(items):
+        if not isinstance(item, numbers.Real):
+            raise UsageError(f"{where(i)} is {item!r}: not a number")
+    if all(isinstance(x, numbers.Integral) for x in items):
+        for i, item in enumerate(items):
+            if item not in (0, 1):
+                raise UsageError(f"{where(i)} is {item}: integer labels must be 0 or 1")
+        return np.asarray([bool(x) for x in items], dtype=bool)
+    return np.asarray([float(x) for x in items], dtype=np.float64)
+
+
+# -- the front door -----------------------------------------------------------------------------------
+def segment(scores: Sequence[Any] | np.ndarray, *, min_length: Any = DEFAULT_MIN_LENGTH,
+            threshold: Any = DEFAULT_THRESHOLD, aggregator: str = DEFAULT_AGGREGATOR,
+            label_threshold: Any = DEFAULT_LABEL_THRESHOLD) -> list[Segment]:
+    """Cut per-second ``scores`` into scenes.
+
+    ``scores``: one value per second, labels (bool / integer 0-1) or probabilities (float in
+    [0, 1]); see the module docstring for how they are told apart. ``min_length``: shortest scene
+    in whole seconds. ``threshold``: smallest fraction of positive seconds in a scene, compared
+    exactly (``0.7``, ``"2/3"``, ``Fraction(2, 3)``). ``aggregator``: a registered aggregator name
+    (``scenedet plugins`` lists them). ``label_threshold``: the probability at or above which a
+    second is positive (ignored for labels).
+
+    Raises :class:`scenedet.errors.UsageError` (a ``ValueError``) with a one-line reason for any
+    bad argument or value, naming the offending index.
+
+    >>> segment([1, 0, 1, 1, 1, 0, 0, 1, 1], min_length=4, threshold=0.7)
+    [Segment(start=2, end=9, score=None)]
+    """
+    m = to_min_length(min_length)
+    t = to_fraction(threshold)
+    cut = to_label_threshold(label_threshold)
+    values = as_scores(scores)
+    probabilities = values if values.dtype.kind == "f" else None
+    labels = values if probabilities is None else probabilities >= cut
+    pairs = _run_aggregator(aggregator, labels, m, t)
+    return _segments(pairs, probabilities)
+
+
+def _run_aggregator(name: str, labels: np.ndarray, m: int, t: Fraction) -> list[tuple[int, int]]:
+    from .api import get_aggregator_spec
+
+    if not isinstance(name, str):
+        raise UsageError(f"aggregator must be a registered name such as 'interval', got {name!r}")
+    spec = get_aggregator_spec(name)
+    pairs = spec.function(labels, m, t)
+    return _checked_pairs(spec.name, pairs, labels.size)
+
+
+def _checked_pairs(name: str, pairs: Any, n: int) -> list[tuple[int, int]]:
+    """An aggregator is plugin code: a structurally wrong answer is reported, not passed on."""
+    out: list[tuple[int, int]] = []
+    previous_end = -1
+    for k, pair in enumerate(pairs):
+        try:
+            start, end = (operator.index(v) for v in pair)
+        except (TypeError, ValueError):
+            raise ScenedetError(f"aggregator {name!r} returned {pair!r} at position {k}, "
+                                "expected a (start, end) pair of second indices") from None
+        if not previous_end < start <= end < n:
+            raise ScenedetError(f"aggregator {name!r} returned ({start}, {end}) at position {k}: "
+                                f"scenes must be sorted, non-overlapping, inclusive and within "
+                                f"0..{n - 1}")
+        out.append((start, end))
+        previous_end = end
+    return out
+
+
+def _segments(pairs: list[tuple[int, int]], probabilities: np.ndarray | None) -> list[Segment]:
+    """Value objects, end made exclusive; the score is the mean probability of the scene."""
+    if probabilities is None:
+        return [Segment(start, end + 1) for start, end in pairs]
+    if not pairs:
+        return []
+    bounds = np.asarray(pairs, dtype=np.int64)
+    bounds[:, 1] += 1
+    # reduceat over [s0, e0, s1, e1, ...] sums each scene and each gap; keep the scenes
+    padded = np.append(probabilities, 0.0)
+    sums = np.add.reduceat(padded, bounds.ravel())[::2]
+    means = sums / (bounds[:, 1] - bounds[:, 0])
+    return [Segment(int(s), int(e), float(p)) for (s, e), p in zip(bounds.tolist(), means.tolist())]
+
+
+# -- loading cached scores ----------------------------------------------------------------------------
+_INTEGER = re.compile(r"^[+-]?\d+$")
+
+
+def load_scores(source: str | os.PathLike[str] | IO[str]) -> np.ndarray:
+    """Read per-second scores from a path, ``"-"`` (stdin) or an open text file.
+
+    Accepted contents, told apart by the first non-blank character:
+
+    * a ``scenedet run`` JSON output: an object whose ``"scores"`` is the per-second list;
+    * a JSON list of numbers;
+    * plain text, one number per line (line ``k`` is second ``k - 1``); blank lines are refused,
+      except at the end, because skipping them would shift every later second.
+
+    Integers and JSON booleans are labels, anything with a decimal point or exponent makes the
+    whole input probabilities (see the module docstring). Errors are
+    :class:`~scenedet.errors.UsageError` with the line or index at fault.
+    """
+    return load_scores_and_settings(source)[0]
+
+
+#: the segmentation settings a ``scenedet run`` output records, which ``scenedet segment`` reuses
+RUN_SETTINGS = ("aggregator", "min_length", "threshold", "label_threshold")
+
+
+def load_scores_and_settings(source: str | os.PathLike[str] | IO[str]) -> tuple[np.ndarray, dict[str, Any]]:
+    """:func:`load_scores`, plus the segmentation settings recorded in a ``scenedet run`` output
+    (its ``"settings"``, only the keys of :data:`RUN_SETTINGS`; empty for other formats), so that
+    re-cutting a run without options reproduces its scenes."""
+    label, text = _read_text(source)
+    body = text.lstrip()
+    if not body:
+        raise UsageError(f"{label} is empty: expected one number per line, a JSON list of numbers "
+                         "or a `scenedet run` JSON output")
+    if body[0] in "[{":
+        return _load_json(label, text)
+    return _load_lines(label, text), {}
+
+
+def _read_text(source: str | os.PathLike[str] | IO[str]) -> tuple[str, str]:
+    if hasattr(source, "read"):
+        return getattr(source, "name", "<stream>"), source.read()  # type: ignore[union-attr]
+    if str(source) == "-":
+        return "<stdin>", sys.stdin.read()
+    try:
+        with open(source, encoding="utf-8-sig") as f:
+            return str(source), f.read()
+    except UnicodeDecodeError:
+        raise UsageError(f"{source}: not a text file (expected numbers or JSON)") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from None
+
+
+def _load_json(label: str, text: str) -> tuple[np.ndarray, dict[str, Any]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{label}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    settings: dict[str, Any] = {}
+    if isinstance(data, dict):
+        if "scores" not in data:
+            raise UsageError(f"{label}: a JSON object without \"scores\" (expected a `scenedet run` "
+                             "output or a JSON list of numbers)")
+        recorded = data.get("settings")
+        if isinstance(recorded, dict):
+            settings = {k: recorded[k] for k in RUN_SETTINGS if recorded.get(k) is not None}
+        data, where = data["scores"], (lambda i: f"{label}: scores[{i}]")
+    else:
+        where = lambda i: f"{label}: item {i}"  # noqa: E731
+    if not isinstance(data, list):
+        raise UsageError(f"{label}: the scores must be a JSON list, got {type(data).__name__}")
+    for i, item in enumerate(data):
+        if not isinstance(item, (bool, int, float)):
+            raise UsageError(f"{where(i)} is {json.dumps(item)}: not a number")
+    if data and all(isinstance(x, bool) for x in data):
+        return np.asarray(data, dtype=bool), settings
+    if any(isinstance(x, bool) for x in data) and any(type(x) is not bool for x in data):
+        raise UsageError(f"{label}: mixes true/false with numbers; use one kind of value")
+    return as_scores(_typed_array(data), where), settings
+
+
+def _load_lines(label: str, text: str) -> np.ndarray:
+    lines = text.rstrip().splitlines()
+    values: list[int | float] = []
+    for number, line in enumerate(lines, start=1):
+        token = line.strip()
+        if not token:
+            raise UsageError(f"{label}:{number}: empty line (one number per second, no gaps)")
+        try:
+            values.append(int(token) if _INTEGER.match(token) else float(token))
+        except ValueError:
+            raise UsageError(f"{label}:{number}: {token!r} is not a number") from None
+    return as_scores(_typed_array(values), lambda i: f"{label}:{i + 1}")
+
+
+def _typed_array(values: list[Any]) -> np.ndarray:
+    """Integers stay integers (labels) unless one float is present (probabilities)."""
+    if all(isinstance(v, int) for v in values):
+        try:
+            return np.asarray(values, dtype=np.int64)
+        except OverflowError:
+            return np.asarray(values, dtype=object)  # as_scores then names the culprit
+    return np.asarray(values, dtype=np.float64)
