@@ -22,11 +22,12 @@ def render() -> str:
     from scenedet.cli import cli
 
     parts = [INTRO]
-    ctx = click.Context(cli, info_name="scenedet", terminal_width=100, max_content_width=100)
+    ctx = click.Context(cli, info_name="scenedet", terminal_width=100, max_content_width=100,
+                        help_option_names=["-h", "--help"])
     parts.append("## scenedet\n\n```\n" + cli.get_help(ctx) + "\n```\n")
     for name in sorted(cli.commands):
         command = cli.commands[name]
-        sub = click.Context(command, info_name=f"scenedet {name}", parent=ctx,
+        sub = click.Context(command, info_name=name, parent=ctx,
                             terminal_width=100, max_content_width=100)
         parts.append(f"## scenedet {name}\n\n```\n" + command.get_help(sub) + "\n```\n")
     return "\n".join(parts)
