@@ -88,9 +88,9 @@ def main() -> None:
 
     minutes = (1, 1, 2) if args.quick else (10, 2, 60)
     print("generating films (once; kept in benchmarks/.films)...", flush=True)
-    hd = make_film(f"hd720-{minutes[0]}min", seconds=60 * minutes[0], width=1280, height=720)
-    short = make_film(f"low-{minutes[1]}min", seconds=60 * minutes[1], width=320, height=180)
-    long = make_film(f"low-{minutes[2]}min", seconds=60 * minutes[2], width=320, height=180)
+    hd = make_film(f"film-720p-{minutes[0]}min", seconds=60 * minutes[0], width=1280, height=720)
+    short = make_film(f"film-180p-{minutes[1]}min", seconds=60 * minutes[1], width=320, height=180)
+    long = make_film(f"film-180p-{minutes[2]}min", seconds=60 * minutes[2], width=320, height=180)
 
     rows = []
     for stage in ("decode", "model", "e2e"):

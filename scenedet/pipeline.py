@@ -117,6 +117,9 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
         raise UsageError(f"no model for scene {spec.name!r}: pass --model FILE, or install one at "
                          f"{model_path} (scenedet train ... --install)")
     info = probe(video)
+    if info.n_seconds == 0:
+        raise UsageError(f"{video} is shorter than one second ({info.duration:.2f} s): "
+                         f"nothing to score")
     set_threads(threads)
     dev = resolve_device(device)
     scene_model = build_scene_model(load_model_file(model_path), spec.name, device=dev,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from films import media_films  # noqa: F401  (one session-wide library of test films)
 from hypothesis import HealthCheck, settings
 
 # CI runs every property with at least 500 examples; locally the default keeps runs quick.

@@ -1,0 +1,157 @@
+"""Decoding speed of the per-second stills: seek vs sequential, by keyframe spacing.
+
+For generated 1280x720 24 fps H.264 films with a keyframe every 24 frames (1 s, aligned with
+the seconds), 30 frames (1.25 s, not aligned), 48 frames (2 s) and 250 frames (~10 s, x264's
+default),
+measures film-seconds decoded per wall second for the modes below. The films are encoded like
+real ones: frame threads (``FilmWriter``), and x264's "veryfast" preset rather than the
+"ultrafast" of the test fixtures, which turns off CABAC, B-frames and the deblocking filter and so
+decodes unrealistically fast (and leaves ``skip_loop_filter`` nothing to skip).
+
+* ``seek``: :func:`iter_seconds` with ``strategy="seek"`` (seeks, but decodes on instead of
+  seeking when the next keyframe is not ahead of the decoder);
+* ``seek+frame-threads``: the same with ``thread_type="AUTO"`` instead of slice threads;
+* ``seek-naive``: seek to every second's end and decode forward from the keyframe, nothing
+  reused: what "exact seeking" costs without that rule (PyAV directly, here; first 20 s);
+* ``sequential``: ``strategy="sequential"`` (frame threads, RGB only for the kept frames);
+* ``sequential+skip-lf``: the same with ``skip_loop_filter``, and how far its stills are from the
+  exact ones (mean absolute difference, PSNR);
+* ``sequential+audio``: with 16 kHz audio too (one demux pass).
+
+Prints a Markdown table and writes ``benchmarks/results/decode.json``. The numbers justify the
+``"auto"`` rule in :mod:`scenedet.media.probe` (seek when keyframes are <= ~1 s apart).
+
+    python benchmarks/decode.py            # 60 s films (generated once into benchmarks/.films)
+    python benchmarks/decode.py --quick    # 20 s films
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import make_film, save, table  # noqa: E402
+
+from scenedet.media import decode  # noqa: E402
+from scenedet.media.decode import iter_seconds  # noqa: E402
+from scenedet.media.probe import probe  # noqa: E402
+from scenedet.media.types import MediaRequest  # noqa: E402
+
+GOPS = (24, 30, 48, 250)
+NAIVE_SECONDS = 20  # seek-naive is slow with long GOPs: timed on the first 20 s only
+
+
+def stills(path: Path, strategy: str, *, audio: bool = False, skip_loop_filter: bool = False
+           ) -> list[np.ndarray]:
+    request = MediaRequest(frames=1, audio=audio)
+    return [s.still for s in iter_seconds(path, request, strategy=strategy,  # type: ignore[arg-type]
+                                          skip_loop_filter=skip_loop_filter)]
+
+
+def naive_seek(path: Path) -> list[np.ndarray]:
+    """Seek to each second's end, decode forward to the last frame at or before it."""
+    import av
+
+    info = probe(path)
+    out = []
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        video.thread_type = decode.SEEK_THREAD_TYPE
+        tb = video.time_base
+        for k in range(min(info.n_seconds, NAIVE_SECONDS)):
+            target = int((k + 1) / tb)
+            container.seek(target, stream=video, backward=True)
+            kept = None
+            for frame in container.decode(video):
+                if frame.pts > target:
+                    break
+                kept = frame
+            out.append(kept.to_ndarray(format="rgb24"))
+    return out
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+def _finite(x: float) -> float | None:
+    """JSON has no infinity: identical stills have no PSNR (None)."""
+    return None if x == float("inf") else round(x, 1)
+
+
+MODES = ("seek", "seek+frame-threads", "seek-naive", "sequential", "sequential+skip-lf",
+         "sequential+audio")
+
+
+def run_mode(mode: str, path: Path) -> list[np.ndarray]:
+    if mode == "seek-naive":
+        return naive_seek(path)
+    if mode == "seek+frame-threads":
+        default, decode.SEEK_THREAD_TYPE = decode.SEEK_THREAD_TYPE, "AUTO"
+        try:
+            return stills(path, "seek")
+        finally:
+            decode.SEEK_THREAD_TYPE = default
+    strategy, _, extra = mode.partition("+")
+    return stills(path, strategy, audio=extra == "audio", skip_loop_filter=extra == "skip-lf")
+
+
+def measure(seconds: int, repeats: int) -> list[dict]:
+    """Best of ``repeats`` rounds per mode; the modes take turns within a round, so a burst of
+    load from elsewhere on a shared machine does not land on one mode only."""
+    rows = []
+    for gop in GOPS:
+        path = make_film(f"decode-720p-film-{seconds}s-gop{gop}", seconds=seconds, width=1280,
+                         height=720, fps=24, gop=gop)
+        info = probe(path)
+        best = dict.fromkeys(MODES, float("inf"))
+        got: dict[str, list[np.ndarray]] = {}
+        for _ in range(repeats):
+            for mode in MODES:
+                start = time.perf_counter()
+                got[mode] = run_mode(mode, path)
+                best[mode] = min(best[mode], time.perf_counter() - start)
+        exact, rate_seq = got["sequential"], info.n_seconds / best["sequential"]
+        for mode in MODES:
+            n = len(got[mode])
+            assert n == (min(info.n_seconds, NAIVE_SECONDS) if mode == "seek-naive"
+                         else info.n_seconds), (mode, n)
+            pairs = list(zip(got[mode], exact))
+            rows.append({
+                "gop": gop, "keyframe_s": round(info.keyframe_interval or 0, 2),
+                "auto": info.strategy, "mode": mode, "film_s": n,
+                "wall_s": round(best[mode], 2), "film_s_per_s": n / best[mode],
+                "vs_sequential": n / best[mode] / rate_seq,
+                "mean_abs_diff": float(np.mean([np.abs(a.astype(np.int16) - b).mean()
+                                                for a, b in pairs])),
+                "min_psnr_db": _finite(min(psnr(a, b) for a, b in pairs)),
+            })
+            print(f"gop {gop:3d} {mode:20s} {n / best[mode]:7.2f} film-s/s", flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="20 s films instead of 60 s")
+    parser.add_argument("--repeats", type=int, default=3, help="best of N rounds (default 3)")
+    args = parser.parse_args()
+    seconds = 20 if args.quick else 60
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    rows = measure(seconds, args.repeats)
+    columns = ["gop", "keyframe_s", "auto", "mode", "film_s_per_s", "vs_sequential",
+               "mean_abs_diff", "min_psnr_db"]
+    print(table(rows, columns))
+    path = save("decode", {"film": {"width": 1280, "height": 720, "fps": 24, "seconds": seconds},
+                           "load_average_before": load, "rows": rows})
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,462 @@
+"""What a film is before it is decoded: duration, whole seconds, rotation, audio, keyframe spacing.
+
+:func:`probe` opens the file once, reads the container header and index, demuxes (without
+decoding) the first packets of the video stream to estimate the keyframe spacing, and decodes one
+video frame to prove the file decodes and to read its display matrix. Every way a path can fail
+to be a film ends in :class:`~scenedet.errors.MediaError` with one line.
+
+Time origin: "film time" 0 is the start time of the video stream (``stream.start_time``), so a
+frame with that timestamp is the first frame of second 0 whatever the container's own start time
+(MPEG-TS starts at 1.4 s, MP4 audio carries a negative priming offset). Audio is aligned to the same
+origin (see :mod:`scenedet.media.audio`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import attrs
+import numpy as np
+
+from ..errors import MediaError
+
+if TYPE_CHECKING:
+    import av.container
+    import av.stream
+    import av.video.frame
+
+Strategy = Literal["seek", "sequential"]
+
+#: "auto" seeks when keyframes are at most this far apart (seconds). ``benchmarks/decode.py``
+#: (720p, 2 shared cores): seek is 1.9x faster than sequential with 1 s GOPs, 1.4x at 1.25 s,
+#: 1.5x at 2 s, 0.84x at 10 s (and naive seeking 0.2x). Seeking decodes single-threaded (x264
+#: writes one slice per frame, so slice threads have nothing to split) while sequential frame
+#: threads scale with cores, so on bigger machines the break-even moves towards shorter GOPs;
+#: about a second is where seeking wins on any machine, since a second then costs a few frames.
+SEEK_MAX_KEYFRAME_INTERVAL = 1.05
+
+#: How much of the video stream :func:`probe` demuxes (not decodes) to estimate keyframe spacing
+#: when the container index does not list keyframes (MKV before its cues are read, MPEG-TS).
+_SCAN_PACKETS = 720
+_SCAN_SECONDS = 30.0
+
+#: Formats FFmpeg opens as "video" that are not films: still images and text rendered as video.
+_NOT_FILM_FORMATS = frozenset({"image2", "tty", "apng", "gif_pipe", "webp_pipe"})
+_NOT_FILM_CODECS = frozenset({"ansi", "bintext", "xbin", "idf"})
+
+
+@attrs.frozen(kw_only=True)
+class Orientation:
+    """How to turn a decoded picture so it displays upright: transpose, then flip rows/columns.
+
+    Derived from FFmpeg's display matrix, which maps a stored pixel ``(x, y)`` (y down) to the
+    displayed ``(a*x + c*y, b*x + d*y)``. All eight axis-aligned cases (rotations by multiples of
+    90 degrees, with or without a mirror) are exact; other angles are not supported by players
+    either and are ignored (identity).
+    """
+
+    transpose: bool = False
+    flip_rows: bool = False
+    flip_cols: bool = False
+
+    @property
+    def is_identity(self) -> bool:
+        return not (self.transpose or self.flip_rows or self.flip_cols)
+
+    @classmethod
+    def from_display_matrix(cls, matrix: tuple[int, ...] | np.ndarray | None) -> Orientation:
+        """The orientation of an FFmpeg ``AV_PKT_DATA_DISPLAYMATRIX`` (9 ints, 16.16 fixed point)."""
+        if matrix is None:
+            return cls()
+        a, b, _u, c, d, _v = (float(x) for x in list(matrix)[:6])
+        a, b, c, d = (round(x / 65536.0) for x in (a, b, c, d))
+        if a == 0 and d == 0 and abs(b) == 1 and abs(c) == 1:  # x' depends on y: axes swap
+            return cls(transpose=True, flip_rows=b < 0, flip_cols=c < 0)
+        if b == 0 and c == 0 and abs(a) == 1 and abs(d) == 1:
+            return cls(flip_rows=d < 0, flip_cols=a < 0)
+        return cls()
+
+    @property
+    def rotation(self) -> int:
+        """Counter-clockwise display rotation in degrees, in ``(-180, 180]``.
+
+        Equal to ``VideoFrame.rotation`` modulo 360 (FFmpeg may say -180 for 180).
+
+        For a mirrored orientation this is the rotation that comes with the mirror (FFmpeg's
+        ``av_display_rotation_get`` convention).
+        """
+        # Image of the x axis (1, 0) in y-down coordinates; rotation is measured counter-clockwise
+        # as seen on screen (y up), hence the sign flip on y.
+        x, y = ((0, -1 if self.flip_rows else 1) if self.transpose
+                else (-1 if self.flip_cols else 1, 0))
+        degrees = int(round(math.degrees(math.atan2(-y, x))))
+        return 0 if degrees == 0 else degrees  # avoid -0
+
+    def apply(self, rgb: np.ndarray) -> np.ndarray:
+        """The picture as displayed, ``(H', W', C)``, C-contiguous (a copy unless identity)."""
+        if self.is_identity:
+            return rgb
+        out = rgb.transpose(1, 0, 2) if self.transpose else rgb
+        if self.flip_rows:
+            out = out[::-1]
+        if self.flip_cols:
+            out = out[:, ::-1]
+        return np.ascontiguousarray(out)
+
+
+def frame_orientation(frame: av.video.frame.VideoFrame) -> Orientation:
+    """The orientation carried by a decoded frame's display-matrix side data (identity if none).
+
+    PyAV 18 writes the matrix with ``VideoStream.set_display_rotation`` and exposes it on decoded
+    frames (``frame.side_data``, ``frame.rotation``); FFmpeg copies the stream's matrix (MP4 ``tkhd``,
+    MKV projection) onto every frame, so there is no stream-level getter to call.
+    """
+    from av.sidedata.sidedata import Type
+
+    for side in frame.side_data:
+        if side.type == Type.DISPLAYMATRIX:
+            return Orientation.from_display_matrix(tuple(np.frombuffer(bytes(side), dtype="<i4")[:9]))
+    return Orientation()
+
+
+@attrs.frozen(kw_only=True)
+class FilmInfo:
+    """Facts about one film. Times are seconds of film time (0 = start of the video stream).
+
+    ``n_seconds`` is the number of WHOLE seconds, ``floor(duration)``: the number of scores a run
+    produces; a trailing partial second is not scored. ``width``/``height`` are as displayed
+    (after rotation). ``keyframe_interval`` is the mean keyframe spacing, ``None`` when unknown.
+    ``video_end`` is where the video is declared to end (film time): the stream's own duration
+    when the file states it (``video_end_is_stream``), else the container's; ``audio_end`` is the
+    audio stream's own declared end. Decoding compares what it finds with these to tell a
+    truncated file from a track that is merely shorter than the other.
+    """
+
+    path: Path
+    duration: float
+    n_seconds: int
+    fps: float
+    width: int
+    height: int
+    rotation: int
+    orientation: Orientation
+    has_audio: bool
+    audio_rate: int | None
+    audio_channels: int | None
+    video_codec: str
+    keyframe_interval: float | None
+    strategy: Strategy
+    video_start: float
+    video_end: float | None
+    video_end_is_stream: bool
+    audio_end: float | None
+    format_name: str
+
+
+def check_path(path: str | Path) -> Path:
+    """The path as a :class:`Path` if it can be a film file; :class:`MediaError` otherwise."""
+    p = Path(path)
+    if p.is_dir():
+        raise MediaError(f"is a directory: {p}")
+    if not p.exists():
+        raise MediaError(f"not found: {p}")
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise MediaError(f"cannot read {p}: {exc.strerror or exc}") from None
+    if size == 0:
+        raise MediaError(f"empty file: {p}")
+    return p
+
+
+def open_input(path: Path) -> av.container.InputContainer:
+    """``av.open`` for reading, with FFmpeg's failure as a one-line :class:`MediaError`."""
+    import av
+
+    try:
+        return av.open(str(path), mode="r")
+    except av.FFmpegError as exc:
+        raise MediaError(f"cannot decode {path}: {ffmpeg_reason(exc)}") from None
+    except OSError as exc:  # permissions and the like, before FFmpeg sees the file
+        raise MediaError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def ffmpeg_reason(exc: BaseException) -> str:
+    """FFmpeg's message without the ``[Errno N]`` prefix and the repeated path."""
+    reason = getattr(exc, "strerror", None) or str(exc)
+    return " ".join(str(reason).split()) or type(exc).__name__
+
+
+def film_video_stream(container: av.container.InputContainer) -> av.stream.Stream | None:
+    """The film's video stream: the first one that is not cover art (MP3/M4A attached pictures)."""
+    import av
+
+    for stream in container.streams.video:
+        if not stream.disposition & av.stream.Disposition.attached_pic:
+            return stream
+    return None
+
+
+def film_audio_stream(container: av.container.InputContainer) -> av.stream.Stream | None:
+    """The film's audio: the track marked default (a film with several languages), else the first."""
+    import av
+
+    tracks = list(container.streams.audio)
+    for stream in tracks:
+        if stream.disposition & av.stream.Disposition.default:
+            return stream
+    return tracks[0] if tracks else None
+
+
+def probe(path: str | Path) -> FilmInfo:
+    """Read what :func:`scenedet.media.decode.iter_seconds` needs to know about a film.
+
+    Raises :class:`MediaError` (one line) for a missing path, a directory, an empty file, a file
+    FFmpeg cannot open, a file without a video stream, a still image, a file whose index points
+    past its end (a truncated MP4 with ``faststart``) and a file whose first frame does not decode.
+    """
+    p = check_path(path)
+    container = open_input(p)
+    try:
+        return _probe_open(p, container)
+    finally:
+        container.close()
+
+
+def _probe_open(path: Path, container: av.container.InputContainer) -> FilmInfo:
+    import av
+
+    fmt = container.format.name
+    video = film_video_stream(container)
+    if video is None:
+        raise MediaError(f"no video stream in {path}")
+    codec = video.codec_context.name
+    if fmt in _NOT_FILM_FORMATS or fmt.endswith("_pipe") or codec in _NOT_FILM_CODECS:
+        raise MediaError(f"cannot decode {path}: a still image or text, not a film ({fmt})")
+    _check_index_within_file(path, video)
+
+    video_start = _seconds(video.start_time, video.time_base) or 0.0
+    audio = film_audio_stream(container)
+    try:
+        scan = _scan_video(container, video)
+    except av.FFmpegError as exc:
+        raise MediaError(f"cannot decode {path}: {ffmpeg_reason(exc)}") from None
+    if scan.first_frame_orientation is None:
+        raise MediaError(f"cannot decode {path}: no video frame could be decoded")
+
+    video_end, from_stream = _video_end(container, video, video_start)
+    duration = _film_duration(container, video, audio, video_start, scan)
+    fps = _fps(video, duration)
+    orientation = scan.first_frame_orientation
+    width, height = video.codec_context.width, video.codec_context.height
+    if orientation.transpose:
+        width, height = height, width
+    keyframe_interval = _keyframe_interval(video, scan)
+    return FilmInfo(
+        path=path, duration=duration, n_seconds=whole_seconds(duration), fps=fps,
+        width=width, height=height, rotation=orientation.rotation, orientation=orientation,
+        has_audio=audio is not None,
+        audio_rate=audio.codec_context.sample_rate if audio is not None else None,
+        audio_channels=audio.codec_context.channels if audio is not None else None,
+        video_codec=codec, keyframe_interval=keyframe_interval,
+        strategy=choose_strategy(keyframe_interval),
+        video_start=video_start, video_end=video_end, video_end_is_stream=from_stream,
+        audio_end=_audio_end(audio, video_start),
+        format_name=fmt,
+    )
+
+
+def whole_seconds(duration: float) -> int:
+    """``floor(duration)``, tolerant of a timestamp rounded a hair short of a whole second."""
+    return max(0, math.floor(duration + 1e-3))
+
+
+def choose_strategy(keyframe_interval: float | None) -> Strategy:
+    """Seek when keyframes are dense (cheap to reach any second), else decode straight through.
+
+    Unknown spacing means sequential: its cost is bounded (one pass), a wrong "seek" is not.
+    """
+    if keyframe_interval is not None and keyframe_interval <= SEEK_MAX_KEYFRAME_INTERVAL:
+        return "seek"
+    return "sequential"
+
+
+@attrs.define
+class _Scan:
+    """What demuxing the first packets of the video stream told us."""
+
+    keyframes: list[int] = attrs.Factory(list)
+    max_end: int | None = None
+    scanned: float = 0.0
+    first_frame_orientation: Orientation | None = None
+    reached_eof: bool = False
+
+
+def _scan_video(container: av.container.InputContainer, video: av.stream.Stream) -> _Scan:
+    """Decode the first frame and demux up to ~30 s of video packets (keyframe flags, last pts)."""
+    from av.stream import Discard
+
+    scan = _Scan()
+    tb = video.time_base
+    first_ts: int | None = None
+    for stream in container.streams:
+        if stream.index != video.index:
+            stream.discard = Discard.all
+    n_packets = 0
+    for packet in container.demux(video):
+        if packet.size == 0:  # PyAV's flush packet at the end
+            if scan.first_frame_orientation is None:
+                for frame in packet.decode():
+                    scan.first_frame_orientation = frame_orientation(frame)  # type: ignore[arg-type]
+                    break
+            scan.reached_eof = True
+            break
+        ts = packet.pts if packet.pts is not None else packet.dts
+        if ts is not None:
+            first_ts = ts if first_ts is None else min(first_ts, ts)
+            end = ts + (packet.duration or 0)
+            scan.max_end = end if scan.max_end is None else max(scan.max_end, end)
+            if packet.is_keyframe:
+                scan.keyframes.append(ts)
+            scan.scanned = float((scan.max_end - first_ts) * tb)
+        if scan.first_frame_orientation is None:
+            for frame in packet.decode():
+                scan.first_frame_orientation = frame_orientation(frame)  # type: ignore[arg-type]
+                break
+        n_packets += 1
+        if scan.first_frame_orientation is not None and (
+                len(scan.keyframes) >= 3 or n_packets >= _SCAN_PACKETS
+                or scan.scanned >= _SCAN_SECONDS):
+            break
+    return scan
+
+
+def _keyframe_interval(video: av.stream.Stream, scan: _Scan) -> float | None:
+    """Mean keyframe spacing (s): from the index when it lists keyframes, else from the scan.
+
+    A scan that saw a single keyframe in ``scanned`` seconds returns that span as a lower bound,
+    which is all "auto" needs (it only asks whether keyframes are about a second apart).
+    """
+    tb = video.time_base
+    try:
+        entries = video.index_entries  # type: ignore[attr-defined]
+        keys = [e.timestamp for e in entries if e.is_keyframe] if len(entries) > 2 else []
+    except (AttributeError, TypeError):  # older PyAV
+        keys = []
+    if len(keys) >= 3:  # an index of keyframes only (MKV cues) can only overestimate: safe
+        return float((max(keys) - min(keys)) * tb) / (len(keys) - 1)
+    kf = sorted(set(scan.keyframes))
+    if len(kf) >= 2:
+        return float((kf[-1] - kf[0]) * tb) / (len(kf) - 1)
+    if scan.reached_eof:
+        return None if scan.scanned <= 0 else scan.scanned
+    return scan.scanned if scan.scanned >= 2.0 else None
+
+
+def _check_index_within_file(path: Path, video: av.stream.Stream) -> None:
+    """An index (MP4 ``moov`` written first) that points past the end of the file: truncated."""
+    try:
+        entries = video.index_entries  # type: ignore[attr-defined]
+        n = len(entries)
+        last = entries[n - 1] if n else None
+    except (AttributeError, TypeError, IndexError):
+        return
+    if last is not None and last.pos >= 0 and last.pos + last.size > path.stat().st_size:
+        raise MediaError(f"cannot decode {path}: truncated file (its index points past the end)")
+
+
+def _seconds(value: int | None, time_base: Fraction | None) -> float | None:
+    if value is None or time_base is None:
+        return None
+    return float(value * time_base)
+
+
+def _stream_duration(stream: av.stream.Stream) -> float | None:
+    """A stream's declared length: ``duration`` or the MKV ``DURATION`` tag (``HH:MM:SS.frac``)."""
+    seconds = _seconds(stream.duration, stream.time_base)
+    if seconds and seconds > 0:
+        return seconds
+    tag = stream.metadata.get("DURATION") or stream.metadata.get("duration")
+    if tag:
+        match = re.fullmatch(r"(\d+):(\d{1,2}):(\d{1,2}(?:\.\d+)?)", tag.strip())
+        if match:
+            h, m, s = match.groups()
+            return int(h) * 3600 + int(m) * 60 + float(s)
+    return None
+
+
+def _video_end(container: av.container.InputContainer, video: av.stream.Stream,
+                    video_start: float) -> tuple[float | None, bool]:
+    """(declared end of the video in film time, whether the file states it for the stream)."""
+    own = _stream_duration(video)
+    if own is not None:
+        start = _seconds(video.start_time, video.time_base) or 0.0
+        return start + own - video_start, True
+    if container.duration:
+        import av
+
+        start = (container.start_time or 0) / av.time_base
+        return start + container.duration / av.time_base - video_start, False
+    return None, False
+
+
+def _audio_end(audio: av.stream.Stream | None, video_start: float) -> float | None:
+    """Declared end of the audio stream in film time, when the file states the stream's length."""
+    if audio is None:
+        return None
+    own = _stream_duration(audio)
+    if own is None:
+        return None
+    return (_seconds(audio.start_time, audio.time_base) or 0.0) + own - video_start
+
+
+def _film_duration(container: av.container.InputContainer, video: av.stream.Stream,
+                   audio: av.stream.Stream | None, video_start: float, scan: _Scan) -> float:
+    """Length of the film from the video's first frame, robust to missing metadata.
+
+    Container duration first (it covers every stream), then the streams' own durations, then
+    what the scan saw (a file without any duration metadata, e.g. a raw elementary stream, whose
+    packets the scan read to the end), then a full demux of the video packets (no decoding).
+    """
+    import av
+
+    if container.duration and container.duration > 0:
+        start = (container.start_time or 0) / av.time_base
+        return max(0.0, start + container.duration / av.time_base - video_start)
+    ends = []
+    for stream in (video, audio):
+        if stream is None:
+            continue
+        own = _stream_duration(stream)
+        if own:
+            ends.append((_seconds(stream.start_time, stream.time_base) or 0.0) + own)
+    if ends:
+        return max(0.0, max(ends) - video_start)
+    if scan.reached_eof and scan.max_end is not None:
+        return max(0.0, float(scan.max_end * video.time_base) - video_start)
+    return max(0.0, _demux_end(container, video) - video_start)
+
+
+def _demux_end(container: av.container.InputContainer, video: av.stream.Stream) -> float:
+    """End of the last video packet, reading the whole stream without decoding (last resort)."""
+    end = None
+    container.seek(0)
+    for packet in container.demux(video):
+        ts = packet.pts if packet.pts is not None else packet.dts
+        if ts is not None:
+            stop = ts + (packet.duration or 0)
+            end = stop if end is None else max(end, stop)
+    return float(end * video.time_base) if end is not None else 0.0
+
+
+def _fps(video: av.stream.Stream, duration: float) -> float:
+    for rate in (video.average_rate, video.guessed_rate, video.base_rate):
+        if rate:
+            return float(rate)
+    if video.frames and duration > 0:
+        return video.frames / duration
+    return 0.0
