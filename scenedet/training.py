@@ -342,7 +342,7 @@ class _FineTuner(_HeadTrainer):
         for k, backbone in enumerate(self.model.backbones):
             items = []
             for f, s in pairs:
-                item = np.asarray(films[f].arrays[k][s])
+                item = np.array(films[f].arrays[k][s])  # a writable copy of the memmap row
                 if augment and backbone.input == "still":
                     item = augment_still(item)
                 items.append(backbone.preprocess(item))
