@@ -104,3 +104,26 @@ def test_too_few_films(tmp_path):
     result = CliRunner().invoke(cli, ["train", "-p", "kissing", "-a", str(tmp_path / "a.csv"),
                                       "-o", str(tmp_path / "x.pt")])
     assert result.exit_code == 2 and "at least 3 annotated films" in result.output, result.output
+
+
+def test_train_all_fine_tunes_and_embeds_the_backbones(tmp_path):
+    import scenedet
+    import torch
+    from scenedet.synth import synthesize
+
+    data = synthesize(tmp_path / "ft", films=3, seed=5, min_seconds=12, max_seconds=14,
+                      min_scene=4, max_scene=6, width=96, height=64, fps=2)
+    out = tmp_path / "ft.pt"
+    result = CliRunner().invoke(cli, ["train", "-p", "kissing", "-a", str(data.annotations_path),
+                                      "-o", str(out), "--backbone-weights", "random:0",
+                                      "--train-all", "--epochs", "1", "--batch-size", "8", "-q"])
+    assert result.exit_code == 0, result.output
+    model = load_model_file(out)
+    assert model.meta.backbone_weights == ("embedded", "embedded")
+    initial = scenedet.create_backbone("resnet18", weights="random:0").state_dict()
+    tuned = model.backbone_states["resnet18"]
+    assert set(tuned) == set(initial)
+    assert not torch.equal(tuned["conv1.weight"], initial["conv1.weight"])  # it learned
+    run = CliRunner().invoke(cli, ["run", "-p", "kissing", str(data.paths[0]), "--model", str(out), "-q"])
+    assert run.exit_code == 0, run.output
+    assert len(json.loads(run.output)["scores"]) == data.films[0].duration
