@@ -127,3 +127,20 @@ def test_train_all_fine_tunes_and_embeds_the_backbones(tmp_path):
     run = CliRunner().invoke(cli, ["run", "-p", "kissing", str(data.paths[0]), "--model", str(out), "-q"])
     assert run.exit_code == 0, run.output
     assert len(json.loads(run.output)["scores"]) == data.films[0].duration
+
+
+def test_evaluate_runs_a_model_on_its_test_split(tiny_set, tmp_path):
+    out = tmp_path / "m.pt"
+    assert CliRunner().invoke(cli, ["train", "-p", "kissing", "-a", str(tiny_set.annotations_path),
+                                    "-o", str(out), "--backbone-weights", "random:0", "-q"]).exit_code == 0
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(cli, ["evaluate", "--annotations", str(tiny_set.annotations_path),
+                                      "--model", str(out), "--split", "test", "-o", str(report)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(report.read_text())
+    test_films = load_model_file(out).meta.training["splits"]["test"]
+    assert data["videos"] == test_films and data["not_evaluated"] == []
+    # the per-second numbers are the ones training recorded for its test split
+    recorded = load_model_file(out).meta.training["test"]
+    assert data["per_second"]["confusion"] == recorded["confusion"]
+    assert "Average precision" in result.output

@@ -21,9 +21,13 @@ from . import cli
               help="A `scenedet run` JSON output (repeat for more films; a file may also hold a "
                    "list of them).")
 @click.option("--model", metavar="MODEL", type=click.Path(dir_okay=False, path_type=Path),
-              help="Run this model on the annotated films instead (needs --videos).")
+              help="Run this model file on the annotated films instead (as `scenedet run`).")
 @click.option("--plugin", "scene", metavar="SCENE", default=None,
-              help="The scene the model detects (with --model).")
+              help="With --model: the scene to run (default: the one the model was trained for).")
+@click.option("--split", type=click.Choice(["train", "val", "test", "all"]), default="all",
+              show_default=True,
+              help="With --model: only the films of this split of the model's training.")
+@click.option("--device", default="cpu", show_default=True, help="With --model: cpu, cuda, cuda:N or auto.")
 @click.option("--videos", "videos_dir", metavar="DIR",
               type=click.Path(file_okay=False, path_type=Path),
               help="Folder the annotation's video names are relative to; checks that every film "
@@ -36,8 +40,9 @@ from . import cli
               help="Also write the full report as JSON (per film, per threshold).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead of tables.")
 def evaluate_command(annotations_path: Path, prediction_files: tuple[Path, ...],
-                     model: Path | None, scene: str | None, videos_dir: Path | None,
-                     label_threshold: float | None, output: Path | None, as_json: bool) -> None:
+                     model: Path | None, scene: str | None, split: str, device: str,
+                     videos_dir: Path | None, label_threshold: float | None,
+                     output: Path | None, as_json: bool) -> None:
     """Score found scenes against annotated ones, per second and per scene.
 
     \b
@@ -55,13 +60,14 @@ def evaluate_command(annotations_path: Path, prediction_files: tuple[Path, ...],
       scenedet run -p kissing synth/film_000.mp4 -o out/film_000.json   (each film)
       scenedet evaluate --annotations synth/annotations.csv \\
           --predictions out/film_000.json --predictions out/film_001.json -o report.json
+      scenedet evaluate --annotations synth/annotations.csv --model m.pt --split test
 
     Predictions are matched to the annotation's videos by file name (the path
     relative to --videos, or its trailing components). Films in the
     annotations without a prediction are listed as not evaluated. See
     docs/evaluation.md for the annotation format and every definition.
     """
-    from ..annotations import load_annotations, match_video, validate
+    from ..annotations import AnnotationSet, load_annotations, match_video, validate
     from ..evaluation import evaluate_predictions
     from .output import write_json
 
@@ -70,7 +76,13 @@ def evaluate_command(annotations_path: Path, prediction_files: tuple[Path, ...],
     annotations = load_annotations(annotations_path, videos_dir=videos_dir)
     keys = set(annotations.videos)
     if model is not None:
-        results = _predict_with_model(model, annotations.videos, videos_dir, scene)
+        results = _predict_with_model(model, annotations.videos, videos_dir, annotations_path,
+                                      scene, split, device)
+        if split != "all":  # score the split alone, not "the other films were not evaluated"
+            chosen = tuple(result["video"] for _origin, result in results)
+            annotations = AnnotationSet([a for a in annotations if a.video in chosen],
+                                        videos=chosen, source=annotations.source)
+            keys = set(chosen)
     else:
         results = [item for path in prediction_files for item in _read_results(path)]
 
@@ -141,20 +153,27 @@ def _read_results(path: Path) -> list[tuple[str, dict[str, Any]]]:
 # The lead wires `--model` here: run the pipeline on every annotated film found under --videos and
 # return the same dicts `scenedet run` writes. Everything above stays the same.
 def _predict_with_model(model: Path, videos: tuple[str, ...], videos_dir: Path | None,
-                        scene: str | None) -> list[tuple[str, dict[str, Any]]]:
-    if videos_dir is None:
-        raise UsageError("--model needs --videos DIR: the folder of the annotated films")
-    if scene is None:
-        raise UsageError("--model needs --plugin SCENE: the scene the model detects")
-    try:
-        from ..pipeline import run_scene
-    except ImportError as exc:
-        raise UsageError(f"--model is not available yet ({exc}); run `scenedet run` and pass "
-                         f"its outputs with --predictions") from None
+                        annotations_path: Path, scene: str | None, split: str,
+                        device: str) -> list[tuple[str, dict[str, Any]]]:
+    """Run ``model`` on the annotated films (those of ``split`` of its training, if asked)."""
+    from ..modelfile import load_model_file
+    from ..pipeline import run_scene
+
+    meta = load_model_file(model).meta
+    videos_dir = videos_dir or annotations_path.parent
+    if split != "all":
+        chosen = meta.training.get("splits", {}).get(split)
+        if chosen is None:
+            raise UsageError(f"{model} records no training splits: use --split all")
+        missing = sorted(set(chosen) - set(videos))
+        if missing:
+            raise UsageError(f"{model}'s {split} film {missing[0]!r} is not in {annotations_path}")
+        videos = tuple(v for v in videos if v in set(chosen))
     out = []
     for key in videos:
         path = videos_dir / key
-        result = run_scene(path, scene=scene, model=model).to_dict()
+        result = run_scene(path, scene=scene or meta.scene, model=model, device=device,
+                           progress=False).to_dict()
         result["video"] = key
         out.append((str(path), result))
     return out
