@@ -81,21 +81,15 @@ class AudioExtractor:
         return second.audio
 
 
-class LogMelExtractor:
+class LogMelExtractor(AudioExtractor):
     """The VGGish input: log-mel patch of the last 960 ms of the second, ``(96, 64)`` float32."""
 
     name = "audio-logmel"
-    request = MediaRequest(frames=0, audio=True)
-
-    def reset(self) -> None:
-        pass
 
     def __call__(self, second: Second) -> np.ndarray:
         from .media.logmel import log_mel_patch
 
-        if second.audio is None:
-            raise ValueError("audio was not decoded for this second")
-        return log_mel_patch(second.audio)
+        return log_mel_patch(super().__call__(second))
 
 
 def _pad_clip(frames: list[np.ndarray], length: int) -> np.ndarray:
