@@ -26,12 +26,12 @@ from common import make_film, save, table  # noqa: E402
 
 def _models():
     import scenedet
-    from scenedet.model import SceneModel
+    from scenedet.model import SceneModel, prepare_for_inference
 
     backbones = [scenedet.create_backbone("resnet18", weights="random:0"),
                  scenedet.create_backbone("vggish", weights="random:0")]
     head = scenedet.create_head("linear", in_features=640)
-    return SceneModel(backbones, head).eval()
+    return prepare_for_inference(SceneModel(backbones, head), "cpu")
 
 
 def measure(film: str, stage: str, batch_size: int, threads: int | None) -> dict:

@@ -132,7 +132,7 @@ def extract_features(video: str | Path, name: str, output: str | Path, *,
     (``audio-logmel``: ``(n_seconds, 96, 64)``), backbones their features ``(n_seconds, dim)``.
     """
     from .media.probe import probe
-    from .model import resolve_device
+    from .model import prepare_for_inference, resolve_device
 
     output = Path(output)
     if output.suffix != ".npy":
@@ -145,7 +145,7 @@ def extract_features(video: str | Path, name: str, output: str | Path, *,
                                    **options)
         elif name in list_backbones() or ":" in name:
             dev = resolve_device(device)
-            backbone = create_backbone(name, weights=weights, **options).eval().to(dev)
+            backbone = prepare_for_inference(create_backbone(name, weights=weights, **options), dev)
             write_backbone_features(video, [backbone], [output], n_seconds=info.n_seconds,
                                     device=dev, batch_size=batch_size, progress=bar)
         else:

@@ -143,7 +143,7 @@ def train_scene(config: TrainConfig, *, log: Callable[[str], None] = print,
     import torch
 
     from .cache import FeatureCache
-    from .model import SceneModel, resolve_device
+    from .model import SceneModel, prepare_for_inference, resolve_device
     from .progress import Progress
 
     if config.epochs < 1 or config.batch_size < 1 or not config.lr > 0:
@@ -164,7 +164,8 @@ def train_scene(config: TrainConfig, *, log: Callable[[str], None] = print,
         raise UsageError("the training split needs both positive and negative seconds")
 
     torch.manual_seed(config.seed)
-    backbones = [create_backbone(n, weights=config.backbone_weights).eval().to(device) for n in names]
+    backbones = [prepare_for_inference(create_backbone(n, weights=config.backbone_weights), device)
+                 for n in names]
     if config.backbone_weights.startswith("random:"):
         log(f"note: the backbones use a seeded random initialisation ({config.backbone_weights}), "
             f"not pretrained weights")
