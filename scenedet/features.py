@@ -8,6 +8,7 @@ atomically (written under a temporary name, then renamed), so a crash leaves no 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -123,34 +124,47 @@ def write_extractor_output(video: str | Path, name: str, output: Path, *, n_seco
         raise
 
 
-def extract_features(video: str | Path, name: str, output: str | Path, *,
+def extract_features(video: str | Path, name: str, output: str | Path | None = None, *,
                      weights: str = "pretrained", device: str = "cpu", batch_size: int = 16,
                      progress: bool | None = None, **options: Any) -> np.ndarray:
-    """Write the per-second output of extractor or backbone ``name`` for ``video`` to ``output``.
+    """The per-second output of extractor or backbone ``name`` for ``video``, memory-mapped.
 
-    Returns the written array, memory-mapped read-only. Extractors give their inputs
-    (``audio-logmel``: ``(n_seconds, 96, 64)``), backbones their features ``(n_seconds, dim)``.
+    Extractors give their inputs (``audio-logmel``: ``(n_seconds, 96, 64)``) and need
+    ``output``. Backbones give their features ``(n_seconds, dim)`` through the feature cache
+    (:mod:`scenedet.cache`): computed once per film, backbone, weights and options, then copied
+    to ``output`` when one is given; without ``output`` the cache is filled, so that training on
+    this film later does not decode it again.
     """
+    from .cache import FeatureCache, content_hash
     from .media.probe import probe
     from .model import prepare_for_inference, resolve_device
 
-    output = Path(output)
-    if output.suffix != ".npy":
+    if output is not None and Path(output).suffix != ".npy":
         raise UsageError(f"output must be a .npy file: {output}")
+    is_extractor = name in list_extractors()
+    if not is_extractor and name not in list_backbones() and ":" not in name:
+        known = ", ".join(list_extractors() + list_backbones())
+        raise UsageError(f"unknown extractor or backbone {name!r} (available: {known})")
+    if is_extractor and output is None:
+        raise UsageError(f"{name!r} is an extractor: give -o OUT.npy (only backbone features are cached)")
     info = probe(video)
     bar = Progress(info.n_seconds, label=f"{Path(video).name}: ", enabled=progress)
     try:
-        if name in list_extractors():
-            write_extractor_output(video, name, output, n_seconds=info.n_seconds, progress=bar,
-                                   **options)
-        elif name in list_backbones() or ":" in name:
-            dev = resolve_device(device)
-            backbone = prepare_for_inference(create_backbone(name, weights=weights, **options), dev)
-            write_backbone_features(video, [backbone], [output], n_seconds=info.n_seconds,
-                                    device=dev, batch_size=batch_size, progress=bar)
-        else:
-            known = ", ".join(list_extractors() + list_backbones())
-            raise UsageError(f"unknown extractor or backbone {name!r} (available: {known})")
+        if is_extractor:
+            write_extractor_output(video, name, Path(output), n_seconds=info.n_seconds,
+                                   progress=bar, **options)
+            return np.load(output, mmap_mode="r")
+        dev = resolve_device(device)
+        backbone = prepare_for_inference(create_backbone(name, weights=weights, **options), dev)
+        cache = FeatureCache()
+        array = cache.features(video, [backbone], device=dev, batch_size=batch_size,
+                               progress=bar, options=[options])[0]
     finally:
         bar.close()
+    if output is None:
+        return array
+    cached = cache.path(content_hash(video), backbone, options)
+    tmp = Path(output).with_name(Path(output).name + ".tmp")
+    shutil.copyfile(cached, tmp)
+    os.replace(tmp, output)
     return np.load(output, mmap_mode="r")

@@ -186,3 +186,29 @@ def test_features_options_reach_the_backbone_or_are_refused(film, tmp_path):
     result = CliRunner().invoke(cli, ["features", "-e", "resnet18", "-O", "bogus=1", "--weights",
                                       "random:0", str(film), "-o", str(out)])
     _one_line_error(result, "backbone 'resnet18' does not take these options")
+
+
+def test_features_without_output_fill_the_cache_training_reads(film, monkeypatch):
+    from scenedet import features
+    from scenedet.cache import FeatureCache
+
+    result = CliRunner().invoke(cli, ["features", "-e", "vggish", "--weights", "random:0", str(film)])
+    assert result.exit_code == 0, result.output
+    assert "feature cache: (6, 128)" in result.output
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr(features, "write_backbone_features", no_decoding)
+    vggish = scenedet.create_backbone("vggish", weights="random:0")
+    cached = FeatureCache().features(film, [vggish])[0]
+    assert cached.shape == (SECONDS, 128)
+    with torch.inference_mode():
+        from scenedet.extractors import LogMelExtractor
+        from scenedet.media.decode import iter_seconds
+
+        first = next(iter_seconds(film, LogMelExtractor.request))
+        direct = vggish(vggish.preprocess(LogMelExtractor()(first))[None])[0].numpy()
+    np.testing.assert_allclose(cached[0], direct, atol=1e-4)
+    result = CliRunner().invoke(cli, ["features", "-e", "audio-logmel", str(film)])
+    _one_line_error(result, "is an extractor: give -o OUT.npy")

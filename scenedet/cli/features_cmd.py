@@ -13,8 +13,9 @@ from . import cli
 @click.option("--extractor", "-e", "name", required=True, metavar="NAME",
               help="An extractor (still, audio-logmel, ...) or a backbone (resnet18, vggish, timm:<model>, ...).")
 @click.argument("video", type=click.Path(path_type=Path))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              metavar="OUT.npy", help="Where to write the array (NumPy .npy, one row per second).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), metavar="OUT.npy",
+              help="Where to write the array (NumPy .npy, one row per second). Optional for "
+                   "backbones: their features always go to the feature cache too.")
 @click.option("--weights", default="pretrained", show_default=True, metavar="W",
               help="Backbone weights: pretrained, random:SEED or a weight file path.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
@@ -22,7 +23,7 @@ from . import cli
 @click.option("--option", "-O", "options", multiple=True, metavar="KEY=VALUE",
               help="Option for the extractor or backbone, e.g. -O size=224 -O clip=motion for r3d34 (repeatable).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def features_command(name: str, video: Path, output: Path, weights: str, device: str,
+def features_command(name: str, video: Path, output: Path | None, weights: str, device: str,
                      batch_size: int, options: tuple[str, ...], quiet: bool) -> None:
     """Write one row per whole second of VIDEO: an extractor's input or a backbone's features.
 
@@ -33,8 +34,10 @@ def features_command(name: str, video: Path, output: Path, weights: str, device:
       scenedet features -e timm:convnext_tiny --weights random:0 film.mp4 -o f.npy
       scenedet features -e r3d34 -O clip=motion -O size=112 --weights r3d34_K.pth film.mp4 -o m.npy
 
-    `scenedet plugins` lists every extractor and backbone. Load the result with
-    numpy.load(OUT, mmap_mode="r").
+    Backbone features are computed once per film, backbone, weights and options and kept in
+    the feature cache ($SCENEDET_HOME/features), which `scenedet train` reads: run this on
+    your films once (without -o) and training never decodes them again. `scenedet plugins`
+    lists every extractor and backbone. Load a result with numpy.load(OUT, mmap_mode="r").
     """
     from ..features import extract_features
 
@@ -44,4 +47,4 @@ def features_command(name: str, video: Path, output: Path, weights: str, device:
                              batch_size=batch_size, progress=False if quiet else None,
                              **parse_options(options))
     if not quiet:
-        click.echo(f"{output}: {array.shape} {array.dtype}", err=True)
+        click.echo(f"{output or 'feature cache'}: {array.shape} {array.dtype}", err=True)
