@@ -155,8 +155,8 @@ def test_usage_errors(files, tmp_path):
     annotations, a, _ = files
     assert "either --predictions" in one_line_error(invoke("evaluate", "--annotations",
                                                            annotations))
-    assert "needs --videos" in one_line_error(invoke("evaluate", "--annotations", annotations,
-                                                     "--model", tmp_path / "m.sdm"))
+    assert "model file not found" in one_line_error(invoke("evaluate", "--annotations", annotations,
+                                                           "--model", tmp_path / "m.sdm"))
     assert "a second prediction for 'film_a.mp4'" in one_line_error(invoke(
         "evaluate", "--annotations", annotations, "--predictions", a, "--predictions", a))
     broken = tmp_path / "broken.json"
