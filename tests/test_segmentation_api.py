@@ -18,8 +18,8 @@ import scenedet
 from scenedet import AggregatorSpec, Segment, hookimpl, segment
 from scenedet.errors import ScenedetError, UnknownComponentError, UsageError
 from scenedet.plugins import PluginHost, reset_host
-from scenedet.segmentation import (load_scores, load_scores_and_settings, to_fraction,
-                                   to_label_threshold, to_min_length)
+from scenedet.scorefiles import load_scores, load_scores_and_settings
+from scenedet.segmentation import to_fraction, to_label_threshold, to_min_length
 from scenedet_kissing.segmentors import interval
 
 SPEC_EXAMPLE = [1, 0, 1, 1, 1, 0, 0, 1, 1]

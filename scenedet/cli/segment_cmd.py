@@ -63,7 +63,8 @@ def segment_command(scores: str, aggregator: str | None, min_length: float | Non
       printf '1\\n1\\n0\\n1\\n' | scenedet segment -m 3 -t 0.7 -
       scenedet segment --aggregator algorithm1 scores.txt -o scenes.json
     """
-    from ..segmentation import load_scores_and_settings, segment
+    from ..scorefiles import load_scores_and_settings
+    from ..segmentation import segment
 
     values, recorded = load_scores_and_settings(scores)
     where = f"{'<stdin>' if scores == '-' else scores}: settings"
