@@ -20,7 +20,7 @@ from .errors import UsageError
 from .progress import Progress
 
 
-class _NpyStream:
+class NpyStream:
     """Writes rows into ``path`` through a memory map; the row count is known up front (probe)
     but a decoder that yields fewer rows (a truncated tail) gets the file trimmed to them."""
 
@@ -69,20 +69,12 @@ def stream_backbone_features(video: str | Path, backbones: Sequence[Any], *, dev
     """
     import torch
 
-    from .stream import input_batches, prefetch
+    from .stream import device_batches
 
-    device = torch.device(device)
-    cuda = device.type == "cuda"
-    produce = lambda: input_batches(video, backbones, batch_size, strategy=strategy,  # noqa: E731
-                                    pin_memory=cuda)
     with torch.inference_mode():
-        for batch in prefetch(produce, maxsize=2):
-            outs = []
-            for backbone, x in zip(backbones, batch.inputs):
-                x = x.to(device, non_blocking=cuda)
-                if x.dim() == 4:
-                    x = x.contiguous(memory_format=torch.channels_last)
-                outs.append(backbone(x).float().cpu().numpy())
+        for batch, inputs in device_batches(video, backbones, batch_size, device,
+                                            strategy=strategy):
+            outs = [backbone(x).float().cpu().numpy() for backbone, x in zip(backbones, inputs)]
             if progress is not None:
                 progress.update(batch.size)
             yield outs
@@ -92,7 +84,7 @@ def write_backbone_features(video: str | Path, backbones: Sequence[Any], outputs
                             *, n_seconds: int, device: Any = "cpu", batch_size: int = 16,
                             progress: Progress | None = None) -> list[Path]:
     """Stream the features of several backbones (one decode pass) into one ``.npy`` each."""
-    streams = [_NpyStream(Path(p), n_seconds) for p in outputs]
+    streams = [NpyStream(Path(p), n_seconds) for p in outputs]
     try:
         for outs in stream_backbone_features(video, backbones, device=device,
                                              batch_size=batch_size, progress=progress):
@@ -112,7 +104,7 @@ def write_extractor_output(video: str | Path, name: str, output: Path, *, n_seco
 
     extractor = create_extractor(name, **options)
     extractor.reset()
-    stream = _NpyStream(Path(output), n_seconds)
+    stream = NpyStream(Path(output), n_seconds)
     try:
         for second in iter_seconds(video, extractor.request):
             stream.write(np.asarray(extractor(second))[None])

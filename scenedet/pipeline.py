@@ -56,32 +56,20 @@ def set_threads(threads: int | None) -> None:
 
 
 def score_film(model: Any, video: str | Path, *, device: Any = "cpu", batch_size: int = 16,
-               progress: Progress | None = None, strategy: str = "auto",
-               channels_last: bool = True) -> np.ndarray:
+               progress: Progress | None = None, strategy: str = "auto") -> np.ndarray:
     """Probability of the positive class for every whole second of ``video``.
 
     ``model`` is a :class:`scenedet.model.SceneModel` already on ``device``.
     """
     import torch
 
-    from .stream import input_batches, prefetch
+    from .stream import device_batches
 
-    device = torch.device(device)
-    backbones = list(model.backbones)
-    cuda = device.type == "cuda"
     scores: list[np.ndarray] = []
-    produce = lambda: input_batches(video, backbones, batch_size, strategy=strategy,  # noqa: E731
-                                    pin_memory=cuda)
     with torch.inference_mode():
-        for batch in prefetch(produce, maxsize=2):
-            inputs = []
-            for x in batch.inputs:
-                x = x.to(device, non_blocking=cuda)
-                if channels_last and x.dim() == 4:
-                    x = x.contiguous(memory_format=torch.channels_last)
-                inputs.append(x)
-            logits = model(inputs)
-            probs = torch.softmax(logits.float(), dim=1)[:, 1]
+        for batch, inputs in device_batches(video, list(model.backbones), batch_size, device,
+                                            strategy=strategy):
+            probs = torch.softmax(model(inputs).float(), dim=1)[:, 1]
             scores.append(probs.cpu().numpy().astype(np.float32))
             if progress is not None:
                 progress.update(batch.size)

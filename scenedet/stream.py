@@ -131,3 +131,26 @@ def _stack(tensors: list[torch.Tensor], pin_memory: bool) -> torch.Tensor:
 
     batch = torch.stack(tensors)
     return batch.pin_memory() if pin_memory else batch
+
+
+def device_batches(video: str | Path, backbones: Sequence[Any], batch_size: int, device: Any, *,
+                   strategy: str = "auto") -> Iterator[tuple[Batch, list[torch.Tensor]]]:
+    """Batches decoded on the producer thread, moved to ``device`` on the caller's thread.
+
+    On CUDA the producer pins host memory and the copies are non-blocking; 4-D inputs are made
+    channels-last (the layout :func:`scenedet.model.prepare_for_inference` gives the weights).
+    """
+    import torch
+
+    device = torch.device(device)
+    cuda = device.type == "cuda"
+    produce = lambda: input_batches(video, backbones, batch_size, strategy=strategy,  # noqa: E731
+                                    pin_memory=cuda)
+    for batch in prefetch(produce, maxsize=2):
+        inputs = []
+        for x in batch.inputs:
+            x = x.to(device, non_blocking=cuda)
+            if x.dim() == 4:
+                x = x.contiguous(memory_format=torch.channels_last)
+            inputs.append(x)
+        yield batch, inputs

@@ -376,7 +376,7 @@ def _attach_inputs(films: Sequence[_Film], backbones: Sequence[Any], progress: A
     """Cache each film's per-second inputs (stills shrunk to a 256-pixel short side) for
     fine-tuning, memory-mapped, decoding each film once."""
     from .cache import FeatureCache, content_hash
-    from .features import _NpyStream
+    from .features import NpyStream
     from .api import create_extractor
     from .media.decode import iter_seconds
     from .media.types import MediaRequest
@@ -395,7 +395,7 @@ def _attach_inputs(films: Sequence[_Film], backbones: Sequence[Any], progress: A
             request = MediaRequest(frames=0)
             for ex in extractors.values():
                 request = request.merge(ex.request)
-            streams = {name: _NpyStream(root / film_hash / f"{name}-256.npy", len(film.labels))
+            streams = {name: NpyStream(root / film_hash / f"{name}-256.npy", len(film.labels))
                        for name in missing}
             try:
                 for second in iter_seconds(film.path, request):
