@@ -22,5 +22,6 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/segmentors.py
+	$(BIN)/python benchmarks/decode.py
 	$(BIN)/python benchmarks/pipeline.py
 	$(BIN)/python benchmarks/backbones.py
