@@ -53,7 +53,7 @@ SCENE = "kissing"
 WEIGHTS = "random:0"  # no pretrained weights can be fetched here
 VISUALS = ("resnet18", "densenet121", "r3d34", "none")
 AUDIOS = ("vggish", "none")
-FINE_TUNE_INPUTS = ("still", "audio-logmel")  # what train_all accepts (scenedet.training)
+FINE_TUNE_INPUTS = ("still", "audio-logmel")  # what train_all accepts (scenedet.training.train)
 RECIPE = {"epochs": 10, "batch_size": 64, "lr": 1e-3}
 DATASET_SEED = 1
 
@@ -79,7 +79,7 @@ def now() -> str:
 
 def dataset(settings: dict[str, Any], seed: int):
     """The generated dataset for these settings: rendered once, reused."""
-    from scenedet.synth import SynthDataset, synthesize
+    from scenedet.synth.dataset import SynthDataset, synthesize
 
     s = settings
     root = FILMS / (f"backbones-{s['films']}f-{s['min_seconds']}-{s['max_seconds']}s-"
@@ -111,8 +111,8 @@ def extract(ds, names: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]
     """Fill the feature cache backbone by backbone (one decode pass each), timing every film."""
     import torch
 
-    from scenedet.api import create_backbone
-    from scenedet.cache import FeatureCache, content_hash
+    from scenedet.plugin._factory import create_backbone
+    from scenedet.inference.cache import FeatureCache, content_hash
 
     cache = FeatureCache()
     timings_path = HOME / "extraction-timings.json"
@@ -173,8 +173,8 @@ def head_scores(model_path: Path, feature_arrays: list[np.ndarray]) -> np.ndarra
     """P(positive) per second: the saved (folded) linear head on the cached raw features."""
     import torch
 
-    from scenedet.api import create_head
-    from scenedet.modelfile import load_model_file
+    from scenedet.plugin._factory import create_head
+    from scenedet.inference.modelfile import load_model_file
 
     mf = load_model_file(model_path)
     head = create_head(mf.meta.head, in_features=mf.meta.in_features, num_classes=2)
@@ -189,9 +189,9 @@ def evaluate_split(films: list[str], scores: dict[str, np.ndarray], annotations,
                    masks: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:
     """Per-second metrics, segment metrics and mAP of the scene's default segmentation, and
     where the false positives fall (hard negatives or background)."""
-    from scenedet.api import get_scene
-    from scenedet.evaluation import evaluate_predictions
-    from scenedet.segmentation import segment
+    from scenedet.plugin._factory import get_scene
+    from scenedet.evaluation.report import evaluate_predictions
+    from scenedet.segmentation.segments import segment
 
     spec = get_scene(SCENE)
     predictions = {}
@@ -216,9 +216,9 @@ def evaluate_split(films: list[str], scores: dict[str, np.ndarray], annotations,
 
 def train_heads(ds, combos, backbones: dict[str, Any], seeds: list[int], runs: Path,
                 masks) -> list[dict[str, Any]]:
-    from scenedet.annotations import load_annotations
-    from scenedet.cache import FeatureCache
-    from scenedet.training import TrainConfig, train_scene
+    from scenedet.evaluation.annotations import load_annotations
+    from scenedet.inference.cache import FeatureCache
+    from scenedet.training.train import TrainConfig, train_scene
 
     annotations = load_annotations(ds.annotations_path, videos_dir=ds.root)
     cache = FeatureCache()
@@ -273,8 +273,8 @@ def long_heads(ds, head_rows, backbones, epochs: int, masks) -> list[dict[str, A
     epoch kept (no selection on the 2 validation films): does the head under-fit in 10 epochs?"""
     import torch
 
-    from scenedet.annotations import load_annotations
-    from scenedet.cache import FeatureCache
+    from scenedet.evaluation.annotations import load_annotations
+    from scenedet.inference.cache import FeatureCache
 
     annotations = load_annotations(ds.annotations_path, videos_dir=ds.root)
     cache = FeatureCache()
@@ -299,7 +299,7 @@ def _long_head(recipe_row, backbones, cache, by_file, seconds, annotations, epoc
                masks) -> dict[str, Any]:
     import torch
 
-    from scenedet.api import create_head
+    from scenedet.plugin._factory import create_head
 
     chosen = [backbones[n] for n in recipe_row["backbones"]]
     seed, splits = recipe_row["seed"], recipe_row["splits"]
@@ -337,8 +337,8 @@ def _long_head(recipe_row, backbones, cache, by_file, seconds, annotations, epoc
 
 def consistency_check(ds, row: dict[str, Any], backbones: dict[str, Any]) -> dict[str, Any]:
     """Scores from cached features + saved head against ``run_scene`` (which re-decodes)."""
-    from scenedet.cache import FeatureCache
-    from scenedet.pipeline import run_scene
+    from scenedet.inference.cache import FeatureCache
+    from scenedet.inference.pipeline import run_scene
 
     film = row["splits"]["test"][0]
     path = ds.root / film
@@ -347,8 +347,8 @@ def consistency_check(ds, row: dict[str, Any], backbones: dict[str, Any]) -> dic
     t0 = time.perf_counter()
     result = run_scene(path, scene=SCENE, model=model, progress=False)
     wall = time.perf_counter() - t0
-    from scenedet.api import get_scene
-    from scenedet.segmentation import segment
+    from scenedet.plugin._factory import get_scene
+    from scenedet.segmentation.segments import segment
 
     spec = get_scene(SCENE)
     mine = segment(ours, min_length=spec.min_length, threshold=spec.threshold,
@@ -369,10 +369,10 @@ def consistency_check(ds, row: dict[str, Any], backbones: dict[str, Any]) -> dic
 def all_trained(ds, combos, backbones, head_rows, budget: float, min_epochs: int, runs: Path,
                 masks, probe_combos, quick: bool) -> list[dict[str, Any]]:
     """Time one fine-tuning epoch on 3 films, project it to the full split, train if it fits."""
-    from scenedet.annotations import AnnotationSet, load_annotations, save_annotations
-    from scenedet.api import get_backbone_spec
-    from scenedet.pipeline import run_scene
-    from scenedet.training import TrainConfig, choose_backbones, train_scene
+    from scenedet.evaluation.annotations import AnnotationSet, load_annotations, save_annotations
+    from scenedet.plugin._factory import get_backbone_spec
+    from scenedet.inference.pipeline import run_scene
+    from scenedet.training.train import TrainConfig, choose_backbones, train_scene
 
     annotations = load_annotations(ds.annotations_path, videos_dir=ds.root)
     # The probe subset: the 3 shortest films that have a positive scene (any split of 3 films
@@ -599,7 +599,7 @@ def main() -> None:
 
     import torch
 
-    # scenedet.training.augment_still wraps read-only memory-mapped stills with torch.from_numpy;
+    # scenedet.training.train.augment_still wraps read-only memory-mapped stills with torch.from_numpy;
     # the transforms never write to them, so the warning is noise here (reported upstream).
     warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
     started = time.perf_counter()

@@ -26,7 +26,7 @@ from common import make_film, save, table  # noqa: E402
 
 def _models():
     import scenedet
-    from scenedet.model import SceneModel, prepare_for_inference
+    from scenedet.inference.model import SceneModel, prepare_for_inference
 
     backbones = [scenedet.create_backbone("resnet18", weights="random:0"),
                  scenedet.create_backbone("vggish", weights="random:0")]
@@ -38,8 +38,8 @@ def measure(film: str, stage: str, batch_size: int, threads: int | None) -> dict
     import torch
 
     from scenedet.media.probe import probe
-    from scenedet.pipeline import score_film, set_threads
-    from scenedet.stream import input_batches
+    from scenedet.inference.pipeline import score_film, set_threads
+    from scenedet.inference.stream import input_batches
 
     set_threads(threads)
     model = _models()

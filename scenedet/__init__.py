@@ -12,16 +12,20 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    # registries
-    "list_extractors": "api", "list_backbones": "api", "list_heads": "api",
-    "list_aggregators": "api", "list_scenes": "api", "create_extractor": "api",
-    "create_backbone": "api", "create_head": "api", "create_aggregator": "api",
-    "get_scene": "api", "get_backbone_spec": "api", "get_extractor_spec": "api",
-    # specs and hooks for plugin authors
-    "ExtractorSpec": "specs", "BackboneSpec": "specs", "HeadSpec": "specs",
-    "AggregatorSpec": "specs", "SceneSpec": "specs", "hookimpl": "hookspecs",
-    # segmentation
-    "segment": "segmentation", "Segment": "segmentation",
+    # registries (timm style)
+    "list_extractors": "plugin._factory", "list_backbones": "plugin._factory",
+    "list_heads": "plugin._factory", "list_aggregators": "plugin._factory",
+    "list_scenes": "plugin._factory",
+    "create_extractor": "plugin._factory", "create_backbone": "plugin._factory",
+    "create_head": "plugin._factory", "create_aggregator": "plugin._factory",
+    "get_scene": "plugin._factory", "get_backbone_spec": "plugin._factory",
+    "get_extractor_spec": "plugin._factory",
+    # specs and hooks for plugin authors (the full SDK is scenedet.plugin)
+    "ExtractorSpec": "plugin.specs", "BackboneSpec": "plugin.specs", "HeadSpec": "plugin.specs",
+    "AggregatorSpec": "plugin.specs", "SceneSpec": "plugin.specs", "hookimpl": "plugin.hookspecs",
+    # running, segmentation
+    "run_scene": "inference.pipeline", "SceneResult": "inference.pipeline",
+    "segment": "segmentation.segments", "Segment": "segmentation.segments",
     # time formats
     "parse_time": "timefmt", "format_time": "timefmt",
 }

@@ -1,3 +1,3 @@
-from .cli import main
+from scenedet.cli import main
 
 main()

@@ -1,4 +1,4 @@
-"""The core's own plugin: the standard extractors and the linear head.
+"""The core's own plugin: the standard extractors, the linear head and the ``runs`` aggregator.
 
 Registered through the ``scenedet`` entry point of the core package, the same path every other
 plugin takes.
@@ -6,9 +6,9 @@ plugin takes.
 
 from __future__ import annotations
 
-from .hookspecs import hookimpl
-from .specs import ExtractorSpec, HeadSpec
-from . import extractors
+from scenedet.plugin.hookspecs import hookimpl
+from scenedet.plugin.specs import AggregatorSpec, ExtractorSpec, HeadSpec
+from scenedet.media import extractors
 
 
 @hookimpl
@@ -40,3 +40,11 @@ def _linear_head(*, in_features: int, num_classes: int = 2):
 def register_heads(register):
     register(HeadSpec(name="linear", factory=_linear_head,
                       summary="one fully connected layer over the concatenated features (the paper's)"))
+
+
+@hookimpl
+def register_aggregators(register):
+    from scenedet.segmentation.runs import positive_runs
+
+    register(AggregatorSpec(name="runs", function=positive_runs,
+                            summary="each unbroken run of positive seconds at least min_length long"))

@@ -1,6 +1,6 @@
 """The demo behind ``make demo``: generate, train, run, evaluate, on films we can hold.
 
-1. Render a small synthetic dataset (:mod:`scenedet.synth`: scenes carry a magenta disc AND a
+1. Render a small synthetic dataset (:mod:`scenedet.synth.dataset`: scenes carry a magenta disc AND a
    600+900 Hz chord; hard negatives carry only one of them).
 2. Train the ``kissing`` recipe's ResNet-18 + VGGish head on it, split 80/10/10 by film.
 3. ``run_scene`` on each held-out test film, exactly as ``scenedet run`` does.
@@ -24,19 +24,19 @@ import attrs
 class DemoResult:
     model: Path
     test_films: tuple[str, ...]
-    report: Any  # scenedet.evaluation.EvaluationReport
+    report: Any  # scenedet.evaluation.report.EvaluationReport
     runs: dict[str, Any]
 
 
 def run_demo(root: str | Path, *, films: int = 10, seed: int = 0, min_seconds: int = 60,
              max_seconds: int = 120, backbone_weights: str = "random:0", device: str = "cpu",
              log: Callable[[str], None] = print, progress: bool | None = None) -> DemoResult:
-    from .annotations import AnnotationSet, load_annotations
-    from .evaluation import evaluate_predictions
-    from .pipeline import run_scene
-    from .synth import SynthDataset, synthesize
-    from .timefmt import format_time
-    from .training import TrainConfig, train_scene
+    from scenedet.evaluation.annotations import AnnotationSet, load_annotations
+    from scenedet.evaluation.report import evaluate_predictions
+    from scenedet.inference.pipeline import run_scene
+    from scenedet.synth.dataset import SynthDataset, synthesize
+    from scenedet.timefmt import format_time
+    from scenedet.training.train import TrainConfig, train_scene
 
     root = Path(root)
     data_dir = root / "data"

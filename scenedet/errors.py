@@ -27,8 +27,25 @@ class ModelFileError(UsageError):
     """A scenedet model file is unreadable or does not match the scene it is used with."""
 
 
+class OutputError(ScenedetError):
+    """An output cannot be written: no permission, no space, a folder in the way (exit 1)."""
+
+
 class UnknownComponentError(UsageError, KeyError):
     """A component name that no installed plugin registers."""
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+def one_line(text: object, *, limit: int = 300) -> str:
+    """``text`` as one line: whitespace runs collapsed, cut at ``limit`` characters on a word.
+
+    Library and third-party messages (torch's, FFmpeg's) can span lines or paragraphs; a person
+    reading an error needs the first sentence, whole.
+    """
+    flat = " ".join(str(text).split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + " ..."

@@ -9,7 +9,7 @@ import sys
 import time
 from typing import TextIO
 
-from .timefmt import format_time
+from scenedet.timefmt import format_time
 
 
 class Progress:

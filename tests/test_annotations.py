@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scenedet.annotations import (IGNORE, Annotation, AnnotationError, AnnotationSet,
+from scenedet.evaluation.annotations import (IGNORE, Annotation, AnnotationError, AnnotationSet,
                                   load_annotations, match_video, parse_label, per_second_labels,
                                   save_annotations, second_range, validate, video_key)
 from scenedet.errors import UsageError

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-import scenedet.hookspecs as hookspecs
+import scenedet.plugin.hookspecs as hookspecs
 
 ROOT = Path(__file__).resolve().parents[1]
 HOOKS = sorted(name for name in dir(hookspecs) if name.startswith("register_"))

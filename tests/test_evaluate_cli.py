@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from scenedet.annotations import Annotation, AnnotationSet
+from scenedet.evaluation.annotations import Annotation, AnnotationSet
 from scenedet.cli import cli
 from scenedet.errors import UsageError
-from scenedet.evaluation import evaluate_predictions
+from scenedet.evaluation.report import evaluate_predictions
 
 ANNOTATIONS = """video,start,end
 film_a.mp4,2,6

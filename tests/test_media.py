@@ -18,7 +18,7 @@ from films import (CLICK_AT, TONE_AMPLITUDE, TONE_HZ, Film, FilmLibrary, index_f
                    read_index)
 
 from scenedet.errors import MediaError, UsageError
-from scenedet.extractors import FrameClipExtractor
+from scenedet.media.extractors import FrameClipExtractor
 from scenedet.media import decode
 from scenedet.media.audio import AudioSlicer, NoAudioWarning
 from scenedet.media.decode import iter_seconds, resolve_strategy

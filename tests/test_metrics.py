@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scenedet.metrics import (TIOU_THRESHOLDS, BinaryMetrics, Segment, average_precision,
+from scenedet.evaluation.metrics import (TIOU_THRESHOLDS, BinaryMetrics, Segment, average_precision,
                               binary_metrics, detection_map, f1_score, format_table,
                               interpolated_average_precision, match_segments,
                               pairwise_temporal_iou, segment_metrics, temporal_iou)

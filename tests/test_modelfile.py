@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from scenedet.errors import ModelFileError
-from scenedet.modelfile import (PREPROCESSING_VERSION, ModelMeta, check_compatible,
-                                default_model_path, load_model_file, save_model_file)
+from scenedet.inference.modelfile import (PREPROCESSING_VERSION, ModelMeta, check_compatible,
+                                          load_model_file, save_model_file)
+from scenedet.paths import default_model_path
 
 
 def _meta(**kw):

@@ -7,7 +7,7 @@ import pytest
 import scenedet
 from scenedet import AggregatorSpec, BackboneSpec, HeadSpec, SceneSpec, hookimpl
 from scenedet.errors import UnknownComponentError
-from scenedet.plugins import PluginHost, get_host, reset_host
+from scenedet.plugin._host import PluginHost, get_host, reset_host
 
 
 @pytest.fixture

@@ -11,8 +11,9 @@ from click.testing import CliRunner
 import scenedet
 from scenedet.cli import cli
 from scenedet.media.encode import FilmWriter
-from scenedet.modelfile import ModelMeta, default_model_path, save_model_file
-from scenedet.pipeline import run_scene
+from scenedet.inference.modelfile import ModelMeta, save_model_file
+from scenedet.paths import default_model_path
+from scenedet.inference.pipeline import run_scene
 
 SECONDS = 6
 
@@ -189,8 +190,8 @@ def test_features_options_reach_the_backbone_or_are_refused(film, tmp_path):
 
 
 def test_features_without_output_fill_the_cache_training_reads(film, monkeypatch):
-    from scenedet import features
-    from scenedet.cache import FeatureCache
+    from scenedet.inference import features
+    from scenedet.inference.cache import FeatureCache
 
     result = CliRunner().invoke(cli, ["features", "-e", "vggish", "--weights", "random:0", str(film)])
     assert result.exit_code == 0, result.output
@@ -204,7 +205,7 @@ def test_features_without_output_fill_the_cache_training_reads(film, monkeypatch
     cached = FeatureCache().features(film, [vggish])[0]
     assert cached.shape == (SECONDS, 128)
     with torch.inference_mode():
-        from scenedet.extractors import LogMelExtractor
+        from scenedet.media.extractors import LogMelExtractor
         from scenedet.media.decode import iter_seconds
 
         first = next(iter_seconds(film, LogMelExtractor.request))

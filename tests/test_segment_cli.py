@@ -17,7 +17,9 @@ SPEC_EXAMPLE = "1\n0\n1\n1\n1\n0\n0\n1\n1\n"  # the spec's example, as labels
 
 
 def _run(*args: str, input: str | None = None):
-    return CliRunner().invoke(cli, ["segment", *args], input=input, catch_exceptions=False)
+    """``scenedet segment`` with the paper's aggregator unless the test names one."""
+    chosen = () if "--aggregator" in args else ("--aggregator", "interval")
+    return CliRunner().invoke(cli, ["segment", *chosen, *args], input=input, catch_exceptions=False)
 
 
 def _segments(result) -> list[dict]:
@@ -38,7 +40,7 @@ def test_labels_from_a_text_file(spec_file):
 
 
 def test_stdin_with_short_options():
-    assert _segments(_run("-m", "4", "-t", "0.7", "-", input=SPEC_EXAMPLE)) == [
+    assert _segments(_run("-l", "4", "-t", "0.7", "-", input=SPEC_EXAMPLE)) == [
         {"start": 2, "end": 9, "score": None}]
 
 
@@ -62,7 +64,7 @@ def test_a_run_output_reuses_its_recorded_settings_unless_overridden(tmp_path):
     run.write_text(json.dumps({"video": "film.mp4", "scores": probs, "segments": [], "settings": settings}))
     assert [(s["start"], s["end"]) for s in _segments(_run(str(run)))] == [(2, 9)]
     assert [(s["start"], s["end"]) for s in _segments(_run("-t", "0.72", str(run)))] == [(0, 5)]
-    assert _segments(_run("-m", "10", str(run))) == []
+    assert _segments(_run("-l", "10", str(run))) == []
 
 
 def test_bad_recorded_settings_are_reported_with_the_file(tmp_path):
@@ -72,34 +74,34 @@ def test_bad_recorded_settings_are_reported_with_the_file(tmp_path):
     assert result.exit_code == 2
     assert result.stderr.strip() == (f"Error: {run}: settings.min_length must be a whole number of "
                                      "seconds >= 1, got 2.5")
-    assert _run("-m", "3", str(run)).exit_code == 0  # the option replaces the bad value
+    assert _run("-l", "3", str(run)).exit_code == 0  # the option replaces the bad value
 
 
 def test_min_length_takes_time_formats_and_threshold_takes_ratios(spec_file):
     expected = [{"start": 2, "end": 9, "score": None}]
-    assert _segments(_run("--min-length", "00:00:04", spec_file)) == _segments(_run("-m", "4s", spec_file))
-    assert _segments(_run("-m", "4.0", "-t", "5/7", spec_file)) == expected
+    assert _segments(_run("--min-length", "00:00:04", spec_file)) == _segments(_run("-l", "4s", spec_file))
+    assert _segments(_run("-l", "4.0", "-t", "5/7", spec_file)) == expected
     # 5/7 = 0.714... < 0.72: (2, 8) no longer qualifies and (0, 4), at 4/5, is left
-    assert _segments(_run("-m", "4", "-t", "0.72", spec_file)) == [{"start": 0, "end": 5, "score": None}]
+    assert _segments(_run("-l", "4", "-t", "0.72", spec_file)) == [{"start": 0, "end": 5, "score": None}]
 
 
 def test_the_reference_aggregator_gives_the_same_output(tmp_path):
     path = tmp_path / "scores.json"
     path.write_text(json.dumps([0.9 if (i // 7) % 3 else 0.2 for i in range(60)]))
-    fast = _segments(_run("-m", "5", str(path)))
-    assert fast and _segments(_run("--aggregator", "algorithm1", "-m", "5", str(path))) == fast
+    fast = _segments(_run("-l", "5", str(path)))
+    assert fast and _segments(_run("--aggregator", "algorithm1", "-l", "5", str(path))) == fast
 
 
 def test_output_file(spec_file, tmp_path):
     out = tmp_path / "scenes.json"
-    result = _run("-m", "4", spec_file, "-o", str(out))
+    result = _run("-l", "4", spec_file, "-o", str(out))
     assert result.exit_code == 0 and result.stdout == ""
     assert json.loads(out.read_text()) == {"segments": [{"start": 2, "end": 9, "score": None}]}
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["-m", "2.5"], "Error: --min-length must be a whole number of seconds >= 1, got 2.5"),
-    (["-m", "0"], "Error: --min-length must be a whole number of seconds >= 1, got 0"),
+    (["-l", "2.5"], "Error: --min-length must be a whole number of seconds >= 1, got 2.5"),
+    (["-l", "0"], "Error: --min-length must be a whole number of seconds >= 1, got 0"),
     (["-t", "70"], "Error: --threshold must be in (0, 1] (a fraction, not a percentage), got '70'"),
     (["-t", "0"], "Error: --threshold must be in (0, 1], got '0'"),
     (["-t", "seventy"], "Error: --threshold must be a number in (0, 1] such as 0.7 or 2/3, got 'seventy'"),

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 import scenedet
 from scenedet import AggregatorSpec, Segment, hookimpl, segment
 from scenedet.errors import ScenedetError, UnknownComponentError, UsageError
-from scenedet.plugins import PluginHost, reset_host
-from scenedet.scorefiles import load_scores, load_scores_and_settings
-from scenedet.segmentation import to_fraction, to_label_threshold, to_min_length
+from scenedet.plugin._host import PluginHost, reset_host
+from scenedet.segmentation.scorefiles import load_scores, load_scores_and_settings
+from scenedet.segmentation.segments import to_fraction, to_label_threshold, to_min_length
 from scenedet_kissing.segmentors import interval
 
 SPEC_EXAMPLE = [1, 0, 1, 1, 1, 0, 0, 1, 1]
@@ -53,14 +53,23 @@ def test_the_spec_example_through_the_api(aggregator):
     np.array(SPEC_EXAMPLE, dtype=bool),
 ])
 def test_integer_and_bool_inputs_are_labels_without_score(labels):
-    assert segment(labels, min_length=4, threshold="0.7") == [Segment(2, 9, None)]
+    assert segment(labels, min_length=4, threshold="0.7", aggregator="interval") == [Segment(2, 9, None)]
 
 
 def test_defaults_are_the_papers_ten_seconds_at_seventy_percent():
     labels = [1, 1, 1, 0, 1, 1, 0, 1, 0, 1]  # 7/10 exactly, 10 s long
-    assert segment(labels) == [Segment(0, 10, None)]
-    assert segment([1] * 9) == []  # 9 s is too short
-    assert segment([1, 1, 1, 0, 1, 0, 0, 1, 0, 1]) == []  # 6/10 is too sparse
+    assert segment(labels, aggregator="interval") == [Segment(0, 10, None)]
+    assert segment([1] * 9, aggregator="interval") == []  # 9 s is too short
+    assert segment([1, 1, 1, 0, 1, 0, 0, 1, 0, 1], aggregator="interval") == []  # 6/10 is too sparse
+
+
+def test_the_core_default_aggregator_keeps_unbroken_runs_long_enough():
+    """``runs`` is the core's own default, so a scene needing only scenedet works with defaults."""
+    labels = [1] * 10 + [0] + [1] * 12 + [0, 0] + [1] * 9
+    assert segment(labels) == [Segment(0, 10, None), Segment(11, 23, None)]
+    assert segment(labels, min_length=9) == segment(labels, min_length=9, aggregator="runs")
+    assert segment([0.9] * 3 + [0.2] + [0.8] * 2, min_length=2) == [
+        Segment(0, 3, pytest.approx(0.9)), Segment(4, 6, pytest.approx(0.8))]
 
 
 def test_empty_and_too_short_inputs_give_no_scenes():
@@ -72,7 +81,7 @@ def test_empty_and_too_short_inputs_give_no_scenes():
 # -- segment(): probabilities --------------------------------------------------------------------------------
 def test_probabilities_are_thresholded_and_the_score_is_the_mean_inside():
     probs = [0.9, 0.1, 0.8, 0.7, 0.6, 0.2, 0.3, 0.9, 1.0]
-    [scene] = segment(probs, min_length=4, threshold=0.7)
+    [scene] = segment(probs, min_length=4, threshold=0.7, aggregator="interval")
     assert (scene.start, scene.end) == (2, 9)
     assert scene.score == pytest.approx(np.mean(probs[2:9]))
 
@@ -85,7 +94,8 @@ def test_a_probability_equal_to_the_label_threshold_is_positive():
 
 def test_float_zeros_and_ones_are_probabilities_not_labels():
     """The dtype decides: confident probabilities keep a float score."""
-    assert segment([1.0, 1.0, 0.0, 1.0], min_length=2, threshold=0.7) == [Segment(0, 4, 0.75)]
+    assert segment([1.0, 1.0, 0.0, 1.0], min_length=2, threshold=0.7,
+                   aggregator="interval") == [Segment(0, 4, 0.75)]
 
 
 def test_label_threshold_is_ignored_for_labels():
@@ -96,7 +106,7 @@ def test_label_threshold_is_ignored_for_labels():
        t=st.sampled_from([0.5, 0.7, "2/3", 1]), cut=st.sampled_from([0.3, 0.5, 0.8]))
 def test_probabilities_give_the_scenes_of_their_labels_with_mean_scores(probs, m, t, cut):
     labels = [p >= cut for p in probs]
-    scenes = segment(probs, min_length=m, threshold=t, label_threshold=cut)
+    scenes = segment(probs, min_length=m, threshold=t, label_threshold=cut, aggregator="interval")
     assert [(s.start, s.end - 1) for s in scenes] == interval(labels, m, to_fraction(t))
     for s in scenes:
         assert s.score == pytest.approx(sum(probs[s.start:s.end]) / s.length, abs=1e-12)
@@ -105,7 +115,8 @@ def test_probabilities_give_the_scenes_of_their_labels_with_mean_scores(probs, m
 
 @given(probs=st.lists(st.floats(0, 1), max_size=40), m=st.integers(1, 6))
 def test_both_aggregators_agree_through_the_api(probs, m):
-    assert segment(probs, min_length=m, aggregator="algorithm1") == segment(probs, min_length=m)
+    assert segment(probs, min_length=m, aggregator="algorithm1") == segment(probs, min_length=m,
+                                                                         aggregator="interval")
 
 
 # -- validation ----------------------------------------------------------------------------------------------
@@ -200,7 +211,7 @@ def test_a_third_party_aggregator_is_called_with_the_validated_contract(private_
 
     def whole_film(labels, min_length, threshold):
         calls.append((labels.dtype, min_length, threshold))
-        return [(0, labels.size - 1)] if labels.any() else []
+        return [(0, labels.size)] if labels.any() else []
 
     private_host.add_plugin(_plugin(whole=whole_film), "third-party")
     assert segment([0.2, 0.9, 0.4], min_length=2.0, threshold="0.7", aggregator="whole") == [
@@ -210,7 +221,7 @@ def test_a_third_party_aggregator_is_called_with_the_validated_contract(private_
 
 
 @pytest.mark.parametrize("bad", [
-    [(3, 1)], [(0, 2), (2, 3)], [(2, 3), (0, 1)], [(0, 99)], [(-1, 0)], [(0.0, 1.0)], ["ab"], [1],
+    [(3, 1)], [(2, 2)], [(0, 2), (1, 3)], [(2, 3), (0, 1)], [(0, 99)], [(-1, 0)], [(0.0, 1.0)], ["ab"], [1],
 ])
 def test_a_broken_aggregator_is_reported_not_passed_on(private_host, bad):
     private_host.add_plugin(_plugin(broken=lambda labels, m, t: bad), "broken-plugin")

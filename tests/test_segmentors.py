@@ -15,9 +15,9 @@ import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
-from scenedet.api import get_aggregator_spec, list_aggregators
-from scenedet.plugins import get_host
-from scenedet.segmentation import to_fraction
+from scenedet.plugin._factory import get_aggregator_spec, list_aggregators
+from scenedet.plugin._host import get_host
+from scenedet.segmentation.segments import to_fraction
 from scenedet_kissing.segmentors import _ceil_with_denominator, algorithm1, interval
 
 SEGMENTORS = [algorithm1, interval]
@@ -228,8 +228,11 @@ def test_direct_calls_refuse_bad_parameters(segmentor, m, t):
 # -- registration ------------------------------------------------------------------------------------------
 def test_both_are_registered_by_the_segmentors_plugin():
     assert {"algorithm1", "interval"} <= set(list_aggregators())
-    assert get_aggregator_spec("interval").function is interval
-    assert get_aggregator_spec("algorithm1").function is algorithm1
+    labels = np.array([1, 0, 1, 1, 1, 0, 0, 1, 1], dtype=bool)
+    for name, segmentor in (("interval", interval), ("algorithm1", algorithm1)):
+        # registered end-exclusive (the SDK's convention), the same scenes as the spec's pairs
+        assert get_aggregator_spec(name).function(labels, 4, Fraction(7, 10)) == [
+            (s, e + 1) for s, e in segmentor(labels, 4, Fraction(7, 10))] == [(2, 9)]
     registry = get_host().registries["aggregator"]
     assert registry.owner("interval") == registry.owner("algorithm1") == "segmentors"
 

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from scenedet.stream import prefetch
+from scenedet.inference.stream import prefetch
 
 
 def test_prefetch_yields_everything_in_order():

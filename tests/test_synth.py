@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scenedet.annotations import load_annotations
+from scenedet.evaluation.annotations import load_annotations
 from scenedet.errors import UsageError
-from scenedet.synth import (AUDIO_CUE_GUARD_HZ, AUDIO_CUE_HZ, MIN_GAP, FilmRenderer,
+from scenedet.synth.dataset import (AUDIO_CUE_GUARD_HZ, AUDIO_CUE_HZ, MIN_GAP, FilmRenderer,
                             SynthDataset, SynthSettings, hsv_to_rgb, plan_dataset, synthesize)
 
 # Two films of 20-30 s with one scene of each kind between them (seed 3), rendered in about 1 s.

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 import scenedet
 from scenedet import AggregatorSpec, SceneSpec, hookimpl
-from scenedet.plugins import PluginHost, get_host, reset_host
+from scenedet.plugin._host import PluginHost, get_host, reset_host
 
 
 def longest_run(labels, min_length, threshold):
@@ -18,7 +18,7 @@ def longest_run(labels, min_length, threshold):
             start = i
         elif not positive and start is not None:
             if i - start >= min_length:
-                runs.append((start, i - 1))
+                runs.append((start, i))  # end-exclusive, the SDK convention
             start = None
     return runs
 
@@ -31,7 +31,7 @@ def _fight_plugin():
                            threshold=0.6, labels=("calm", "fight")))
 
     def register_aggregators(register):
-        register(AggregatorSpec(name="runs", function=longest_run))
+        register(AggregatorSpec(name="longest-runs", function=longest_run))
 
     def register_commands(cli):
         @cli.command("fight-info")
@@ -63,7 +63,7 @@ def test_scene_reuses_reference_backbones_by_name(host_with_fight):
 
 def test_its_aggregator_serves_segment(host_with_fight):
     labels = [0, 1, 1, 1, 1, 1, 0, 1, 1, 0]
-    found = scenedet.segment(labels, min_length=5, threshold=1, aggregator="runs")
+    found = scenedet.segment(labels, min_length=5, threshold=1, aggregator="longest-runs")
     assert [(s.start, s.end) for s in found] == [(1, 6)]
 
 

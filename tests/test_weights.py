@@ -1,4 +1,4 @@
-"""scenedet.weights: resolving ``weights=`` and the shared image preprocessing.
+"""scenedet.inference.weights: resolving ``weights=`` and the shared image preprocessing.
 
 Small modules stand in for backbones here; the real backbones are tested in their own files.
 """
@@ -15,8 +15,8 @@ import torch
 from torch import nn
 
 from scenedet.errors import WeightsError
-from scenedet.preprocess import ImagePreprocess
-from scenedet.weights import (KnownWeights, build_with_weights, checkpoints_dir,
+from scenedet.inference.preprocess import ImagePreprocess
+from scenedet.inference.weights import (KnownWeights, build_with_weights, checkpoints_dir,
                               fetch_pretrained, file_sha256, load_file, parse_weights)
 
 

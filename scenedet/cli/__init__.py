@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 
-from .. import __version__
-from ..errors import ScenedetError, UsageError
+from scenedet import __version__
+from scenedet.errors import ScenedetError, UsageError
 
 
 class ScenedetGroup(click.Group):
@@ -70,8 +70,8 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 def _add_commands() -> None:
     import warnings
 
-    from . import commands  # noqa: F401  (registers the built-in commands on ``cli``)
-    from ..plugins import get_host
+    from scenedet.cli import commands  # noqa: F401  (registers the built-in commands on ``cli``)
+    from scenedet.plugin._host import get_host
 
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning  # plugin load failures as one line each

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from . import cli
+from scenedet.cli import cli
 
 
 @cli.command("demo")
@@ -25,7 +25,7 @@ def demo_command(root: Path, films: int, seed: int, backbone_weights: str, devic
     hard negatives with only one of the two cues; see docs/synthetic-data.md. It is a test
     pattern for the toolkit, not kissing data. Takes a few minutes on 2 CPU cores.
     """
-    from ..demo import run_demo
+    from scenedet.demo import run_demo
 
     run_demo(root, films=films, seed=seed, backbone_weights=backbone_weights, device=device,
              log=lambda m: click.echo(m))

@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from ..errors import UsageError
-from . import cli
+from scenedet.errors import UsageError
+from scenedet.cli import cli
 
 
 @cli.command("evaluate")
@@ -67,9 +67,9 @@ def evaluate_command(annotations_path: Path, prediction_files: tuple[Path, ...],
     annotations without a prediction are listed as not evaluated. See
     docs/evaluation.md for the annotation format and every definition.
     """
-    from ..annotations import AnnotationSet, load_annotations, match_video, validate
-    from ..evaluation import evaluate_predictions
-    from .output import write_json
+    from scenedet.evaluation.annotations import AnnotationSet, load_annotations, match_video, validate
+    from scenedet.evaluation.report import evaluate_predictions
+    from scenedet.cli.output import write_json
 
     if bool(prediction_files) == (model is not None):
         raise UsageError("give either --predictions RESULT.json (one or more) or --model MODEL")
@@ -156,8 +156,8 @@ def _predict_with_model(model: Path, videos: tuple[str, ...], videos_dir: Path |
                         annotations_path: Path, scene: str | None, split: str,
                         device: str) -> list[tuple[str, dict[str, Any]]]:
     """Run ``model`` on the annotated films (those of ``split`` of its training, if asked)."""
-    from ..modelfile import load_model_file
-    from ..pipeline import run_scene
+    from scenedet.inference.modelfile import load_model_file
+    from scenedet.inference.pipeline import run_scene
 
     meta = load_model_file(model).meta
     videos_dir = videos_dir or annotations_path.parent

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from . import cli
+from scenedet.cli import cli
 
 
 @cli.command("features")
@@ -39,9 +39,9 @@ def features_command(name: str, video: Path, output: Path | None, weights: str, 
     your films once (without -o) and training never decodes them again. `scenedet plugins`
     lists every extractor and backbone. Load a result with numpy.load(OUT, mmap_mode="r").
     """
-    from ..features import extract_features
+    from scenedet.inference.features import extract_features
 
-    from .output import parse_options
+    from scenedet.cli.output import parse_options
 
     array = extract_features(video, name, output, weights=weights, device=device,
                              batch_size=batch_size, progress=False if quiet else None,

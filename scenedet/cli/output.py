@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from scenedet import files
+
 
 def write_json(data: Any, output: str | Path | None) -> None:
     """Write ``data`` as JSON to ``output`` (atomically), or to stdout when ``output`` is None/-."""
@@ -16,12 +18,7 @@ def write_json(data: Any, output: str | Path | None) -> None:
     if output is None or str(output) == "-":
         click.echo(text, nl=False)
         return
-    path = Path(output)
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    files.write_text(output, text)
 
 
 def parse_weight_overrides(values: tuple[str, ...]) -> dict[str, str]:

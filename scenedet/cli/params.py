@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ..timefmt import parse_time
+from scenedet.timefmt import parse_time
 
 
 class TimeParam(click.ParamType):

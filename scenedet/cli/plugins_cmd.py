@@ -6,7 +6,7 @@ import json
 
 import click
 
-from . import cli
+from scenedet.cli import cli
 
 
 @cli.command("plugins")
@@ -17,7 +17,7 @@ def plugins_command(as_json: bool) -> None:
     Plugins are found through the ``scenedet`` entry-point group of installed packages. A plugin
     that fails to load is listed with the reason; the others keep working.
     """
-    from ..plugins import get_host
+    from scenedet.plugin._host import get_host
 
     host = get_host()
     rows = [

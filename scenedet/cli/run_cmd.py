@@ -6,9 +6,11 @@ from pathlib import Path
 
 import click
 
-from . import cli
-from .output import parse_weight_overrides, write_json
-from .params import TIME
+from scenedet.errors import UsageError
+
+from scenedet.cli import cli
+from scenedet.cli.output import parse_weight_overrides, write_json
+from scenedet.cli.params import TIME
 
 
 @cli.command("run")
@@ -19,9 +21,9 @@ from .params import TIME
               help="Model file (default: the scene's installed model, see `scenedet train --install`).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), metavar="OUT",
               help="Write the JSON result here (default: print it to stdout).")
-@click.option("--aggregator", "-a", metavar="NAME", help="Segmentor (default: the scene's; e.g. interval, algorithm1).")
-@click.option("--min-length", type=TIME, metavar="TIME", help="Shortest scene, whole seconds (default: the scene's, 10 for kissing).")
-@click.option("--threshold", type=float, metavar="T", help="Least fraction of positive seconds in a scene, in (0, 1] (default: the scene's).")
+@click.option("--aggregator", metavar="NAME", help="Segmentor (default: the scene's; `scenedet plugins` lists them).")
+@click.option("--min-length", "-l", type=TIME, metavar="TIME", help="Shortest scene, whole seconds (default: the scene's, 10 for kissing).")
+@click.option("--threshold", "-t", metavar="T", help="Least fraction of positive seconds in a scene, in (0, 1] (default: the scene's).")
 @click.option("--label-threshold", type=float, metavar="P", help="Probability from which a second counts as positive (default 0.5).")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1), help="Seconds per model batch.")
@@ -30,7 +32,7 @@ from .params import TIME
               help="Backbone weight file for offline use, e.g. resnet18=resnet18-f37072fd.pth (repeatable).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
 def run_command(scene: str, video: Path, model: Path | None, output: Path | None,
-                aggregator: str | None, min_length: float | None, threshold: float | None,
+                aggregator: str | None, min_length: float | None, threshold: str | None,
                 label_threshold: float | None, device: str, batch_size: int, threads: int | None,
                 weights: tuple[str, ...], quiet: bool) -> None:
     """Score every whole second of VIDEO and cut the scenes.
@@ -46,9 +48,17 @@ def run_command(scene: str, video: Path, model: Path | None, output: Path | None
     probability inside) and "scores" (one probability per second). Re-cut it later without the
     models: `scenedet segment --min-length 20 film.json`.
     """
-    from ..pipeline import run_scene
-    from ..timefmt import format_time
+    from scenedet.inference.pipeline import run_scene
+    from scenedet.timefmt import format_time
 
+    if model is None:
+        from scenedet.paths import default_model_path
+        from scenedet.plugin._factory import get_scene
+
+        installed = default_model_path(get_scene(scene).name)
+        if not installed.is_file():
+            raise UsageError(f"no model for scene {scene!r}: pass --model FILE, or install one at "
+                             f"{installed} (scenedet train --plugin {scene} ... --install)")
     min_len = None
     if min_length is not None:
         if min_length != int(min_length) or min_length < 1:

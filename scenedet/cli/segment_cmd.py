@@ -6,14 +6,13 @@ second, so ``min_length`` and ``threshold`` can be tuned interactively on a film
 
 from __future__ import annotations
 
-import json
-from typing import Any
 
 import click
 
-from ..errors import UsageError
-from . import cli
-from .params import TIME
+from scenedet.errors import UsageError
+from scenedet.cli import cli
+from scenedet.cli.output import write_json
+from scenedet.cli.params import TIME
 
 
 @cli.command("segment")
@@ -21,7 +20,7 @@ from .params import TIME
 @click.option("--aggregator", metavar="NAME",
               help="Registered aggregator (segmentor); `scenedet plugins` lists them. "
                    "'algorithm1' is the slow reference.  [default: interval]")
-@click.option("--min-length", "-m", type=TIME,
+@click.option("--min-length", "-l", type=TIME,
               help="Shortest scene: a whole number of seconds (10, 15s, 00:01:30).  [default: 10]")
 @click.option("--threshold", "-t", metavar="T",
               help="Smallest fraction of positive seconds in a scene, in (0, 1]: 0.7 or 2/3 "
@@ -60,40 +59,18 @@ def segment_command(scores: str, aggregator: str | None, min_length: float | Non
       scenedet run --plugin kissing film.mp4 -o film.json
       scenedet segment film.json                        the run's scenes, instantly
       scenedet segment --min-length 15 --threshold 2/3 film.json
-      printf '1\\n1\\n0\\n1\\n' | scenedet segment -m 3 -t 0.7 -
+      printf '1\\n1\\n0\\n1\\n' | scenedet segment -l 3 -t 0.7 -
       scenedet segment --aggregator algorithm1 scores.txt -o scenes.json
     """
-    from ..scorefiles import load_scores_and_settings
-    from ..segmentation import segment
+    from scenedet.segmentation.scorefiles import load_scores_and_settings
+    from scenedet.segmentation.segments import segment
+    from scenedet.segmentation.settings import resolve_settings
 
     values, recorded = load_scores_and_settings(scores)
     where = f"{'<stdin>' if scores == '-' else scores}: settings"
-    segments = segment(values, **_settings(recorded, where, aggregator=aggregator,
-                                            min_length=min_length, threshold=threshold,
-                                            label_threshold=label_threshold))
-    text = json.dumps({"segments": [s.to_dict() for s in segments]}, indent=2)
-    with click.open_file(output, "w", encoding="utf-8") as f:
-        f.write(text + "\n")
-
-
-def _settings(recorded: dict[str, Any], where: str, **given: Any) -> dict[str, Any]:
-    """Each setting from the command line, else from the run output, else the library default;
-    validated here so that a mistake is reported where it was made (option or file)."""
-    from ..segmentation import (DEFAULT_AGGREGATOR, DEFAULT_LABEL_THRESHOLD, DEFAULT_MIN_LENGTH,
-                                DEFAULT_THRESHOLD, to_fraction, to_label_threshold, to_min_length)
-
-    defaults = {"aggregator": DEFAULT_AGGREGATOR, "min_length": DEFAULT_MIN_LENGTH,
-                "threshold": DEFAULT_THRESHOLD, "label_threshold": DEFAULT_LABEL_THRESHOLD}
-    check = {"aggregator": lambda v, name: v, "min_length": to_min_length,
-             "threshold": to_fraction, "label_threshold": to_label_threshold}
-    out = {}
-    for key, default in defaults.items():
-        if given[key] is not None:
-            out[key] = check[key](given[key], "--" + key.replace("_", "-"))
-        elif key in recorded:
-            out[key] = check[key](recorded[key], f"{where}.{key}")
-        else:
-            out[key] = default
-    if not isinstance(out["aggregator"], str):
-        raise UsageError(f"{where}.aggregator must be a name, got {out['aggregator']!r}")
-    return out
+    given = {"aggregator": aggregator, "min_length": min_length, "threshold": threshold,
+             "label_threshold": label_threshold}
+    settings = resolve_settings(given, (recorded, where),
+                                names={k: "--" + k.replace("_", "-") for k in given})
+    segments = segment(values, **settings)
+    write_json({"segments": [s.to_dict() for s in segments]}, output)

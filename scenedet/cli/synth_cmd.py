@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from ..errors import UsageError
-from . import cli
-from .params import TIME
+from scenedet.errors import UsageError
+from scenedet.cli import cli
+from scenedet.cli.params import TIME
 
 
 def _size(value: str) -> tuple[int, int]:
@@ -73,7 +73,7 @@ def synth_command(out_dir: Path, films: int, seed: int, min_length: float, max_l
     encoded bytes may differ between encoder builds). See
     docs/synthetic-data.md.
     """
-    from ..synth import synthesize
+    from scenedet.synth.dataset import synthesize
 
     width, height = _size(size)
     lengths = (math.ceil(min_length - 1e-9), math.floor(max_length + 1e-9))

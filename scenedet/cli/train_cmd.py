@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from . import cli
+from scenedet.cli import cli
 
 
 @cli.command("train")
@@ -51,7 +51,7 @@ def train_command(scene: str, annotations: Path, videos: Path | None, output: Pa
       scenedet train -p kissing -a data/annotations.csv --visual densenet121 --audio none -o dn.pt
       scenedet train -p kissing -a data/annotations.csv --train-all --epochs 5 -o ft.pt
     """
-    from ..training import TrainConfig, train_scene
+    from scenedet.training.train import TrainConfig, train_scene
 
     config = TrainConfig(scene=scene, annotations=str(annotations), output=str(output),
                          videos=str(videos) if videos else None, visual=visual, audio=audio,
@@ -60,7 +60,7 @@ def train_command(scene: str, annotations: Path, videos: Path | None, output: Pa
     log = (lambda _msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
     result = train_scene(config, log=log, progress=False if quiet else None)
     if metrics is not None:
-        from .output import write_json
+        from scenedet.cli.output import write_json
 
         write_json({"best_epoch": result.best_epoch, "epochs": result.epochs, "val": result.val,
                     "test": result.test, "splits": result.splits,

@@ -39,8 +39,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import MediaError
-from .types import SAMPLE_RATE
+from scenedet.errors import MediaError
+from scenedet.media.types import SAMPLE_RATE
 
 if TYPE_CHECKING:
     import av
@@ -245,6 +245,6 @@ def audio_seconds(packets: Iterable[av.Packet], decoder: av.CodecContext, *, ori
 
 
 def _reason(exc: BaseException) -> str:
-    from .probe import ffmpeg_reason
+    from scenedet.media.probe import ffmpeg_reason
 
     return ffmpeg_reason(exc)

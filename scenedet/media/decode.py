@@ -33,7 +33,7 @@ Two strategies give identical frames (tested):
 Memory is bounded whatever the film's length: a window of ``request.frames`` decoded frames,
 the current second of audio, and compressed packets of one stream while the other catches up (at
 most :data:`STASH_LIMIT` bytes; past that the lagging stream gets its own reader, see
-:class:`_SharedDemux`). ``scenedet.stream.prefetch`` runs this iterator on a thread ahead of
+:class:`_SharedDemux`). ``scenedet.inference.stream.prefetch`` runs this iterator on a thread ahead of
 inference, through a bounded queue, so decoding overlaps the models.
 
 Audio and video come from one demux pass (``"sequential"``). With ``"seek"``, audio is read by a
@@ -68,11 +68,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 import numpy as np
 
-from ..errors import MediaError
-from .audio import audio_seconds, silence, warn_no_audio
-from .probe import (FilmInfo, Strategy, ffmpeg_reason, film_audio_stream, film_video_stream,
+from scenedet.errors import MediaError
+from scenedet.media.audio import audio_seconds, silence, warn_no_audio
+from scenedet.media.probe import (FilmInfo, Strategy, ffmpeg_reason, film_audio_stream, film_video_stream,
                     open_input, probe)
-from .types import MediaRequest, Second
+from scenedet.media.types import MediaRequest, Second
 
 if TYPE_CHECKING:
     import av

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .types import SAMPLE_RATE
+from scenedet.media.types import SAMPLE_RATE
 
 if TYPE_CHECKING:
     import torch

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Literal
 import attrs
 import numpy as np
 
-from ..errors import MediaError
+from scenedet.errors import MediaError
 
 if TYPE_CHECKING:
     import av.container

@@ -39,10 +39,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from scenedet import BackboneSpec, hookimpl
-from scenedet.errors import UsageError
-from scenedet.preprocess import IMAGENET_MEAN, IMAGENET_STD, ImagePreprocess
-from scenedet.weights import build_with_weights, drop_prefixes, make_backbone
+from scenedet.plugin import (BackboneSpec, build_with_weights, drop_prefixes, hookimpl,
+                             IMAGENET_MEAN, IMAGENET_STD, ImagePreprocess, make_backbone,
+                             UsageError)
 
 if TYPE_CHECKING:
     import numpy as np

@@ -6,7 +6,7 @@ head over the 640-d concatenation, scenes of at least 10 s with at least 70 % ki
 
 from __future__ import annotations
 
-from scenedet import SceneSpec, hookimpl
+from scenedet.plugin import hookimpl, SceneSpec
 
 
 @hookimpl

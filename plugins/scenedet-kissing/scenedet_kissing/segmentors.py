@@ -1,6 +1,6 @@
 """The two segmentors of the paper's section 4.3, as scenedet aggregators.
 
-Both turn per-second labels ``P`` into scenes, exactly as ``segmentor-spec.md`` defines them
+Both turn per-second labels ``P`` into scenes, exactly as ``docs/segmentors.md`` defines them
 (candidates ``[i, j]`` with ``P[i] == P[j] == 1``, length ``>= m``, density ``>= t``; then the
 first overlapping pair in list order loses its shorter member, the later one on a tie):
 
@@ -9,21 +9,22 @@ first overlapping pair in list order loses its shorter member, the later one on 
 * :func:`interval` is the one to use: exact integer arithmetic, NumPy-vectorised, ``O(n log n)``.
   Property tests hold it equal to :func:`algorithm1` element for element.
 
-Both return ``(start, end)`` pairs of second indices, **end inclusive** (the
-:class:`scenedet.AggregatorSpec` contract); :func:`scenedet.segment` turns them into value objects.
+Both return ``(start, end)`` pairs of second indices, **end inclusive**, as the spec writes them
+(``docs/segmentors.md``); the registered aggregators hand them to scenedet end-exclusive, the
+SDK's convention, and :func:`scenedet.segment` turns them into value objects.
 Neither imports torch: re-segmenting cached scores must stay instant.
 """
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from scenedet import AggregatorSpec, hookimpl
+from scenedet.plugin import AggregatorSpec, hookimpl
 
 Pair = tuple[int, int]
 
@@ -203,15 +204,26 @@ def _sweep(P: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[Pair]:
 
 
 # -- plugin registration ------------------------------------------------------------------------
+def _end_exclusive(segmentor: Callable[[np.ndarray, int, Fraction], list[Pair]]):
+    """The SDK's aggregators return half-open ``(start, end)``; the spec's pairs are inclusive."""
+
+    def aggregate(labels: np.ndarray, min_length: int, threshold: Fraction) -> list[Pair]:
+        return [(start, end + 1) for start, end in segmentor(labels, min_length, threshold)]
+
+    aggregate.__name__ = aggregate.__qualname__ = segmentor.__name__
+    aggregate.__doc__ = segmentor.__doc__
+    return aggregate
+
+
 @hookimpl
 def register_aggregators(register):
     register(AggregatorSpec(
         name="interval",
-        function=interval,
-        summary="Algorithm 1 of the paper (exact), O(n log n) and vectorised: the default",
+        function=_end_exclusive(interval),
+        summary="Algorithm 1 of the paper (exact), O(n log n) and vectorised",
     ))
     register(AggregatorSpec(
         name="algorithm1",
-        function=algorithm1,
+        function=_end_exclusive(algorithm1),
         summary="Algorithm 1 read literally: the slow reference that judges 'interval'",
     ))

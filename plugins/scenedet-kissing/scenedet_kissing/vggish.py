@@ -26,10 +26,9 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scenedet import BackboneSpec, hookimpl
-from scenedet.errors import WeightsError
-from scenedet.weights import (KnownWeights, build_with_weights, fetch_pretrained, file_sha256,
-                              load_file, make_backbone, parse_weights)
+from scenedet.plugin import (BackboneSpec, build_with_weights, fetch_pretrained, file_sha256,
+                             hookimpl, KnownWeights, load_file, make_backbone, parse_weights,
+                             WeightsError)
 
 if TYPE_CHECKING:
     import numpy as np

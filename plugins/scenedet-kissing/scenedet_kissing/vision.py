@@ -20,12 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scenedet import BackboneSpec, hookimpl
-from scenedet.errors import UsageError, WeightsError
-from scenedet.preprocess import ImagePreprocess
-from scenedet.weights import (OFFLINE_ENV, KnownWeights, StateDict,
-                              build_with_weights, checkpoints_dir, drop_prefixes, is_offline,
-                              make_backbone, one_line, parse_weights)
+from scenedet.plugin import (BackboneSpec, build_with_weights, checkpoints_dir, drop_prefixes,
+                             hookimpl, ImagePreprocess, is_offline, KnownWeights, make_backbone,
+                             OFFLINE_ENV, one_line, parse_weights, StateDict, UsageError,
+                             WeightsError)
 
 if TYPE_CHECKING:
     from torch import nn

@@ -11,8 +11,8 @@ import torch
 
 import scenedet
 from scenedet.errors import UsageError, WeightsError
-from scenedet.interfaces import Backbone
-from scenedet.preprocess import IMAGENET_MEAN, IMAGENET_STD
+from scenedet.plugin.interfaces import Backbone
+from scenedet.inference.preprocess import IMAGENET_MEAN, IMAGENET_STD
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import torch
 
 import scenedet
 from scenedet.errors import WeightsError
-from scenedet.interfaces import Backbone
+from scenedet.plugin.interfaces import Backbone
 
 
 # harritaylor/torchvggish's state dict (vggish-10086976.pth): conv stack then embeddings.

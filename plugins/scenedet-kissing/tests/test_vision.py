@@ -12,7 +12,7 @@ from PIL import Image
 
 import scenedet
 from scenedet.errors import UsageError, WeightsError
-from scenedet.interfaces import Backbone
+from scenedet.plugin.interfaces import Backbone
 
 # One uint8 level after ImageNet normalisation: torchvision's v1 float resize and PIL round
 # differently from the uint8 antialias kernel by at most one level.

@@ -22,9 +22,9 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .annotations import AnnotationSet, video_key
-from .errors import UsageError
-from .metrics import (TIOU_THRESHOLDS, BinaryMetrics, DetectionMetrics, Segment, SegmentMetrics,
+from scenedet.evaluation.annotations import AnnotationSet, video_key
+from scenedet.errors import UsageError
+from scenedet.evaluation.metrics import (TIOU_THRESHOLDS, BinaryMetrics, DetectionMetrics, Segment, SegmentMetrics,
                       binary_metrics, detection_map, format_number, format_table,
                       segment_metrics)
 

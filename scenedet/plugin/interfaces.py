@@ -15,7 +15,7 @@ import numpy as np
 if TYPE_CHECKING:
     import torch
 
-    from .media.types import MediaRequest, Second
+    from scenedet.media.types import MediaRequest, Second
 
 
 @runtime_checkable

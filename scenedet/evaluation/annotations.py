@@ -41,8 +41,9 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .errors import UsageError
-from .timefmt import parse_time
+from scenedet.errors import UsageError
+from scenedet.files import output_file, write_json
+from scenedet.timefmt import parse_time
 
 #: Per-second label values.
 POSITIVE, NEGATIVE, IGNORE = 1, 0, -1
@@ -403,7 +404,7 @@ def probe_durations(videos_dir: str | Path, keys: Iterable[str]) -> dict[str, fl
     Uses :func:`scenedet.media.probe.probe`, so the "end of the film" here is the one whole-second
     scoring stops at; an unreadable film raises :class:`~scenedet.errors.MediaError`.
     """
-    from .media.probe import probe
+    from scenedet.media.probe import probe
 
     return {key: float(probe(Path(videos_dir) / key).duration) for key in keys}
 
@@ -446,9 +447,9 @@ def save_annotations(path: str | Path, annotations: AnnotationSet | Iterable[Ann
     suffix = path.suffix.lower()
     if suffix == ".json":
         data = {"videos": list(aset.videos), "annotations": [a.to_dict() for a in rows]}
-        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        write_json(path, data)
     elif suffix == ".csv":
-        with path.open("w", newline="", encoding="utf-8") as f:
+        with output_file(path, "w") as f:
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow(CSV_COLUMNS)
             with_scenes = {a.video for a in rows}

@@ -13,7 +13,7 @@ is read as probabilities (scores ``1.0``), ``[0, 1, 1]`` as labels (scores ``Non
 confident probabilities never silently changes the output's shape.
 
 Kept free of torch: re-segmenting cached scores must answer in well under a second. Reading
-scores back from files is :mod:`scenedet.scorefiles`.
+scores back from files is :mod:`scenedet.segmentation.scorefiles`.
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .errors import ScenedetError, UsageError
+from scenedet.errors import ScenedetError, UsageError
 
 DEFAULT_MIN_LENGTH = 10
 DEFAULT_THRESHOLD = 0.7
-DEFAULT_AGGREGATOR = "interval"
+DEFAULT_AGGREGATOR = "runs"
 DEFAULT_LABEL_THRESHOLD = 0.5
 
 
@@ -72,6 +72,20 @@ def to_fraction(threshold: Any, name: str = "threshold") -> Fraction:
         hint = " (a fraction, not a percentage)" if 1 < value <= 100 else ""
         raise UsageError(f"{name} must be in (0, 1]{hint}, got {_show(threshold)}")
     return value
+
+
+def fraction_text(value: Fraction) -> str:
+    """The shortest exact text of a threshold: ``"0.7"`` for 7/10, ``"2/3"`` where no decimal is exact."""
+    d = value.denominator
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    if d != 1:
+        return f"{value.numerator}/{value.denominator}"
+    digits = 0
+    while (value * 10**digits).denominator != 1:
+        digits += 1
+    return f"{float(value):.{digits}f}" if digits else str(value.numerator)
 
 
 def _exact(value: Any, name: str) -> Fraction:
@@ -189,10 +203,10 @@ def segment(scores: Sequence[Any] | np.ndarray, *, min_length: Any = DEFAULT_MIN
 
 
 def _run_aggregator(name: str, labels: np.ndarray, m: int, t: Fraction) -> list[tuple[int, int]]:
-    from .api import get_aggregator_spec
+    from scenedet.plugin._factory import get_aggregator_spec
 
     if not isinstance(name, str):
-        raise UsageError(f"aggregator must be a registered name such as 'interval', got {name!r}")
+        raise UsageError(f"aggregator must be a registered name such as 'runs', got {name!r}")
     spec = get_aggregator_spec(name)
     pairs = spec.function(labels, m, t)
     return _checked_pairs(spec.name, pairs, labels.size)
@@ -201,30 +215,29 @@ def _run_aggregator(name: str, labels: np.ndarray, m: int, t: Fraction) -> list[
 def _checked_pairs(name: str, pairs: Any, n: int) -> list[tuple[int, int]]:
     """An aggregator is plugin code: a structurally wrong answer is reported, not passed on."""
     out: list[tuple[int, int]] = []
-    previous_end = -1
+    previous_end = 0
     for k, pair in enumerate(pairs):
         try:
             start, end = (operator.index(v) for v in pair)
         except (TypeError, ValueError):
             raise ScenedetError(f"aggregator {name!r} returned {pair!r} at position {k}, "
                                 "expected a (start, end) pair of second indices") from None
-        if not previous_end < start <= end < n:
+        if not previous_end <= start < end <= n:
             raise ScenedetError(f"aggregator {name!r} returned ({start}, {end}) at position {k}: "
-                                f"scenes must be sorted, non-overlapping, inclusive and within "
-                                f"0..{n - 1}")
+                                f"scenes must be sorted, non-overlapping, non-empty, end-exclusive "
+                                f"and within 0..{n}")
         out.append((start, end))
         previous_end = end
     return out
 
 
 def _segments(pairs: list[tuple[int, int]], probabilities: np.ndarray | None) -> list[Segment]:
-    """Value objects, end made exclusive; the score is the mean probability of the scene."""
+    """Value objects; the score is the mean probability of the scene."""
     if probabilities is None:
-        return [Segment(start, end + 1) for start, end in pairs]
+        return [Segment(start, end) for start, end in pairs]
     if not pairs:
         return []
     bounds = np.asarray(pairs, dtype=np.int64)
-    bounds[:, 1] += 1
     # reduceat over [s0, e0, s1, e1, ...] sums each scene and each gap; keep the scenes
     padded = np.append(probabilities, 0.0)
     sums = np.add.reduceat(padded, bounds.ravel())[::2]

@@ -6,7 +6,7 @@ from collections import deque
 
 import numpy as np
 
-from .media.types import MediaRequest, Second
+from scenedet.media.types import MediaRequest, Second
 
 CLIP_LENGTH = 16
 
@@ -87,7 +87,7 @@ class LogMelExtractor(AudioExtractor):
     name = "audio-logmel"
 
     def __call__(self, second: Second) -> np.ndarray:
-        from .media.logmel import log_mel_patch
+        from scenedet.media.logmel import log_mel_patch
 
         return log_mel_patch(super().__call__(second))
 

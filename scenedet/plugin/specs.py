@@ -1,7 +1,7 @@
 """Value types a plugin hands to ``register(...)``: one spec per component.
 
 A spec names a component and holds a *factory*, not an instance, so that listing plugins never
-imports torch or builds a network. ``create_*`` in :mod:`scenedet.api` calls the factory.
+imports torch or builds a network. ``create_*`` in :mod:`scenedet.plugin._factory` calls the factory.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def _names(value: Any) -> tuple[str, ...]:
 class ExtractorSpec:
     """A per-second input extractor.
 
-    ``factory(**options)`` returns an object following :class:`scenedet.interfaces.Extractor`.
+    ``factory(**options)`` returns an object following :class:`scenedet.plugin.interfaces.Extractor`.
     ``output`` describes one second's array for people (``"(96, 64) float32 log-mel"``).
     """
 
@@ -37,7 +37,7 @@ class ExtractorSpec:
 class BackboneSpec:
     """A feature backbone: extractor output in, one ``feature_dim`` vector per second out.
 
-    ``factory(weights=..., **options)`` returns a :class:`scenedet.interfaces.Backbone`. ``input`` names
+    ``factory(weights=..., **options)`` returns a :class:`scenedet.plugin.interfaces.Backbone`. ``input`` names
     the extractor that feeds it. ``modality`` is ``"visual"`` or ``"audio"``. A ``prefix`` backbone
     answers every name ``"<name>:<variant>"`` (``timm:convnext_tiny``) and gets ``variant=`` in
     its factory; its ``feature_dim`` may then be ``None`` (known once built).
@@ -97,7 +97,7 @@ class SceneSpec:
     backbones: tuple[str, ...] = attrs.field(converter=_names)
     summary: str = ""
     head: str = "linear"
-    aggregator: str = "interval"
+    aggregator: str = "runs"
     min_length: int = 10
     threshold: float = 0.7
     label_threshold: float = 0.5

@@ -104,7 +104,7 @@ def binary_metrics(y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | n
     """Count the confusion of ``y_pred`` against ``y_true`` (both 0/1, same length).
 
     Positions where ``y_true == ignore`` are left out (and counted as ``ignored``): the -1
-    "unlabelled" seconds of :func:`scenedet.annotations.per_second_labels`. ``y_pred`` may be bool.
+    "unlabelled" seconds of :func:`scenedet.evaluation.annotations.per_second_labels`. ``y_pred`` may be bool.
     """
     t = np.asarray(y_true).reshape(-1)
     p = np.asarray(y_pred).reshape(-1)

@@ -1,6 +1,6 @@
 """``run_scene``: a film in, per-second scores and scenes out. What ``scenedet run`` calls.
 
-The decoder and preprocessing run on a producer thread (see :mod:`scenedet.stream`), the models
+The decoder and preprocessing run on a producer thread (see :mod:`scenedet.inference.stream`), the models
 on the caller's thread under ``torch.inference_mode``; only one float per second is kept, so
 memory stays flat with the length of the film.
 """
@@ -14,11 +14,13 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .api import get_scene
-from .errors import UsageError
-from .modelfile import default_model_path, load_model_file
-from .progress import Progress
-from .segmentation import Segment, segment
+from scenedet.plugin._factory import get_aggregator_spec, get_scene
+from scenedet.errors import UsageError
+from scenedet.inference.modelfile import load_model_file
+from scenedet.paths import default_model_path
+from scenedet.progress import Progress
+from scenedet.segmentation.segments import Segment, fraction_text, segment
+from scenedet.segmentation.settings import resolve_settings
 
 
 @attrs.frozen
@@ -51,7 +53,7 @@ def set_threads(threads: int | None) -> None:
         import torch
 
         if threads < 1:
-            raise UsageError("--threads must be at least 1")
+            raise UsageError(f"threads must be at least 1, got {threads}")
         torch.set_num_threads(threads)
 
 
@@ -59,11 +61,11 @@ def score_film(model: Any, video: str | Path, *, device: Any = "cpu", batch_size
                progress: Progress | None = None, strategy: str = "auto") -> np.ndarray:
     """Probability of the positive class for every whole second of ``video``.
 
-    ``model`` is a :class:`scenedet.model.SceneModel` already on ``device``.
+    ``model`` is a :class:`scenedet.inference.model.SceneModel` already on ``device``.
     """
     import torch
 
-    from .stream import device_batches
+    from scenedet.inference.stream import device_batches
 
     scores: list[np.ndarray] = []
     with torch.inference_mode():
@@ -88,22 +90,19 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
     settings default to the scene recipe's. ``weights`` maps a backbone name to a weight file
     (offline use). ``progress``: ``None`` shows it when stderr is a terminal.
     """
-    from .media.probe import probe
-    from .model import build_scene_model, resolve_device
+    from scenedet.media.probe import probe
+    from scenedet.inference.model import build_scene_model, resolve_device
 
     spec = get_scene(scene)
-    settings = {
-        "aggregator": aggregator or spec.aggregator,
-        "min_length": spec.min_length if min_length is None else min_length,
-        "threshold": spec.threshold if threshold is None else threshold,
-        "label_threshold": spec.label_threshold if label_threshold is None else label_threshold,
-    }
-    # Validate the cheap things before decoding an hour of film.
-    segment([], **settings)
+    # Validate the cheap things before loading models and decoding an hour of film.
+    settings = resolve_settings({"aggregator": aggregator, "min_length": min_length,
+                                 "threshold": threshold, "label_threshold": label_threshold},
+                                (attrs.asdict(spec), f"scene {spec.name!r}"))
+    get_aggregator_spec(settings["aggregator"])
     model_path = Path(model) if model is not None else default_model_path(spec.name)
     if model is None and not model_path.is_file():
-        raise UsageError(f"no model for scene {spec.name!r}: pass --model FILE, or install one at "
-                         f"{model_path} (scenedet train ... --install)")
+        raise UsageError(f"no model for scene {spec.name!r}: give a model file, or install one at "
+                         f"{model_path} (train with install=True)")
     info = probe(video)
     if info.n_seconds == 0:
         raise UsageError(f"{video} is shorter than one second ({info.duration:.2f} s): "
@@ -121,4 +120,4 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
     found = segment(scores, **settings)
     return SceneResult(video=str(video), scene=spec.name, duration=info.duration, scores=scores,
                        segments=found, model=str(model_path),
-                       settings={**settings, "threshold": str(settings["threshold"])})
+                       settings={**settings, "threshold": fraction_text(settings["threshold"])})

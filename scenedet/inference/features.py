@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from .api import create_backbone, create_extractor, list_backbones, list_extractors
-from .errors import UsageError
-from .progress import Progress
+from scenedet.plugin._factory import create_backbone, create_extractor, list_backbones, list_extractors
+from scenedet.errors import UsageError
+from scenedet.files import PendingOutput, write_with
+from scenedet.progress import Progress
 
 
 class NpyStream:
@@ -26,14 +27,14 @@ class NpyStream:
 
     def __init__(self, path: Path, n_rows: int) -> None:
         self.path = Path(path)
-        self.tmp = self.path.with_name(self.path.name + ".tmp.npy")
+        self.pending = PendingOutput(self.path, suffix=".npy")
+        self.tmp = self.pending.tmp
         self.n_rows = n_rows
         self.rows = 0
         self.array: np.memmap | None = None
 
     def write(self, block: np.ndarray) -> None:
         if self.array is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             self.array = np.lib.format.open_memmap(self.tmp, mode="w+", dtype=block.dtype,
                                                    shape=(self.n_rows, *block.shape[1:]))
         end = self.rows + len(block)
@@ -52,12 +53,11 @@ class NpyStream:
             np.save(self.tmp, trimmed)
         else:
             del self.array
-        os.replace(self.tmp, self.path)
-        return self.path
+        return self.pending.commit()
 
     def abort(self) -> None:
         self.array = None
-        self.tmp.unlink(missing_ok=True)
+        self.pending.abort()
 
 
 def stream_backbone_features(video: str | Path, backbones: Sequence[Any], *, device: Any = "cpu",
@@ -69,7 +69,7 @@ def stream_backbone_features(video: str | Path, backbones: Sequence[Any], *, dev
     """
     import torch
 
-    from .stream import device_batches
+    from scenedet.inference.stream import device_batches
 
     with torch.inference_mode():
         for batch, inputs in device_batches(video, backbones, batch_size, device,
@@ -100,7 +100,7 @@ def write_backbone_features(video: str | Path, backbones: Sequence[Any], outputs
 def write_extractor_output(video: str | Path, name: str, output: Path, *, n_seconds: int,
                            progress: Progress | None = None, **options: Any) -> Path:
     """Stream the raw per-second arrays of extractor ``name`` into ``output`` (``.npy``)."""
-    from .media.decode import iter_seconds
+    from scenedet.media.decode import iter_seconds
 
     extractor = create_extractor(name, **options)
     extractor.reset()
@@ -123,13 +123,13 @@ def extract_features(video: str | Path, name: str, output: str | Path | None = N
 
     Extractors give their inputs (``audio-logmel``: ``(n_seconds, 96, 64)``) and need
     ``output``. Backbones give their features ``(n_seconds, dim)`` through the feature cache
-    (:mod:`scenedet.cache`): computed once per film, backbone, weights and options, then copied
+    (:mod:`scenedet.inference.cache`): computed once per film, backbone, weights and options, then copied
     to ``output`` when one is given; without ``output`` the cache is filled, so that training on
     this film later does not decode it again.
     """
-    from .cache import FeatureCache, content_hash
-    from .media.probe import probe
-    from .model import prepare_for_inference, resolve_device
+    from scenedet.inference.cache import FeatureCache, content_hash
+    from scenedet.media.probe import probe
+    from scenedet.inference.model import prepare_for_inference, resolve_device
 
     if output is not None and Path(output).suffix != ".npy":
         raise UsageError(f"output must be a .npy file: {output}")
@@ -156,7 +156,5 @@ def extract_features(video: str | Path, name: str, output: str | Path | None = N
     if output is None:
         return array
     cached = cache.path(content_hash(video), backbone, options)
-    tmp = Path(output).with_name(Path(output).name + ".tmp")
-    shutil.copyfile(cached, tmp)
-    os.replace(tmp, output)
+    write_with(output, lambda tmp: shutil.copyfile(cached, tmp))
     return np.load(output, mmap_mode="r")

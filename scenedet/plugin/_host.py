@@ -16,9 +16,9 @@ from typing import Any
 import attrs
 import pluggy
 
-from . import hookspecs
-from .registry import Registry
-from .specs import AggregatorSpec, BackboneSpec, ExtractorSpec, HeadSpec, SceneSpec
+from scenedet.plugin import hookspecs
+from scenedet.plugin._registry import Registry
+from scenedet.plugin.specs import AggregatorSpec, BackboneSpec, ExtractorSpec, HeadSpec, SceneSpec
 
 ENTRY_POINT_GROUP = "scenedet"
 

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from .errors import WeightsError
+from scenedet.errors import WeightsError, one_line
 
 if TYPE_CHECKING:
     import numpy as np
@@ -64,11 +64,6 @@ def checkpoints_dir() -> Path:
     import torch.hub
 
     return Path(torch.hub.get_dir()) / "checkpoints"
-
-
-def one_line(text: object) -> str:
-    """``text`` with all whitespace runs collapsed: error messages must stay on one line."""
-    return " ".join(str(text).split())
 
 
 # -- the weights argument -----------------------------------------------------------------------
@@ -381,7 +376,7 @@ def build_with_weights(build: Callable[[], nn.Module], weights: str | os.PathLik
 
 def make_backbone(module: nn.Module, *, name: str, input: str, feature_dim: int, weights_id: str,
                   preprocess: Callable[[np.ndarray], torch.Tensor]) -> nn.Module:
-    """Give an architecture module the attributes of :class:`scenedet.interfaces.Backbone`.
+    """Give an architecture module the attributes of :class:`scenedet.plugin.interfaces.Backbone`.
 
     The module is kept as is (not wrapped), so its ``state_dict`` keeps the upstream layout and a
     file saved from it loads back by path. Returns the module in eval mode.

@@ -20,10 +20,11 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .api import create_backbone, create_head, get_backbone_spec, get_scene
-from .errors import UsageError
-from .modelfile import ModelMeta, default_model_path, save_model_file
-from .splits import split_films
+from scenedet.plugin._factory import create_backbone, create_head, get_backbone_spec, get_scene
+from scenedet.errors import UsageError
+from scenedet.inference.modelfile import ModelMeta, save_model_file
+from scenedet.paths import default_model_path
+from scenedet.training.splits import split_films
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts")
 
@@ -103,8 +104,8 @@ class _Film:
 def _load_films(config: TrainConfig) -> list[_Film]:
     """Every film the annotation file declares, with its per-second labels (validated against
     the films themselves: unknown films and scenes past a film's end are errors)."""
-    from .annotations import load_annotations
-    from .media.probe import probe
+    from scenedet.evaluation.annotations import load_annotations
+    from scenedet.media.probe import probe
 
     videos = Path(config.videos) if config.videos else Path(config.annotations).parent
     annotations = load_annotations(config.annotations, videos_dir=videos)
@@ -132,7 +133,7 @@ def _index(films: Sequence[_Film]) -> np.ndarray:
 
 
 def _f1_of(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
-    from .metrics import binary_metrics
+    from scenedet.evaluation.metrics import binary_metrics
 
     return binary_metrics(y_true, y_pred).to_dict()
 
@@ -142,9 +143,9 @@ def train_scene(config: TrainConfig, *, log: Callable[[str], None] = print,
     """Train a model file for ``config.scene``; see the module docstring for the recipe."""
     import torch
 
-    from .cache import FeatureCache
-    from .model import SceneModel, prepare_for_inference, resolve_device
-    from .progress import Progress
+    from scenedet.inference.cache import FeatureCache
+    from scenedet.inference.model import SceneModel, prepare_for_inference, resolve_device
+    from scenedet.progress import Progress
 
     if config.epochs < 1 or config.batch_size < 1 or not config.lr > 0:
         raise UsageError("epochs and batch size must be >= 1 and the learning rate > 0")
@@ -375,11 +376,11 @@ _FINE_TUNE_INPUTS = ("still", "audio-logmel")
 def _attach_inputs(films: Sequence[_Film], backbones: Sequence[Any], progress: Any) -> None:
     """Cache each film's per-second inputs (stills shrunk to a 256-pixel short side) for
     fine-tuning, memory-mapped, decoding each film once."""
-    from .cache import FeatureCache, content_hash
-    from .features import NpyStream
-    from .api import create_extractor
-    from .media.decode import iter_seconds
-    from .media.types import MediaRequest
+    from scenedet.inference.cache import FeatureCache, content_hash
+    from scenedet.inference.features import NpyStream
+    from scenedet.plugin._factory import create_extractor
+    from scenedet.media.decode import iter_seconds
+    from scenedet.media.types import MediaRequest
 
     for bb in backbones:
         if bb.input not in _FINE_TUNE_INPUTS:

@@ -11,9 +11,9 @@ from typing import Any
 
 import torch
 
-from .api import create_backbone, create_head
-from .errors import UsageError
-from .modelfile import ModelFile, check_compatible
+from scenedet.plugin._factory import create_backbone, create_head
+from scenedet.errors import UsageError
+from scenedet.inference.modelfile import ModelFile, check_compatible
 
 
 def resolve_device(device: str | None) -> Any:
@@ -36,7 +36,7 @@ def resolve_device(device: str | None) -> Any:
 def prepare_for_inference(module: Any, device: Any) -> Any:
     """Eval mode, on ``device``, 4-D weights in channels-last layout.
 
-    Channels-last (with channels-last inputs, as :mod:`scenedet.pipeline` feeds them) measured
+    Channels-last (with channels-last inputs, as :mod:`scenedet.inference.pipeline` feeds them) measured
     ~1.5x faster than the default layout for ResNet-18 and ~1.3x for VGGish on 2 CPU cores, and
     it is the layout cuDNN's fastest convolution kernels want. 5-D weights (3-D CNNs) stay as
     they are (``Module.to(memory_format=...)`` would refuse them).

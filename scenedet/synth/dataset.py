@@ -58,7 +58,8 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .errors import UsageError
+from scenedet.errors import UsageError
+from scenedet.files import write_json, write_text, write_with
 
 # ---- the cues: the definition of the synthetic scene -----------------------------------------
 VISUAL_CUE_RGB: tuple[int, int, int] = (255, 0, 255)
@@ -576,7 +577,7 @@ def _disc_mask(h: int, w: int) -> np.ndarray:
 
 def render_film(plan: FilmPlan, path: str | Path, settings: SynthSettings) -> None:
     """Encode one film to ``path`` (H.264 + AAC via :class:`FilmWriter`), frame by frame."""
-    from .media.encode import FilmWriter
+    from scenedet.media.encode import FilmWriter
 
     renderer = FilmRenderer(plan, width=settings.width, height=settings.height,
                             fps=settings.fps, audio_rate=settings.audio_rate)
@@ -608,7 +609,7 @@ def synthesize(out_dir: str | Path, *, films: int = 10, seed: int = 0, min_secon
     is called after each film with its plan and the seconds it took. Refuses a folder that already
     holds a dataset unless ``overwrite``.
     """
-    from .annotations import Annotation, AnnotationSet, save_annotations
+    from scenedet.evaluation.annotations import Annotation, AnnotationSet, save_annotations
 
     settings = SynthSettings(films=films, seed=seed, min_seconds=min_seconds,
                              max_seconds=max_seconds, min_scene=min_scene, max_scene=max_scene,
@@ -617,17 +618,16 @@ def synthesize(out_dir: str | Path, *, films: int = 10, seed: int = 0, min_secon
     root = Path(out_dir)
     if (root / "dataset.json").exists():
         if not overwrite:
-            raise UsageError(f"{root} already holds a synthetic dataset: choose another folder, "
-                             f"or overwrite it (--overwrite)")
+            raise UsageError(f"{root} already holds a synthetic dataset: choose another folder "
+                             f"or allow overwriting it")
         for old in SynthDataset.load(root).paths:  # films the new set may not replace
             old.unlink(missing_ok=True)
     root.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     for plan in plans:
         t0 = time.perf_counter()
-        partial = root / f".{plan.file}.partial.mp4"
-        render_film(plan, partial, settings)
-        partial.replace(root / plan.file)
+        write_with(root / plan.file, lambda tmp, plan=plan: render_film(plan, tmp, settings),
+                   suffix=".mp4")
         if progress is not None:
             progress(plan, time.perf_counter() - t0)
     elapsed = time.perf_counter() - started
@@ -637,10 +637,10 @@ def synthesize(out_dir: str | Path, *, films: int = 10, seed: int = 0, min_secon
     save_annotations(dataset.annotations_path, AnnotationSet(
         [Annotation(p.file, s.start, s.end, 1) for p in plans for s in p.scenes_of("positive")],
         videos=[p.file for p in plans]))
-    manifest = {"generator": "scenedet.synth", "format": 1, "settings": settings.to_dict(),
+    manifest = {"generator": "scenedet.synth.dataset", "format": 1, "settings": settings.to_dict(),
                 "cues": cue_description(), "films": [f.to_dict() for f in dataset.films]}
-    dataset.manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
-    (root / "README.txt").write_text(readme_text(dataset))
+    write_json(dataset.manifest_path, manifest)
+    write_text(root / "README.txt", readme_text(dataset))
     return dataset
 
 

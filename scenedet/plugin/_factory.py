@@ -10,9 +10,9 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from .errors import UsageError
-from .plugins import get_host
-from .specs import AggregatorSpec, BackboneSpec, ExtractorSpec, HeadSpec, SceneSpec
+from scenedet.errors import UsageError
+from scenedet.plugin._host import get_host
+from scenedet.plugin.specs import AggregatorSpec, BackboneSpec, ExtractorSpec, HeadSpec, SceneSpec
 
 
 def _registry(kind: str):

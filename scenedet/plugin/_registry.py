@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 from typing import Generic, TypeVar
 
-from .errors import UnknownComponentError
+from scenedet.errors import UnknownComponentError
 
 S = TypeVar("S")
 

@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from .modelfile import PREPROCESSING_VERSION, scenedet_home
+from scenedet.inference.modelfile import PREPROCESSING_VERSION
+from scenedet.files import write_text
+from scenedet.paths import feature_cache_dir
 
 _HASH_CHUNK = 1 << 20
 
@@ -27,7 +29,7 @@ def content_hash(path: str | Path) -> str:
     a film is read for hashing once, not at every training run."""
     path = Path(path).resolve()
     stat = path.stat()
-    index_path = scenedet_home() / "features" / "hashes.json"
+    index_path = feature_cache_dir() / "hashes.json"
     key = f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
     try:
         index = json.loads(index_path.read_text())
@@ -41,10 +43,7 @@ def content_hash(path: str | Path) -> str:
             digest.update(chunk)
     value = digest.hexdigest()
     index[key] = value
-    index_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = index_path.with_name(f"hashes.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(index))
-    os.replace(tmp, index_path)
+    write_text(index_path, json.dumps(index))
     return value
 
 
@@ -60,7 +59,7 @@ class FeatureCache:
     """``get``/``fill`` per-second features of films; ``root`` defaults to ``$SCENEDET_HOME/features``."""
 
     def __init__(self, root: str | Path | None = None) -> None:
-        self.root = Path(root) if root is not None else scenedet_home() / "features"
+        self.root = Path(root) if root is not None else feature_cache_dir()
 
     def path(self, film_hash: str, backbone: Any, options: dict[str, Any] | None = None) -> Path:
         safe = backbone.name.replace(":", "_").replace("/", "_")
@@ -71,8 +70,8 @@ class FeatureCache:
                  options: Sequence[dict[str, Any] | None] | None = None) -> list[np.ndarray]:
         """Features of ``video`` for each backbone, memory-mapped; missing ones are computed in
         one decode pass for all of them and stored."""
-        from .features import write_backbone_features
-        from .media.probe import probe
+        from scenedet.inference.features import write_backbone_features
+        from scenedet.media.probe import probe
 
         film_hash = content_hash(video)
         opts = list(options) if options is not None else [None] * len(backbones)

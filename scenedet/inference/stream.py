@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
-from .api import create_extractor
-from .media.types import MediaRequest
+from scenedet.plugin._factory import create_extractor
+from scenedet.media.types import MediaRequest
 
 if TYPE_CHECKING:
     import torch
@@ -91,7 +91,7 @@ def input_batches(video: str | Path, backbones: Sequence[Any], batch_size: int, 
     """
     import torch
 
-    from .media.decode import iter_seconds
+    from scenedet.media.decode import iter_seconds
 
     if batch_size < 1:
         raise ValueError("batch size must be at least 1")
@@ -138,7 +138,7 @@ def device_batches(video: str | Path, backbones: Sequence[Any], batch_size: int,
     """Batches decoded on the producer thread, moved to ``device`` on the caller's thread.
 
     On CUDA the producer pins host memory and the copies are non-blocking; 4-D inputs are made
-    channels-last (the layout :func:`scenedet.model.prepare_for_inference` gives the weights).
+    channels-last (the layout :func:`scenedet.inference.model.prepare_for_inference` gives the weights).
     """
     import torch
 

@@ -2,7 +2,7 @@
 
 Formats: one number per line, a JSON list, or a ``scenedet run`` JSON output (its ``scores``, and
 its ``settings`` so a re-cut can start from the run's own parameters); ``-`` is stdin. Errors are
-one line with the line or index at fault. Kept free of torch, like :mod:`scenedet.segmentation`.
+one line with the line or index at fault. Kept free of torch, like :mod:`scenedet.segmentation.segments`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import IO, Any
 
 import numpy as np
 
-from .errors import UsageError
-from .segmentation import as_scores
+from scenedet.errors import UsageError
+from scenedet.segmentation.segments import as_scores
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
 

@@ -10,14 +10,15 @@ one-line reason instead of producing silent nonsense.
 from __future__ import annotations
 
 import json
-import os
+
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from . import __version__
-from .errors import ModelFileError
+from scenedet import __version__
+from scenedet.errors import ModelFileError
+from scenedet.files import output_path
 
 if TYPE_CHECKING:
     import torch
@@ -26,7 +27,6 @@ FORMAT_VERSION = 1
 #: Bumped whenever extractor or backbone preprocessing changes what a backbone sees.
 PREPROCESSING_VERSION = 1
 _META_KEY = "scenedet_model"
-
 
 @attrs.frozen(kw_only=True)
 class ModelMeta:
@@ -53,28 +53,12 @@ class ModelMeta:
     def to_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)
 
-
-def default_model_path(scene: str) -> Path:
-    """Where ``scenedet run --plugin SCENE`` looks for a model when ``--model`` is not given:
-    ``$SCENEDET_HOME/models/SCENE.pt`` (``SCENEDET_HOME`` defaults to ``~/.local/share/scenedet``)."""
-    return scenedet_home() / "models" / f"{scene}.pt"
-
-
-def scenedet_home() -> Path:
-    env = os.environ.get("SCENEDET_HOME")
-    if env:
-        return Path(env)
-    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data) / "scenedet"
-
-
 def save_model_file(path: str | Path, meta: ModelMeta, head_state: dict[str, torch.Tensor],
                     backbone_states: dict[str, dict[str, torch.Tensor]] | None = None) -> Path:
     """Write a model file atomically (a crash never leaves half a file where a model was)."""
     import torch
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload: dict[str, Any] = {
         _META_KEY: json.dumps(meta.to_dict(), sort_keys=True),
         "head": {k: v.detach().cpu() for k, v in head_state.items()},
@@ -82,11 +66,9 @@ def save_model_file(path: str | Path, meta: ModelMeta, head_state: dict[str, tor
     if backbone_states:
         payload["backbones"] = {name: {k: v.detach().cpu() for k, v in sd.items()}
                                 for name, sd in backbone_states.items()}
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with output_path(path) as tmp:
+        torch.save(payload, tmp)
     return path
-
 
 @attrs.frozen
 class ModelFile:
@@ -96,7 +78,6 @@ class ModelFile:
     meta: ModelMeta
     head_state: dict[str, Any]
     backbone_states: dict[str, dict[str, Any]]
-
 
 def load_model_file(path: str | Path) -> ModelFile:
     """Read and sanity-check a model file; raise :class:`ModelFileError` with one line otherwise."""
@@ -124,7 +105,6 @@ def load_model_file(path: str | Path) -> ModelFile:
         raise ModelFileError(f"{path}: unreadable model metadata ({exc})") from None
     return ModelFile(path=path, meta=meta, head_state=payload["head"],
                      backbone_states=payload.get("backbones", {}))
-
 
 def check_compatible(model: ModelFile, scene: str, feature_dims: dict[str, int]) -> None:
     """Refuse a model trained for another scene, preprocessing, or other feature sizes."""

@@ -1,0 +1,1 @@
+"""Annotations, metrics and evaluation reports."""

@@ -1,0 +1,185 @@
+"""Output files that never destroy and never come out half-written: the one way scenedet writes.
+
+Every result, model, feature array and generated film goes through :func:`output_file`:
+
+* a **new path or an existing regular file** is written atomically: into a hidden temporary file
+  in the same folder, flushed, then renamed over the target. A failure or an interrupt at any
+  point removes the temporary file and leaves the target as it was (absent, or the old file);
+* an **existing non-regular file** (a device such as ``/dev/null`` or ``/dev/stdout``, a FIFO) is
+  written *into*, in place: renaming over it would replace the device node with a plain file;
+* a **symlink** is written through: its target is replaced atomically (or written into, if the
+  target is not a regular file), and the link itself stays a link.
+
+Missing parent folders are created (``mkdir -p``), as ``scenedet run -o results/film.json``
+users expect. Errors are :class:`~scenedet.errors.OutputError` with one line naming the path and
+the reason (``Permission denied``, ``No space left on device``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import stat
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from scenedet.errors import OutputError
+
+
+def _reason(exc: OSError) -> str:
+    if exc.strerror:
+        return exc.strerror
+    return os.strerror(exc.errno) if exc.errno else str(exc) or type(exc).__name__
+
+
+def describe_os_error(path: str | os.PathLike[str], exc: OSError, *, action: str = "cannot write") -> str:
+    """``"cannot write PATH: No space left on device"``: the one-line form of an OS error."""
+    return f"{action} {os.fspath(path)}: {_reason(exc)}"
+
+
+def resolve_target(path: str | os.PathLike[str]) -> tuple[Path, bool]:
+    """Where writing ``path`` really goes, and whether it must be written in place.
+
+    Symlinks are followed (the link stays, its target is written). Returns ``(target, in_place)``
+    where ``in_place`` is true for an existing non-regular file (device, FIFO, socket).
+    """
+    target = Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return target, False
+    except OSError as exc:
+        raise OutputError(describe_os_error(path, exc)) from None
+    if stat.S_ISDIR(mode):
+        raise OutputError(f"cannot write {os.fspath(path)}: it is a folder")
+    return target, not stat.S_ISREG(mode)
+
+
+def _make_parent(target: Path, shown: str | os.PathLike[str]) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(describe_os_error(target.parent, exc, action="cannot create folder")) from None
+    if not target.parent.is_dir():
+        raise OutputError(f"cannot write {os.fspath(shown)}: {target.parent} is not a folder")
+
+
+class PendingOutput:
+    """A temporary file beside ``path`` that :meth:`commit` renames onto it, or :meth:`abort` removes.
+
+    For writers that fill a file over time (a memory-mapped array, a muxer): write ``tmp``, then
+    commit. ``suffix`` keeps the temporary file's extension meaningful (``".mp4"`` lets a muxer
+    pick its format). A non-regular target is refused (such writers seek and rename).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, suffix: str = "") -> None:
+        self.path = Path(path)
+        target, in_place = resolve_target(path)
+        if in_place:
+            raise OutputError(f"cannot write {os.fspath(path)}: not a regular file (this output needs one)")
+        _make_parent(target, path)
+        self.target = target
+        try:
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".partial{suffix}",
+                                            dir=target.parent)
+        except OSError as exc:
+            raise OutputError(describe_os_error(path, exc)) from None
+        os.close(fd)
+        self.tmp = Path(tmp_name)
+
+    def commit(self) -> Path:
+        try:
+            _keep_mode(self.target, self.tmp)
+            os.replace(self.tmp, self.target)
+        except OSError as exc:
+            self.abort()
+            raise OutputError(describe_os_error(self.path, exc)) from None
+        return self.path
+
+    def abort(self) -> None:
+        self.tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def output_path(path: str | os.PathLike[str], *, suffix: str = "") -> Iterator[Path]:
+    """A temporary path to write in full; when the block ends without an error it becomes ``path``.
+
+    For writers that want a file name (``torch.save``, ``np.save``). See :class:`PendingOutput`.
+    """
+    pending = PendingOutput(path, suffix=suffix)
+    try:
+        yield pending.tmp
+    except OSError as exc:
+        pending.abort()
+        raise OutputError(describe_os_error(path, exc)) from None
+    except BaseException:
+        pending.abort()
+        raise
+    pending.commit()
+
+
+def _keep_mode(target: Path, tmp: Path) -> None:
+    """A replaced file keeps its permissions; a new one gets the umask's (mkstemp makes 0600)."""
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    os.chmod(tmp, mode)
+
+
+@contextlib.contextmanager
+def output_file(path: str | os.PathLike[str], mode: str = "w", *,
+                encoding: str | None = "utf-8") -> Iterator[IO[Any]]:
+    """An open file that becomes ``path`` when the block ends without an error (see module doc).
+
+    ``mode`` is ``"w"`` (text) or ``"wb"``. Written in place for devices and FIFOs.
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"mode must be 'w' or 'wb', got {mode!r}")
+    enc = None if "b" in mode else encoding
+    target, in_place = resolve_target(path)
+    if in_place:
+        try:
+            with open(target, mode, encoding=enc) as fh:
+                yield fh
+        except OSError as exc:
+            raise OutputError(describe_os_error(path, exc)) from None
+        return
+    with output_path(path) as tmp:
+        try:
+            with open(tmp, mode, encoding=enc) as fh:
+                yield fh
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            raise OutputError(describe_os_error(path, exc)) from None
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` to ``path`` (see :func:`output_file`); returns ``path``."""
+    with output_file(path, "w") as fh:
+        fh.write(text)
+    return Path(path)
+
+
+def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    with output_file(path, "wb") as fh:
+        fh.write(data)
+    return Path(path)
+
+
+def write_json(path: str | os.PathLike[str], data: Any) -> Path:
+    """``data`` as indented JSON plus a newline (see :func:`output_file`)."""
+    return write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def write_with(path: str | os.PathLike[str], writer: Callable[[Path], Any], *, suffix: str = "") -> Path:
+    """Call ``writer(tmp_path)`` and move the result to ``path`` atomically (see :func:`output_path`)."""
+    with output_path(path, suffix=suffix) as tmp:
+        writer(tmp)
+    return Path(path)

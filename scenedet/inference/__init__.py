@@ -1,0 +1,1 @@
+"""From a film to per-second scores: streaming, models, model files, features."""

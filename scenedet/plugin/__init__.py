@@ -1,0 +1,63 @@
+"""The plugin SDK: the one import root for plugin authors.
+
+Everything a plugin needs comes from here, and only names listed in ``__all__`` are promised to
+stay; the underscored modules beside this file (``_host``, ``_registry``, ``_factory``) are the
+host's own business. A plugin module implements hooks from :mod:`scenedet.plugin.hookspecs` and
+registers components through the ``register`` callback each hook receives::
+
+    from scenedet.plugin import AggregatorSpec, SceneSpec, hookimpl
+
+    @hookimpl
+    def register_scenes(register):
+        register(SceneSpec(name="fight", backbones=("resnet18", "vggish")))
+
+Conventions that hold across the SDK (see ``docs/plugin-guide.md``):
+
+* times and scenes are half-open: a scene ``(start, end)`` covers seconds ``start .. end - 1``;
+  aggregators return such pairs and :class:`Segment` holds them;
+* a spec holds a *factory* (a callable building the component on demand), never an instance;
+  an aggregator spec holds a *function* (it builds nothing: it is the segmentor);
+* errors meant for a person are :class:`UsageError` (the caller's fault) or
+  :class:`ScenedetError` (a failure while working), each with a one-line message.
+"""
+
+from __future__ import annotations
+
+from scenedet.errors import (MediaError, ModelFileError, ScenedetError, UnknownComponentError,
+                             UsageError, WeightsError, one_line)
+from scenedet.inference.preprocess import IMAGENET_MEAN, IMAGENET_STD, ImagePreprocess
+from scenedet.inference.weights import (OFFLINE_ENV, PRETRAINED, RANDOM_PREFIX, KnownWeights,
+                                        StateDict, WeightsRequest, build_with_weights,
+                                        checkpoints_dir, drop_prefixes, fetch_pretrained,
+                                        file_sha256, is_offline, load_file, make_backbone,
+                                        parse_weights)
+from scenedet.media.types import SAMPLE_RATE, MediaRequest, Second
+from scenedet.plugin._factory import (create_aggregator, create_backbone, create_extractor,
+                                      create_head, get_backbone_spec, get_extractor_spec,
+                                      get_scene, list_aggregators, list_backbones,
+                                      list_extractors, list_heads, list_scenes)
+from scenedet.plugin.hookspecs import hookimpl
+from scenedet.plugin.interfaces import Backbone, Extractor
+from scenedet.plugin.specs import (AggregatorSpec, BackboneSpec, ExtractorSpec, HeadSpec,
+                                   SceneSpec)
+from scenedet.segmentation.segments import Segment
+
+__all__ = [
+    # hooks and specs
+    "hookimpl", "ExtractorSpec", "BackboneSpec", "HeadSpec", "AggregatorSpec", "SceneSpec",
+    # contracts and the data they exchange
+    "Extractor", "Backbone", "MediaRequest", "Second", "SAMPLE_RATE", "Segment",
+    # reusing registered components by name
+    "list_extractors", "list_backbones", "list_heads", "list_aggregators", "list_scenes",
+    "create_extractor", "create_backbone", "create_head", "create_aggregator", "get_scene",
+    "get_backbone_spec", "get_extractor_spec",
+    # backbone weights
+    "KnownWeights", "WeightsRequest", "StateDict", "parse_weights", "build_with_weights",
+    "make_backbone", "drop_prefixes", "fetch_pretrained", "file_sha256", "load_file",
+    "checkpoints_dir", "is_offline", "OFFLINE_ENV", "PRETRAINED", "RANDOM_PREFIX",
+    # image preprocessing
+    "ImagePreprocess", "IMAGENET_MEAN", "IMAGENET_STD",
+    # errors
+    "ScenedetError", "UsageError", "MediaError", "WeightsError", "ModelFileError",
+    "UnknownComponentError", "one_line",
+]

@@ -1,0 +1,1 @@
+"""Per-second scores in, scenes out."""

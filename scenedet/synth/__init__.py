@@ -1,0 +1,1 @@
+"""Generated films with known scenes."""

@@ -1,0 +1,1 @@
+"""Training a scene head (and optionally its backbones) on annotated films."""
