@@ -1,6 +1,6 @@
 """The demo behind ``make demo``: generate, train, run, evaluate, on films we can hold.
 
-1. Render a small synthetic dataset (:mod:`scenedet.synth.dataset`: scenes carry a magenta disc AND a
+1. Render a small synthetic dataset (:mod:`scenedet.synth`: scenes carry a magenta disc AND a
    600+900 Hz chord; hard negatives carry only one of them).
 2. Train the ``kissing`` recipe's ResNet-18 + VGGish head on it, split 80/10/10 by film.
 3. ``run_scene`` on each held-out test film, exactly as ``scenedet run`` does.
@@ -34,7 +34,7 @@ def run_demo(root: str | Path, *, films: int = 10, seed: int = 0, min_seconds: i
     from scenedet.evaluation.annotations import AnnotationSet, load_annotations
     from scenedet.evaluation.report import evaluate_predictions
     from scenedet.inference.pipeline import run_scene
-    from scenedet.synth.dataset import SynthDataset, synthesize
+    from scenedet.synth import SynthDataset, synthesize
     from scenedet.timefmt import format_time
     from scenedet.training.train import TrainConfig, train_scene
 

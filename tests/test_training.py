@@ -32,7 +32,7 @@ def test_split_fractions_are_80_10_10():
 
 @pytest.fixture(scope="module")
 def tiny_set(tmp_path_factory):
-    from scenedet.synth.dataset import synthesize
+    from scenedet.synth import synthesize
 
     root = tmp_path_factory.mktemp("tiny")
     return synthesize(root, films=6, seed=3, min_seconds=30, max_seconds=40, min_scene=8,
@@ -89,7 +89,7 @@ def test_too_few_films(tmp_path):
 def test_train_all_fine_tunes_and_embeds_the_backbones(tmp_path):
     import scenedet
     import torch
-    from scenedet.synth.dataset import synthesize
+    from scenedet.synth import synthesize
 
     data = synthesize(tmp_path / "ft", films=3, seed=5, min_seconds=12, max_seconds=14,
                       min_scene=4, max_scene=6, width=96, height=64, fps=2)
