@@ -190,7 +190,7 @@ def test_features_options_reach_the_backbone_or_are_refused(film, tmp_path):
 
 
 def test_features_without_output_fill_the_cache_training_reads(film, monkeypatch):
-    from scenedet.inference import features
+    from scenedet.inference import cache
     from scenedet.inference.cache import FeatureCache
 
     result = CliRunner().invoke(cli, ["features", "-e", "vggish", "--weights", "random:0", str(film)])
@@ -200,7 +200,7 @@ def test_features_without_output_fill_the_cache_training_reads(film, monkeypatch
     def no_decoding(*args, **kwargs):
         raise AssertionError("decoded again")
 
-    monkeypatch.setattr(features, "write_backbone_features", no_decoding)
+    monkeypatch.setattr(cache, "write_backbone_features", no_decoding)
     vggish = scenedet.create_backbone("vggish", weights="random:0")
     cached = FeatureCache().features(film, [vggish])[0]
     assert cached.shape == (SECONDS, 128)

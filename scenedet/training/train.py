@@ -386,17 +386,17 @@ def _attach_inputs(films: Sequence[_Film], backbones: Sequence[Any], progress: A
         if bb.input not in _FINE_TUNE_INPUTS:
             raise UsageError(f"--train-all supports backbones fed by {', '.join(_FINE_TUNE_INPUTS)}; "
                              f"{bb.name} reads {bb.input!r}: train its head only")
-    root = FeatureCache().root / "inputs"
+    cache = FeatureCache()
     for film in films:
         film_hash = content_hash(film.path)
-        paths = [root / film_hash / f"{bb.input}-256.npy" for bb in backbones]
+        paths = [cache.inputs_path(film_hash, bb.input, 256) for bb in backbones]
         missing = sorted({bb.input for bb, p in zip(backbones, paths) if not p.is_file()})
         if missing:
             extractors = {name: create_extractor(name) for name in missing}
             request = MediaRequest(frames=0)
             for ex in extractors.values():
                 request = request.merge(ex.request)
-            streams = {name: NpyStream(root / film_hash / f"{name}-256.npy", len(film.labels))
+            streams = {name: NpyStream(cache.inputs_path(film_hash, name, 256), len(film.labels))
                        for name in missing}
             try:
                 for second in iter_seconds(film.path, request):
