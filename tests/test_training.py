@@ -126,3 +126,17 @@ def test_evaluate_runs_a_model_on_its_test_split(tiny_set, tmp_path):
     recorded = load_model_file(out).meta.training["test"]
     assert data["per_second"]["confusion"] == recorded["confusion"]
     assert "Average precision" in result.output
+
+
+def test_library_backbone_choice_errors_name_no_cli_flags():
+    from scenedet.errors import UsageError
+    from scenedet.training.train import BackboneChoiceError, choose_backbones
+
+    with pytest.raises(BackboneChoiceError) as info:
+        choose_backbones("kissing", visual="vggish")
+    assert (info.value.modality, info.value.choice, info.value.actual) == ("visual", "vggish", "audio")
+    assert "--" not in str(info.value)
+    with pytest.raises(UsageError, match="no backbone left") as info:
+        choose_backbones("kissing", visual="none", audio="none")
+    assert "--" not in str(info.value)
+    assert choose_backbones("kissing", audio="none") == ["resnet18"]

@@ -151,6 +151,21 @@ class AnnotationSet:
         key = video_key(video)
         return tuple(sorted((a for a in self.annotations if a.video == key), key=_by_start))
 
+    def subset(self, videos: Iterable[str]) -> AnnotationSet:
+        """The annotations of ``videos`` alone (all declared here), e.g. one split's films.
+
+        Raises :class:`AnnotationError` naming the first film this set does not declare.
+        """
+        chosen = tuple(dict.fromkeys(video_key(v) for v in videos))
+        unknown = [v for v in chosen if v not in self.videos]
+        if unknown:
+            raise AnnotationError([at_source(self.source, f"no film {unknown[0]!r} in these "
+                                                          f"annotations")])
+        keep = set(chosen)
+        return AnnotationSet([a for a in self.annotations if a.video in keep], videos=chosen,
+                             source=self.source,
+                             places={v: p for v, p in self.places.items() if v in keep})
+
     def positives(self, video: str | None = None) -> tuple[Annotation, ...]:
         chosen = self.annotations if video is None else self.for_video(video)
         return tuple(a for a in chosen if a.label == POSITIVE)
