@@ -66,8 +66,6 @@ def train_command(scene: str, annotations: Path, videos: Path | None, output: Pa
     if metrics is not None:
         from scenedet.cli.output import write_json
 
-        write_json({"best_epoch": result.best_epoch, "epochs": result.epochs, "val": result.val,
-                    "test": result.test, "splits": result.splits,
-                    "class_balance": result.class_balance}, metrics)
+        write_json(result.metrics(), metrics)
     click.echo(f"{result.model_path}: test F1 {result.test['f1']:.3f} "
                f"(val F1 {result.val['f1']:.3f}, best epoch {result.best_epoch})")

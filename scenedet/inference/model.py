@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from scenedet.plugin._factory import create_backbone, create_head
-from scenedet.errors import UsageError
+from scenedet.errors import UsageError, one_line
 from scenedet.inference.modelfile import ModelFile, check_compatible
 
 
@@ -103,7 +103,6 @@ def build_scene_model(model_file: ModelFile, scene: str, *, device: Any = "cpu",
     try:
         head.load_state_dict(model_file.head_state)
     except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise UsageError(f"{model_file.path}: head weights do not fit: {first}") from None
+        raise UsageError(f"{model_file.path}: head weights do not fit: {one_line(exc)}") from None
     model = SceneModel(backbones, head)
     return prepare_for_inference(model, resolve_device(device) if isinstance(device, str) else device)

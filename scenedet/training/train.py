@@ -21,6 +21,7 @@ import numpy as np
 
 from scenedet.plugin._factory import create_backbone, create_head, get_backbone_spec, get_scene
 from scenedet.errors import UsageError
+from scenedet.files import write_with
 from scenedet.inference.modelfile import ModelMeta, save_model_file
 from scenedet.paths import default_model_path
 from scenedet.training.splits import split_films
@@ -66,6 +67,11 @@ class TrainResult:
     best_epoch: int
     val: dict[str, Any]
     test: dict[str, Any]
+
+    def metrics(self) -> dict[str, Any]:
+        """Every number training measured, as JSON-ready data (also in the model file)."""
+        return {"best_epoch": self.best_epoch, "epochs": self.epochs, "val": self.val,
+                "test": self.test, "splits": self.splits, "class_balance": self.class_balance}
 
 
 class BackboneChoiceError(UsageError):
@@ -232,8 +238,7 @@ def train_scene(config: TrainConfig, *, log: Callable[[str], None] = print,
     installed = None
     if config.install:
         installed = default_model_path(spec.name)
-        installed.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, installed)
+        write_with(installed, lambda tmp: shutil.copyfile(path, tmp))
         log(f"installed as the default {spec.name!r} model: {installed}")
     return TrainResult(model_path=path, installed_path=installed, backbones=tuple(names),
                        splits=splits, class_balance=balance, epochs=history, best_epoch=best[1],
