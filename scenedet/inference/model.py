@@ -27,7 +27,7 @@ def resolve_device(device: str | None) -> Any:
         raise UsageError(f"unknown device {device!r}: use cpu, cuda, cuda:N or auto") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise UsageError(f"device {device!r} requested but CUDA is not available here "
-                         f"(torch {torch.__version__}); use --device cpu")
+                         f"(torch {torch.__version__}); use the cpu device")
     if dev.type not in ("cpu", "cuda"):
         raise UsageError(f"unsupported device {device!r}: use cpu, cuda, cuda:N or auto")
     return dev
@@ -70,8 +70,8 @@ def build_backbones(names: Sequence[str], weights: Sequence[str], *,
     overrides = dict(overrides or {})
     unknown = set(overrides) - set(names)
     if unknown:
-        raise UsageError(f"--weights names {', '.join(sorted(unknown))}, which this model does "
-                         f"not use (it uses {', '.join(names)})")
+        raise UsageError(f"weight files given for {', '.join(sorted(unknown))}, which this model "
+                         f"does not use (it uses {', '.join(names)})")
     built = []
     for name, weights_id in zip(names, weights):
         wanted = overrides.get(name)
