@@ -36,9 +36,9 @@ def resolve_device(device: str | None) -> Any:
 def prepare_for_inference(module: Any, device: Any) -> Any:
     """Eval mode, on ``device``, 4-D weights in channels-last layout.
 
-    Channels-last (with channels-last inputs, as :mod:`scenedet.inference.pipeline` feeds them) measured
-    ~1.5x faster than the default layout for ResNet-18 and ~1.3x for VGGish on 2 CPU cores, and
-    it is the layout cuDNN's fastest convolution kernels want. 5-D weights (3-D CNNs) stay as
+    Channels-last (with channels-last inputs, as :mod:`scenedet.inference.pipeline` feeds them) is
+    faster than the default layout on the CPU for both reference backbones (timings in
+    ``docs/performance.md``), and it is the layout cuDNN's fastest convolution kernels want. 5-D weights (3-D CNNs) stay as
     they are (``Module.to(memory_format=...)`` would refuse them).
     """
     module = module.eval().to(device)
