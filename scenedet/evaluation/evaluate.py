@@ -23,9 +23,10 @@ from scenedet.errors import UsageError
 from scenedet.evaluation.annotations.model import AnnotationSet, match_video
 from scenedet.evaluation.annotations.validation import validate
 from scenedet.evaluation.report import EvaluationReport, evaluate_predictions
+from scenedet.training.splits import SPLITS as TRAINING_SPLITS
 
-#: The splits a model file records (``"all"`` selects every annotated film).
-SPLITS = ("train", "val", "test", "all")
+#: The splits a model file records, and ``"all"``: every annotated film.
+SPLITS = (*TRAINING_SPLITS, "all")
 
 #: A run result as ``scenedet run`` writes it, tagged with where it came from (a file, a file's
 #: item, or the film a model was run on) for error messages.
@@ -118,7 +119,7 @@ def training_split(model: str | Path, split: str) -> tuple[str, ...]:
     """The films of ``split`` (``train``, ``val`` or ``test``) that ``model``'s training used."""
     from scenedet.inference.modelfile import load_model_file
 
-    if split not in SPLITS[:-1]:
+    if split not in TRAINING_SPLITS:
         raise UsageError(f"unknown split {split!r}: use one of {', '.join(SPLITS)}")
     chosen = load_model_file(model).meta.training.get("splits", {}).get(split)
     if chosen is None:
