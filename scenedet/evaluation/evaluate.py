@@ -120,7 +120,8 @@ def training_split(model: str | Path, split: str) -> tuple[str, ...]:
     from scenedet.inference.modelfile import load_model_file
 
     if split not in TRAINING_SPLITS:
-        raise UsageError(f"unknown split {split!r}: use one of {', '.join(SPLITS)}")
+        raise UsageError(f"unknown training split {split!r}: use one of "
+                         f"{', '.join(TRAINING_SPLITS)}")
     chosen = load_model_file(model).meta.training.get("splits", {}).get(split)
     if chosen is None:
         raise UsageError(f"{model} records no training splits: only all films can be evaluated")
