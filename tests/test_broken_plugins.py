@@ -439,7 +439,7 @@ def test_every_broken_plugin_at_once_in_a_real_process(site, tmp_path):
     assert rows["misspelt"]["problems"][0]["kind"] == "unknown-hook"
     assert rows["misspelt"]["problems"][0]["where"].endswith("sdtest_misspelt.py:3")
     assert rows["orphan"]["problems"][0]["kind"] == "unusable"
-    assert {p["kind"] for p in rows["clash"]["problems"]} == {"clash"}
+    assert {p["kind"] for p in rows["clash"]["problems"]} == {"clash", "command-clash"}
 
     labels = tmp_path / "labels.txt"
     labels.write_text("0\n1\n1\n1\n0\n")

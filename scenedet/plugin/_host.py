@@ -128,7 +128,6 @@ class PluginHost:
         }
         self.plugins: dict[str, PluginInfo] = {}
         self.disabled: dict[str, PluginInfo] = {}
-        self._impls: dict[str, dict[str, Callable[..., Any]]] = {}
         self._commands: dict[str, Any] | None = None
         self._in_process = 0
 
@@ -214,16 +213,15 @@ class PluginHost:
         except Exception as exc:  # pluggy's own checks (wrappers, historic hooks)
             self._problem(info, "bad-hook", f"rejected by pluggy: {describe(exc)}", exc=exc, fatal=True)
             return info
-        self._impls[info.name] = impls
-        info.hooks = sorted(impls)
         roots = plugin_roots(plugin)
         for hook_name, (kind, spec_type) in REGISTER_HOOKS.items():
-            if hook_name in impls:
+            if hook_name in info.hooks:
                 self._call_register_hook(info, hook_name, kind, spec_type, roots)
         return info
 
     def _checked_hooks(self, plugin: object, info: PluginInfo) -> dict[str, Callable[..., Any]]:
-        """The plugin's hook implementations that name a real hook with the hookspec's arguments."""
+        """The plugin's hook implementations that name a real hook with the hookspec's arguments
+        (attribute name -> function); their hook names go to ``info.hooks``."""
         good: dict[str, Callable[..., Any]] = {}
         for attr in dir(plugin):
             try:
@@ -255,6 +253,7 @@ class PluginHost:
                               where_=source_of(function), exc=exc)
                 continue
             good[attr] = function
+            info.hooks = sorted({*info.hooks, hook_name})
         return good
 
     def _call_register_hook(self, info: PluginInfo, hook_name: str, kind: str, spec_type: type,
@@ -313,50 +312,15 @@ class PluginHost:
 
     # -- commands ----------------------------------------------------------------------------
     def plugin_commands(self, builtin: Mapping[str, Any]) -> dict[str, Any]:
-        """The commands plugins add beside ``builtin`` (name -> click command), built once.
+        """The click commands plugins add beside ``builtin``, by name (built once per host).
 
-        Each plugin's ``register_commands(cli)`` gets a scratch group holding the commands that
-        exist before it, in load order; replacing or removing one is undone and reported, and a
-        hook that raises keeps none of its commands.
+        See :func:`scenedet.plugin._commands.collect_commands`: a plugin cannot replace or
+        remove a command that exists before it.
         """
-        if self._commands is not None:
-            return self._commands
-        import click
+        if self._commands is None:
+            from scenedet.plugin._commands import collect_commands
 
-        scratch = click.Group("scenedet", commands=dict(builtin))
-        owners = {name: CORE_DISTRIBUTION for name in builtin}
-        for info in self.ordered():
-            if "register_commands" not in self._impls.get(info.name, {}) or not info.loaded:
-                continue
-            before = dict(scratch.commands)
-            try:
-                self._call(info.name, "register_commands", cli=scratch)
-            except Exception as exc:
-                scratch.commands = before
-                self._problem(info, "hook-raised", f"register_commands failed: {describe(exc)}; "
-                              "none of its commands were kept", exc=exc, roots=plugin_roots(
-                                  module_name=info.module))
-                continue
-            added = dict(scratch.commands)
-            scratch.commands = before
-            for name, command in added.items():
-                if name in before and command is before[name]:
-                    continue
-                if name in before:
-                    self._problem(info, "clash", f"command {name!r} from plugin {info.name!r} is "
-                                  f"already registered by {owners[name]!r} "
-                                  f"({self.describe(owners[name])}); refused")
-                elif not isinstance(command, click.Command):
-                    self._problem(info, "refused", f"command {name!r} is not a click command "
-                                  f"({type(command).__name__}); refused")
-                else:
-                    scratch.commands[name] = command
-                    owners[name] = info.name
-                    info.components.setdefault("command", []).append(name)
-            for name in set(before) - set(added):
-                self._problem(info, "refused", f"register_commands removed command {name!r}; "
-                              "it is kept")
-        self._commands = {n: c for n, c in scratch.commands.items() if n not in builtin}
+            self._commands = collect_commands(self, builtin)
         return self._commands
 
     # -- reporting ---------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from scenedet.errors import one_line
 
 #: problem kinds, in the words ``scenedet plugins`` uses (docs/plugin-host.md lists them)
 KINDS = ("disabled", "name-taken", "import", "bad-hook", "unknown-hook", "unmarked-hook",
-         "hook-raised", "refused", "clash", "unusable")
+         "hook-raised", "refused", "clash", "command-raised", "command-clash", "command-refused",
+         "unusable")
 
 def _folder(module: Any) -> str:
     return os.path.dirname(os.path.abspath(module.__file__)) + os.sep
