@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import difflib
 import importlib.metadata
+import inspect
 import os
 import re
 import warnings
@@ -34,6 +35,7 @@ from typing import Any
 import attrs
 import pluggy
 
+from scenedet.errors import one_line
 from scenedet.plugin import hookspecs
 from scenedet.plugin._problems import (Problem, caller, describe, format_traceback,
                                        plugin_roots, source_of, where)
@@ -246,11 +248,9 @@ class PluginHost:
             try:
                 scratch.register(_Hooks({attr: function}), name=info.name)
             except pluggy.PluginValidationError as exc:
-                detail = str(exc).strip().splitlines()[-1]
-                spec_args = ", ".join(getattr(self.pm.hook, hook_name).spec.argnames)
-                self._problem(info, "bad-hook", f"hook {hook_name} does not match "
-                              f"{hook_name}({spec_args}): {detail}; it is skipped",
-                              where_=source_of(function), exc=exc)
+                self._problem(info, "bad-hook", _mismatch(hook_name, function,
+                              getattr(self.pm.hook, hook_name).spec.argnames, exc),
+                              where_=source_of(function))
                 continue
             good[attr] = function
             info.hooks = sorted({*info.hooks, hook_name})
@@ -375,6 +375,23 @@ class PluginHost:
                           traceback=format_traceback(exc) if exc is not None else "")
         info.problems.append(problem)
         warnings.warn(f"scenedet plugin {info.name!r}: {problem.line()}", RuntimeWarning, stacklevel=3)
+
+
+def _mismatch(hook_name: str, function: Callable[..., Any], spec_args: tuple[str, ...],
+              exc: Exception) -> str:
+    """``register_scenes(reg) does not match the hookspec register_scenes(register): ...``."""
+    try:
+        params = inspect.signature(function).parameters
+        shown = f"{hook_name}({', '.join(params)})"
+        extra = [n for n, p in params.items() if p.default is p.empty and n not in spec_args
+                 and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    except (TypeError, ValueError):
+        shown, extra = hook_name, []
+    why = (f"argument{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))} "
+           f"{'are' if len(extra) > 1 else 'is'} not the hookspec's" if extra else
+           one_line(str(exc).strip().splitlines()[-1]))
+    return (f"hook {shown} does not match the hookspec {hook_name}({', '.join(spec_args)}): "
+            f"{why}; it is skipped")
 
 
 _host: PluginHost | None = None
