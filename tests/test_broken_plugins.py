@@ -235,7 +235,7 @@ def test_a_hook_with_the_wrong_argument_name_is_skipped_and_the_rest_loads(site)
     assert "badargs-scene" not in scenedet.list_scenes()
     assert_the_rest_works(host)
     block = listing_block(invoke("plugins").output, "badargs")
-    assert "1 problem" in block.splitlines()[0] and "register_scenes does not match" in block
+    assert "1 problem" in block.splitlines()[0] and "register_scenes(reg) does not match" in block
 
 
 def test_a_misspelt_hook_is_an_unknown_hook_with_a_suggestion(site):

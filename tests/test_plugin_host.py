@@ -317,3 +317,27 @@ def test_a_second_plugin_under_a_taken_name_is_listed_not_loaded(host):
     assert info.name == "dup (scenedet-second)" and info.status == "failed"
     assert "plugin name 'dup' is already taken by scenedet-first, third party" in info.problems[0].message
     assert scenedet.list_heads() == []
+
+
+def test_register_called_after_the_hook_returned_is_refused(host):
+    kept = []
+
+    def scenes(register):
+        kept.append(register)
+
+    host.add_plugin(_plugin(register_scenes=scenes), "late")
+    kept[0](SceneSpec(name="late", backbones=("resnet18",)))
+    assert scenedet.list_scenes() == []
+    assert "register() called after register_scenes returned" in host.plugins["late"].problems[0].message
+
+
+def test_a_wrapper_hook_is_skipped(host):
+    module = types.ModuleType("wrapping")
+
+    def register_heads(register):
+        yield
+
+    module.register_heads = hookimpl(wrapper=True)(register_heads)
+    host.add_plugin(module, "wrapping")
+    assert host.plugins["wrapping"].hooks == []
+    assert "is a wrapper" in host.plugins["wrapping"].problems[0].message

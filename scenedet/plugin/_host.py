@@ -243,6 +243,10 @@ class PluginHost:
                 self._problem(info, "unknown-hook", f"unknown hook {hook_name!r}{hint}; it is ignored",
                               where_=source_of(function))
                 continue
+            if opts.get("wrapper") or opts.get("hookwrapper"):
+                self._problem(info, "bad-hook", f"hook {hook_name} is a wrapper, which scenedet "
+                              "hooks do not support; it is skipped", where_=source_of(function))
+                continue
             scratch = pluggy.PluginManager("scenedet")  # pluggy's own signature check, on its own
             scratch.add_hookspecs(hookspecs)
             try:
@@ -260,9 +264,14 @@ class PluginHost:
                             roots: tuple[str, ...]) -> None:
         """Call one ``register_*`` hook; commit what it registered only if it returns."""
         staged: list[tuple[Any, str]] = []
+        returned = False
 
         def register(spec: Any) -> None:
             here = caller()
+            if returned:  # a callback kept and called later would bypass staging
+                self._problem(info, "refused", f"register() called after {hook_name} returned; "
+                              "register while the hook runs", where_=here)
+                return
             if not isinstance(spec, spec_type):
                 self._problem(info, "refused", f"register() in {hook_name} takes a "
                               f"{spec_type.__name__}, got {type(spec).__name__}", where_=here)
@@ -282,6 +291,8 @@ class PluginHost:
             self._problem(info, "hook-raised", f"{hook_name} failed: {reason}; {kept}",
                           exc=exc, roots=roots)
             return
+        finally:
+            returned = True
         for spec, here in staged:
             self._commit(info, kind, spec, here)
 
