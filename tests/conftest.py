@@ -27,3 +27,12 @@ def _isolated_homes(tmp_path_factory, monkeypatch):
     except ImportError:
         return
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(home / "hf"))
+
+
+@pytest.fixture(autouse=True)
+def _only_the_projects_plugins(monkeypatch):
+    """The suite sees the core and the reference set only, whatever else is installed (and
+    subprocesses inherit this): a third-party plugin cannot change what the tests see."""
+    monkeypatch.setenv("SCENEDET_PLUGINS", "scenedet,scenedet-kissing")
+    for name in ("SCENEDET_LOAD_PLUGINS", "SCENEDET_DISABLE_PLUGINS", "SCENEDET_STRICT", "SCENEDET_DEBUG"):
+        monkeypatch.delenv(name, raising=False)

@@ -119,6 +119,7 @@ def test_prefix_backbones_receive_the_variant(host):
 
 
 def test_load_plugins_env_restricts_discovery(monkeypatch):
+    monkeypatch.delenv("SCENEDET_PLUGINS", raising=False)  # the old name counts only without it
     monkeypatch.setenv("SCENEDET_LOAD_PLUGINS", "scenedet")
     host = PluginHost()
     host.load_entry_points()
