@@ -28,6 +28,7 @@ import importlib.metadata
 import inspect
 import os
 import re
+import types
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -112,11 +113,18 @@ class PluginInfo:
         return "failed" if not self.loaded else "problems" if self.problems else "ok"
 
 
-class _Hooks:
-    """The hook implementations of one plugin that passed the checks: what pluggy registers."""
+def _Hooks(impls: Mapping[str, Callable[..., Any]]) -> types.ModuleType:
+    """The hook implementations of one plugin that passed the checks: what pluggy registers
+    (a bare module: pluggy scans it without the cost of an object's many attributes)."""
+    hooks = types.ModuleType("scenedet-checked-hooks")
+    hooks.__dict__.update(impls)
+    return hooks
 
-    def __init__(self, impls: Mapping[str, Callable[..., Any]]) -> None:
-        self.__dict__.update(impls)
+
+def _checker() -> pluggy.PluginManager:
+    checker = pluggy.PluginManager("scenedet")
+    checker.add_hookspecs(hookspecs)
+    return checker
 
 
 class PluginHost:
@@ -132,6 +140,7 @@ class PluginHost:
         self.disabled: dict[str, PluginInfo] = {}
         self._commands: dict[str, Any] | None = None
         self._in_process = 0
+        self._checker = _checker()
 
     @property
     def failures(self) -> dict[str, str]:
@@ -225,7 +234,10 @@ class PluginHost:
         """The plugin's hook implementations that name a real hook with the hookspec's arguments
         (attribute name -> function); their hook names go to ``info.hooks``."""
         good: dict[str, Callable[..., Any]] = {}
-        for attr in dir(plugin):
+        marker = f"{self.pm.project_name}_impl"
+        names = ([a for a, v in vars(plugin).items() if a in HOOK_NAMES or hasattr(v, marker)]
+                 if inspect.ismodule(plugin) else dir(plugin))  # a module has no properties to trip
+        for attr in names:
             try:
                 opts = self.pm.parse_hookimpl_opts(plugin, attr)
                 function = getattr(plugin, attr)
@@ -247,11 +259,11 @@ class PluginHost:
                 self._problem(info, "bad-hook", f"hook {hook_name} is a wrapper, which scenedet "
                               "hooks do not support; it is skipped", where_=source_of(function))
                 continue
-            scratch = pluggy.PluginManager("scenedet")  # pluggy's own signature check, on its own
-            scratch.add_hookspecs(hookspecs)
-            try:
-                scratch.register(_Hooks({attr: function}), name=info.name)
+            try:  # pluggy's own signature check, on this hook alone
+                self._checker.register(_Hooks({attr: function}), name="checked")
+                self._checker.unregister(name="checked")
             except pluggy.PluginValidationError as exc:
+                self._checker = _checker()  # a failed register leaves pluggy half-updated
                 self._problem(info, "bad-hook", _mismatch(hook_name, function,
                               getattr(self.pm.hook, hook_name).spec.argnames, exc),
                               where_=source_of(function))
