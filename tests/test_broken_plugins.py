@@ -411,8 +411,8 @@ def test_traceback_flag_shows_tracebacks_of_errors():
 
 # -- the whole set, in real processes ---------------------------------------------------------
 def _scenedet(site: Path, allow: str, *args: str, **env: str) -> subprocess.CompletedProcess:
-    environ = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
-               "SCENEDET_PLUGINS": allow, **env}
+    path = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH")) if p)
+    environ = {**os.environ, "PYTHONPATH": path, "SCENEDET_PLUGINS": allow, **env}
     return subprocess.run([sys.executable, "-m", "scenedet", *args], capture_output=True,
                           text=True, timeout=120, env=environ)
 
@@ -460,7 +460,7 @@ def test_every_broken_plugin_at_once_in_a_real_process(site, tmp_path):
     assert traced.returncode == 0 and "Traceback (most recent call last)" in traced.stderr
 
 
-def test_help_does_not_import_torch_or_the_broken_plugins_side_effects(site):
+def test_help_beside_every_broken_plugin_does_not_import_torch(site):
     allow = install(site, *CASES)
     script = ("import sys; from scenedet.cli import cli\n"
               "try:\n    cli(['--help'], prog_name='scenedet')\n"

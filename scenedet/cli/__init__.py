@@ -79,7 +79,7 @@ class ScenedetGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         plugin_commands = self._plugin_commands(ctx, report=cmd_name != "plugins")
-        return self.commands.get(cmd_name) or plugin_commands.get(cmd_name)
+        return self.commands[cmd_name] if cmd_name in self.commands else plugin_commands.get(cmd_name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*self.commands, *self._plugin_commands(ctx)})
@@ -91,7 +91,7 @@ class ScenedetGroup(click.Group):
 
 
 def _error(ctx: click.Context | None, exc: BaseException) -> None:
-    if _flag(ctx, _TRACEBACK, DEBUG_ENV):
+    if _flag(ctx, _TRACEBACK, DEBUG_ENV) and not isinstance(exc, PluginLoadError):
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
     click.echo(f"Error: {exc}", err=True)
 
@@ -115,9 +115,9 @@ def load_plugins(ctx: click.Context | None, builtin: dict[str, click.Command], *
         return commands
     show_tracebacks = _flag(ctx, _TRACEBACK, DEBUG_ENV)
     if _flag(ctx, _STRICT, STRICT_ENV):
-        if show_tracebacks:
-            for _, problem in problems:
-                click.echo(problem.traceback.rstrip("\n"), err=True) if problem.traceback else None
+        for _, problem in problems if show_tracebacks else ():
+            if problem.traceback:
+                click.echo(problem.traceback.rstrip("\n"), err=True)
         raise strict_error(problems)
     if getattr(host, "_cli_reported", False):
         return commands
