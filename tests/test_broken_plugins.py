@@ -265,6 +265,7 @@ def test_clashes_with_the_core_and_the_reference_set_are_refused_naming_both(sit
     assert invoke("clash-info").output == "clash plugin here\n"
     command_clash = [p for p in problems(host, "clash") if "command 'segment'" in p]
     assert command_clash and "already registered by 'scenedet'" in command_clash[0]
+    assert command_clash[0].endswith("sdtest_clash.py:19)")  # the @cli.command("segment") line
     assert host.plugins["clash"].components["command"] == ["clash-info"]
     block = listing_block(invoke("plugins").output, "clash")
     assert "command 'segment'" in block and "'interval'" in block and "commands:" in block

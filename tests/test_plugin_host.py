@@ -342,3 +342,15 @@ def test_a_wrapper_hook_is_skipped(host):
     host.add_plugin(module, "wrapping")
     assert host.plugins["wrapping"].hooks == []
     assert "is a wrapper" in host.plugins["wrapping"].problems[0].message
+
+
+def test_sys_exit_in_a_hook_ends_only_the_hook(host):
+    import sys
+
+    def scenes(register):
+        sys.exit(3)
+
+    host.add_plugin(_plugin(register_scenes=scenes, register_heads=lambda register: register(
+        HeadSpec(name="still-here", factory=_fn))), "quitter")
+    assert "register_scenes failed: SystemExit: 3" in host.plugins["quitter"].problems[0].message
+    assert scenedet.list_heads() == ["still-here"]

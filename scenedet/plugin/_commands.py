@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from scenedet.plugin._problems import describe, plugin_roots
+from scenedet.plugin._problems import describe, plugin_roots, source_of
 
 if TYPE_CHECKING:
     from scenedet.plugin._host import PluginHost
@@ -45,7 +45,7 @@ def collect_commands(host: PluginHost, builtin: Mapping[str, Any]) -> dict[str, 
         before = dict(scratch.commands)
         try:
             host._call(info.name, HOOK, cli=scratch)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             scratch.commands = before
             problem(info, "raised", f"{HOOK} failed: {describe(exc)}; none of its commands were kept",
                     exc=exc, roots=plugin_roots(module_name=info.module))
@@ -56,7 +56,8 @@ def collect_commands(host: PluginHost, builtin: Mapping[str, Any]) -> dict[str, 
                 continue
             if name in before:
                 problem(info, "clash", f"command {name!r} from plugin {info.name!r} is already registered "
-                              f"by {owners[name]!r} ({host.describe(owners[name])}); refused")
+                              f"by {owners[name]!r} ({host.describe(owners[name])}); refused",
+                        where_=source_of(getattr(command, "callback", None)))
             elif not isinstance(command, click.Command):
                 problem(info, "refused", f"command {name!r} is not a click command "
                               f"({type(command).__name__}); refused")

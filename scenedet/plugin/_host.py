@@ -297,7 +297,7 @@ class PluginHost:
 
         try:
             self._call(info.name, hook_name, register=register)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit() in a hook ends only the hook
             kept = "nothing it registered was kept" if staged else "it registered nothing"
             reason = f"{kind} refused: {exc}" if isinstance(exc, SpecError) else describe(exc)
             self._problem(info, "hook-raised", f"{hook_name} failed: {reason}; {kept}",
