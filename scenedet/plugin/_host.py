@@ -37,12 +37,14 @@ import attrs
 import pluggy
 
 from scenedet.errors import one_line
-from scenedet.plugin import hookspecs
 from scenedet.plugin._problems import (Problem, caller, describe, format_traceback,
                                        plugin_roots, source_of, where)
-from scenedet.plugin._registry import NameClash, Registry
-from scenedet.plugin.specs import (AggregatorSpec, BackboneSpec, ExtractorSpec, HeadSpec,
-                                   SceneSpec, SpecError)
+from scenedet.plugin._registry import NameClash
+from scenedet.plugin.specs import SpecError
+
+from scenedet.plugin import hookspecs
+from scenedet.plugin._registry import Registry
+from scenedet.plugin.specs import AggregatorSpec, BackboneSpec, ExtractorSpec, HeadSpec, SceneSpec
 
 ENTRY_POINT_GROUP = "scenedet"
 CORE_DISTRIBUTION = "scenedet"
@@ -61,6 +63,7 @@ REGISTER_HOOKS: dict[str, tuple[str, type]] = {
     "register_aggregators": ("aggregator", AggregatorSpec),
     "register_scenes": ("scene", SceneSpec),
 }
+
 #: every hook a plugin may implement, with the arguments the host passes
 HOOK_NAMES = tuple(sorted(n for n in dir(hookspecs) if n.startswith("register_")))
 
