@@ -19,12 +19,12 @@ terminal; results go to stdout or `-o FILE` (written atomically: a failed run le
 
 
 def render() -> str:
-    from scenedet.cli import BUILTIN_ONLY, cli
+    from scenedet.cli import cli
 
     parts = [INTRO]
     ctx = click.Context(cli, info_name="scenedet", terminal_width=100, max_content_width=100,
                         help_option_names=["-h", "--help"])
-    ctx.meta[BUILTIN_ONLY] = True  # the reference documents scenedet's commands, not installed plugins'
+    ctx.meta["scenedet.builtin_only"] = True  # scenedet.cli._plugins.BUILTIN_ONLY: no plugin commands
     parts.append("## scenedet\n\n```\n" + cli.get_help(ctx) + "\n```\n")
     for name in sorted(cli.commands):
         command = cli.commands[name]

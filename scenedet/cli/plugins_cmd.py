@@ -6,7 +6,8 @@ import json
 
 import click
 
-from scenedet.cli import STRICT_ENV, _STRICT, _flag, cli, strict_error
+from scenedet.cli import cli
+from scenedet.cli._plugins import STRICT_KEY, flag, strict_error
 
 
 @cli.command("plugins")
@@ -37,7 +38,7 @@ def plugins_command(ctx: click.Context, as_json: bool) -> None:
     for row in [] if as_json else rows:
         _show(row)
     problems = host.problems()
-    if problems and _flag(ctx, _STRICT, STRICT_ENV):
+    if problems and flag(ctx, STRICT_KEY):
         raise strict_error(problems)
 
 
