@@ -301,6 +301,8 @@ def test_a_scene_with_missing_components_is_listed_unusable_and_run_refuses_it(s
     result = invoke("run", "--plugin", "orphan", "film.mp4")
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "scene 'orphan' cannot be used" in result.stderr
+    with_model = invoke("run", "--plugin", "orphan", "film.mp4", "--model", "orphan.pt")
+    assert with_model.exit_code == 2 and "scene 'orphan' cannot be used" in with_model.stderr
     from scenedet.plugin._factory import check_scene_usable
     with pytest.raises(scenedet.plugin.UsageError, match="backbone 'nope-net' is not registered"):
         check_scene_usable(scenedet.get_scene("orphan"))

@@ -13,11 +13,11 @@ from typing import Any
 import click
 
 from scenedet import __version__
-from scenedet.cli._plugins import PluginCommands, strict_option, traceback_option
+from scenedet.cli._plugins import strict_option, traceback_option, with_plugin_commands
 from scenedet.errors import ScenedetError, UsageError
 
 
-class ScenedetGroup(PluginCommands, click.Group):
+class ScenedetGroup(click.Group):
     """A group that turns every user mistake into one line on stderr and exit code 2."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
@@ -47,7 +47,7 @@ class ScenedetGroup(PluginCommands, click.Group):
             ctx.exit(1)
 
 
-@click.group(cls=ScenedetGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=with_plugin_commands(ScenedetGroup), context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="scenedet")
 @traceback_option
 @strict_option

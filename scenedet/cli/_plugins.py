@@ -76,6 +76,13 @@ class PluginCommands(click.Group):
             raise
 
 
+def with_plugin_commands(group: type[click.Group]) -> type[click.Group]:
+    """``group`` with :class:`PluginCommands` under it: ``group.invoke`` (which prints an error's
+    one line) wraps ``PluginCommands.invoke`` (which prints its traceback first)."""
+    return type(group.__name__, (group, PluginCommands), {"__doc__": group.__doc__,
+                                                          "__module__": group.__module__})
+
+
 def load_plugins(ctx: click.Context | None, builtin: dict[str, click.Command], *,
                  report: bool = True) -> dict[str, click.Command]:
     """Load the plugins (once per host) and their commands; report each problem once on stderr.
