@@ -354,3 +354,19 @@ def test_sys_exit_in_a_hook_ends_only_the_hook(host):
         HeadSpec(name="still-here", factory=_fn))), "quitter")
     assert "register_scenes failed: SystemExit: 3" in host.plugins["quitter"].problems[0].message
     assert scenedet.list_heads() == ["still-here"]
+
+
+def test_a_command_the_group_already_has_from_the_same_plugin_is_not_a_clash(host):
+    import click
+
+    def commands(cli):
+        @cli.command("hello")
+        def hello():
+            click.echo("hi")
+
+    plugin = _plugin(register_commands=commands)
+    host.add_plugin(plugin, "greeter")
+    group = click.Group("scenedet")
+    plugin.register_commands(cli=group)  # the old way: the hook run on the group by hand
+    assert host.plugin_commands(group.commands) == {}
+    assert host.plugins["greeter"].problems == []

@@ -52,7 +52,7 @@ def collect_commands(host: PluginHost, builtin: Mapping[str, Any]) -> dict[str, 
             continue
         added, scratch.commands = dict(scratch.commands), before
         for name, command in added.items():
-            if name in before and command is before[name]:
+            if name in before and _same(command, before[name]):
                 continue
             if name in before:
                 problem(info, "clash", f"command {name!r} from plugin {info.name!r} is already registered "
@@ -69,3 +69,11 @@ def collect_commands(host: PluginHost, builtin: Mapping[str, Any]) -> dict[str, 
             problem(info, "refused", f"{HOOK} removed command {name!r}; it is kept")
     return {n: c for n, c in scratch.commands.items() if n not in builtin}
 
+
+def _same(command: Any, existing: Any) -> bool:
+    """The same command, or one built by the same code (a plugin's ``register_commands`` that
+    already ran on this group): not a clash."""
+    if command is existing:
+        return True
+    code = getattr(getattr(command, "callback", None), "__code__", None)
+    return code is not None and code is getattr(getattr(existing, "callback", None), "__code__", None)

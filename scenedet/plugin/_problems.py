@@ -112,10 +112,10 @@ def where(exc: BaseException, roots: Iterable[str] = ()) -> str:
 def source_of(function: Any) -> str:
     """``file:line`` where ``function`` is defined, or ``""``."""
     try:
-        function = inspect.unwrap(function)
-        return f"{inspect.getsourcefile(function)}:{function.__code__.co_firstlineno}"
-    except (TypeError, AttributeError, OSError):
+        code = inspect.unwrap(function).__code__
+    except (TypeError, AttributeError, ValueError):
         return ""
+    return f"{code.co_filename}:{code.co_firstlineno}"
 
 
 def caller(depth: int = 2) -> str:
