@@ -217,3 +217,13 @@ def test_files_the_docs_name_are_in_the_repository():
             if not known:
                 bad.append(f"{doc.relative_to(ROOT)} names {name}, which is not in the repository")
     assert not bad, "\n".join(bad)
+
+
+def test_the_segment_examples_in_segmentors_md_print_what_they_say():
+    import scenedet
+
+    text = (ROOT / "docs" / "segmentors.md").read_text()
+    examples = re.findall(r"^(scenedet\.segment\(.*\)).*\n# (\[.*\])$", text, flags=re.M)
+    assert len(examples) >= 2
+    for call, shown in examples:
+        assert repr(eval(call, {"scenedet": scenedet})) == shown, call

@@ -73,8 +73,8 @@ class AggregatorSpec:
 
     ``function(labels, min_length, threshold)`` takes a 1-D ``bool`` NumPy array, an ``int >= 1``
     and a ``fractions.Fraction`` in ``(0, 1]`` (already validated by the host) and returns the
-    scenes as ``(start, end)`` pairs of second indices, **end inclusive**, sorted and
-    non-overlapping. :func:`scenedet.segment` wraps it with validation and value objects.
+    scenes as ``(start, end)`` pairs of second indices, **end exclusive** (half-open, as
+    :class:`~scenedet.plugin.Segment`), sorted and non-overlapping. :func:`scenedet.segment` wraps it with validation and value objects.
     """
 
     name: str
