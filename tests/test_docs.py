@@ -227,3 +227,35 @@ def test_the_segment_examples_in_segmentors_md_print_what_they_say():
     assert len(examples) >= 2
     for call, shown in examples:
         assert repr(eval(call, {"scenedet": scenedet})) == shown, call
+
+
+def _resolves(dotted: str) -> bool:
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        try:
+            for attr in parts[i:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return False
+        return True
+    return False
+
+
+def test_every_python_name_the_docs_give_exists():
+    """``scenedet.segmentation.load_scores`` in a doc, when it lives in ``scorefiles``, sends a
+    reader to an ImportError."""
+    bad = []
+    for doc in DOCS:
+        for name in sorted(set(re.findall(r"\bscenedet(?:\.[A-Za-z_]\w*)+", doc.read_text()))):
+            if not _resolves(name):
+                bad.append(f"{doc.relative_to(ROOT)}: {name}")
+    assert not bad, "\n".join(bad)
+
+
+def test_image_preprocess_has_one_place_in_the_docs():
+    places = {m for doc in DOCS for m in re.findall(r"\b(scenedet[\w.]*)\.ImagePreprocess\b", doc.read_text())}
+    assert places <= {"scenedet.plugin"}, places
