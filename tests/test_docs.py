@@ -259,3 +259,24 @@ def test_every_python_name_the_docs_give_exists():
 def test_image_preprocess_has_one_place_in_the_docs():
     places = {m for doc in DOCS for m in re.findall(r"\b(scenedet[\w.]*)\.ImagePreprocess\b", doc.read_text())}
     assert places <= {"scenedet.plugin"}, places
+
+
+def test_the_architecture_page_names_every_folder_and_module():
+    """docs/architecture.md is the map of the code: a new module goes on the map with its job."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    package = ROOT / "scenedet"
+    missing = []
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package)
+        if rel.name in ("__init__.py", "__main__.py") and rel.parent.name != "plugin":
+            continue
+        if rel.parts[0] == "cli":
+            continue  # one module per command, named after it; the group is described as a whole
+        named = f"`{rel.as_posix()}" in text or f"`scenedet/{rel.as_posix()}`" in text \
+            or (len(rel.parts) == 2 and f"`{rel.name}`" in text) or f" {rel.name}" in text
+        if not named:
+            missing.append(rel.as_posix())
+    for folder in sorted(p for p in package.iterdir() if (p / "__init__.py").exists()):
+        if f"`scenedet/{folder.name}/`" not in text:
+            missing.append(f"{folder.name}/")
+    assert not missing, f"docs/architecture.md does not name: {missing}"
