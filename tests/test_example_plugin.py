@@ -66,7 +66,8 @@ def test_register_scenes_of_the_installed_example_is_listed(site):
     fight = [p for p in listing["plugins"] if p["name"] == "fight"]
     assert fight, listing
     assert fight[0]["version"] == "0.1.0" and fight[0]["module"] == "scenedet_fight"
-    assert fight[0]["components"] == {"aggregator": ["merge-gaps"], "scene": ["fight"]}
+    assert fight[0]["components"]["scene"] == ["fight"]
+    assert fight[0]["components"]["aggregator"] == ["merge-gaps"]
     assert not any(f["name"] == "fight" for f in listing.get("failed", []))
 
 
