@@ -9,6 +9,7 @@ docs use options that exist; links and file names in the docs point into this re
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import inspect
 import re
@@ -56,7 +57,8 @@ def test_every_hook_has_a_heading_with_its_signature_in_the_plugin_guide(hook):
     assert heading in GUIDE.read_text().splitlines(), f"docs/plugin-guide.md lacks '{heading}'"
 
 
-def _test_names() -> set[str]:
+@functools.cache
+def _test_names() -> frozenset[str]:
     files = [*ROOT.glob("tests/**/test_*.py"), *ROOT.glob("plugins/*/tests/**/test_*.py")]
     names = set()
     for path in files:
@@ -65,7 +67,7 @@ def _test_names() -> set[str]:
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
                 names.add(node.name)
-    return names
+    return frozenset(names)
 
 
 @pytest.mark.parametrize("hook", sorted(HOOKS))
@@ -206,8 +208,9 @@ def test_links_in_the_docs_point_into_the_repository():
 
 def test_files_the_docs_name_are_in_the_repository():
     """A doc that cites a file outside the repository (a spec, a note) cites what readers lack."""
-    files = {p.relative_to(ROOT).as_posix() for p in ROOT.rglob("*")
-             if p.suffix in (".md", ".py") and ".venv" not in p.parts}
+    tops = [p for p in ROOT.iterdir() if not p.name.startswith(".") and p.name != "build"]
+    found = [f for top in tops for f in ([top] if top.is_file() else top.rglob("*"))]
+    files = {f.relative_to(ROOT).as_posix() for f in found if f.suffix in (".md", ".py")}
     bad = []
     for doc in DOCS:
         for name in re.findall(r"`([\w./-]+\.(?:md|py))`", doc.read_text()):
