@@ -135,3 +135,17 @@ def test_the_guide_shows_the_example_files_verbatim():
     for path in (EXAMPLE / "pyproject.toml", MODULE):
         text = path.read_text()
         assert text in blocks, f"docs/plugin-guide.md does not show {path.relative_to(ROOT)} as it is"
+
+
+def test_the_guide_says_how_many_files_and_shows_them_all():
+    """"A scene plugin in N files" shows N files, and they are the example's."""
+    text = GUIDE.read_text()
+    words = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+    count = re.search(r"^## A scene plugin in (\w+) files?$", text, flags=re.M)
+    assert count, "the guide lost its 'A scene plugin in N files' section"
+    tree = re.search(r"^```\nscenedet-fight/\n(.*?)^```$", text, flags=re.M | re.S)
+    shown = sorted(line.strip() for line in tree.group(1).splitlines())
+    actual = sorted(p.relative_to(EXAMPLE).as_posix() for p in EXAMPLE.rglob("*")
+                    if p.is_file() and "__pycache__" not in p.parts and ".egg-info" not in str(p))
+    assert shown == actual
+    assert words[count.group(1)] == len(shown)
