@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "scenedet-fight"
 MODULE = EXAMPLE / "scenedet_fight.py"
 GUIDE = ROOT / "docs" / "plugin-guide.md"
+PROJECT_ENTRY_POINTS = ["scenedet", "kissing", "segmentors", "vision", "r3d", "vggish"]
 
 
 def _pyproject() -> dict:
@@ -47,8 +48,10 @@ def site(tmp_path_factory) -> Path:
 
 def _scenedet(site: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(EXAMPLE)])}
-    env.pop("SCENEDET_PLUGINS", None)
-    env.pop("SCENEDET_LOAD_PLUGINS", None)
+    for name in ("SCENEDET_PLUGINS", "SCENEDET_DISABLE_PLUGINS"):
+        env.pop(name, None)
+    # the project's plugins and the example, by entry-point name: nothing else that is installed
+    env["SCENEDET_LOAD_PLUGINS"] = ",".join(PROJECT_ENTRY_POINTS + ["fight"])
     return subprocess.run([sys.executable, "-m", "scenedet", *args], capture_output=True,
                           text=True, env=env, input=stdin, timeout=120)
 
@@ -69,6 +72,9 @@ def test_register_scenes_of_the_installed_example_is_listed(site):
     assert fight[0]["components"]["scene"] == ["fight"]
     assert fight[0]["components"]["aggregator"] == ["merge-gaps"]
     assert not any(f["name"] == "fight" for f in listing.get("failed", []))
+    assert not fight[0].get("problems")
+    assert {"resnet18", "vggish"} <= {n for p in listing["plugins"]
+                                      for n in p["components"].get("backbone", [])}
 
 
 def test_register_aggregators_of_the_installed_example_serves_segment(site):
