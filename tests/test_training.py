@@ -38,7 +38,8 @@ def tiny_set(tmp_path_factory):
                       max_scene=14, width=160, height=120, fps=6)
 
 
-def test_train_beats_chance_and_records_everything(tiny_set, tmp_path):
+@pytest.mark.slow
+def test_train_beats_chance_and_records_everything(tiny_set, shared_feature_cache, tmp_path):
     out = tmp_path / "tiny.pt"
     metrics = tmp_path / "metrics.json"
     result = CliRunner().invoke(cli, [
@@ -71,8 +72,11 @@ def test_train_beats_chance_and_records_everything(tiny_set, tmp_path):
     (["--visual", "vggish"], "--visual 'vggish' is not a visual backbone"),
     (["--visual", "nope"], "unknown backbone 'nope'"),
 ])
-def test_bad_component_choices(tiny_set, tmp_path, args, needle):
-    result = CliRunner().invoke(cli, ["train", "-p", "kissing", "-a", str(tiny_set.annotations_path),
+def test_bad_component_choices(tmp_path, args, needle):
+    """Refused before any film is opened (the films named here do not exist)."""
+    annotations = tmp_path / "annotations.csv"
+    annotations.write_text("video,start,end\na.mp4,0,5\nb.mp4,0,5\nc.mp4,1,4\n")
+    result = CliRunner().invoke(cli, ["train", "-p", "kissing", "-a", str(annotations),
                                       "-o", str(tmp_path / "x.pt"), *args])
     assert result.exit_code == 2 and needle in result.output, result.output
     assert not (tmp_path / "x.pt").exists()
@@ -85,6 +89,7 @@ def test_too_few_films(tmp_path):
     assert result.exit_code == 2 and "at least 3 annotated films" in result.output, result.output
 
 
+@pytest.mark.slow
 def test_train_all_fine_tunes_and_embeds_the_backbones(tmp_path):
     import scenedet
     import torch
@@ -108,7 +113,8 @@ def test_train_all_fine_tunes_and_embeds_the_backbones(tmp_path):
     assert len(json.loads(run.output)["scores"]) == data.films[0].duration
 
 
-def test_evaluate_runs_a_model_on_its_test_split(tiny_set, tmp_path):
+@pytest.mark.slow
+def test_evaluate_runs_a_model_on_its_test_split(tiny_set, shared_feature_cache, tmp_path):
     """`run` re-decodes the test films and uses the saved head over raw features (the training
     standardisation folded into it): its confusion must equal the one training recorded."""
     out = tmp_path / "m.pt"
