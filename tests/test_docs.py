@@ -184,7 +184,6 @@ def test_commands_in_the_docs_use_options_that_exist():
     assert not bad, "\n".join(bad)
 
 
-# Written on another branch (the plugin host's); drop this once both are merged.
 def _exists(target: str, doc: Path) -> bool:
     path = (doc.parent / target).resolve()
     if ROOT not in (path, *path.parents):
