@@ -338,3 +338,31 @@ def test_a_signal_stops_workers_and_exits_128_plus_signal(lib, model, tmp_path, 
     gone, alive = psutil.wait_procs(workers, timeout=10)
     assert not alive
     assert all(json.loads(b)["scores"] for b in result_files(out).values())
+
+
+# ---------------------------------------------------------------- progress
+
+
+@pytest.mark.parametrize("mode", ["line", "log", "rich"])
+def test_progress_counts_films_done_failed_and_left(mode):
+    from scenedet.batch.jobs import FilmOutcome
+    from scenedet.batch.progress import BatchProgress
+
+    if mode == "rich":
+        pytest.importorskip("rich")
+    stream = io.StringIO()
+    bar = BatchProgress(3, skipped=2, mode=mode, stream=stream, interval=0)
+    bar.update(FilmOutcome(name="a", path="/f/a.mp4", film_hash="h", status="done", seconds=120,
+                           scenes=2, wall=1.0))
+    bar.update(FilmOutcome(name="b", path="/f/b.mp4", film_hash="h", status="failed", wall=0.5,
+                           error="cannot decode /f/b.mp4"))
+    stats = bar.stats()
+    assert stats.startswith("1 done, 1 failed, 1 left, 2 skipped") and "film-s/s  ETA " in stats
+    assert "--:--:--" not in stats  # an ETA once a film has finished
+    bar.close()
+    text = stream.getvalue()
+    if mode == "log":
+        assert "[1/3] done /f/a.mp4 (1.0 s): 120 s, 2 scene(s)" in text
+        assert "[2/3] failed /f/b.mp4 (0.5 s): cannot decode /f/b.mp4" in text
+    else:
+        assert "2/3" in text and "1 failed" in text
