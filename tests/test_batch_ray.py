@@ -77,3 +77,16 @@ def test_a_bad_model_stops_the_ray_batch_with_one_line(lib, model, tmp_path, loc
                   RayExecutor(settings, jobs=1))
     assert "\n" not in str(info.value) and "missing.pth" in str(info.value)
     assert not result_files(tmp_path / "out")
+
+
+def test_gpu_share_per_actor_is_validated_and_described():
+    from scenedet.batch import BatchSettings
+    from scenedet.errors import UsageError
+
+    settings = BatchSettings(scene="kissing", model="m.pt", model_hash="h", segmentation={},
+                             device="cuda:1")
+    executor = RayExecutor(settings, gpus_per_actor=0.25)
+    assert executor.settings.device == "cuda"  # Ray shows each actor its own GPU as cuda:0
+    assert "2 CPU(s) + 0.25 GPU" in executor.describe()
+    with pytest.raises(UsageError, match=r"in \(0, 1\]"):
+        RayExecutor(settings, gpus_per_actor=1.5)

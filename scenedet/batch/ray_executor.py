@@ -52,16 +52,22 @@ class _FilmActor:
 class RayExecutor:
     """Scores films on Ray actors. ``address``: an existing cluster (``"auto"``, ``"ray://..."``,
     ``"HOST:PORT"``); ``None`` starts a local Ray for this batch (``num_cpus`` caps it) and stops
-    it after. ``jobs``: actors (default: one per GPU on a GPU run, else CPUs // threads)."""
+    it after. ``jobs``: actors (default: one per GPU on a GPU run, else CPUs // threads).
+    ``gpus_per_actor``: the GPU share each actor asks for on a GPU run; below 1 (0.25) puts
+    several actors, so several films' decoding, on one GPU: decoding, not the GPU, is what
+    limits a GPU run (docs/scale.md)."""
 
     def __init__(self, settings: BatchSettings, *, jobs: int | None = None,
                  threads: int | None = None, address: str | None = None,
-                 num_cpus: int | None = None) -> None:
+                 num_cpus: int | None = None, gpus_per_actor: float = 1.0) -> None:
+        if not 0 < gpus_per_actor <= 1:  # a worker's models live on one device
+            raise UsageError(f"GPUs per worker must be in (0, 1], got {gpus_per_actor}")
         self.settings = settings
         self.jobs = jobs
         self.address = address
         self.num_cpus = num_cpus
         self.gpu = settings.device.strip().lower().startswith("cuda")
+        self.gpus_per_actor = gpus_per_actor if self.gpu else 0
         self.threads = threads or (2 if self.gpu else 1)
         if self.gpu:  # Ray hides all but the actor's own GPU: inside it, that one is "cuda"
             self.settings = attrs.evolve(settings, device="cuda")
@@ -70,7 +76,8 @@ class RayExecutor:
     def describe(self) -> str:
         where = self.address or "a local Ray"
         n = self.jobs if self.jobs is not None else "auto"
-        return f"{n} Ray actor(s) x {self.threads} CPU(s){' + 1 GPU' if self.gpu else ''} on {where}"
+        gpu = f" + {self.gpus_per_actor:g} GPU" if self.gpu else ""
+        return f"{n} Ray actor(s) x {self.threads} CPU(s){gpu} on {where}"
 
     def _connect(self, ray: Any) -> None:
         if ray.is_initialized():
@@ -92,7 +99,7 @@ class RayExecutor:
             return max(1, min(self.jobs, n_films))
         resources = ray.cluster_resources()
         if self.gpu:
-            n = int(resources.get("GPU", 0))
+            n = int(resources.get("GPU", 0) / self.gpus_per_actor)
             if n == 0:
                 raise UsageError("a GPU run on Ray, but the cluster has no GPU")
         else:
@@ -106,7 +113,7 @@ class RayExecutor:
         ray = import_ray()
         self._connect(ray)
         actor_cls = ray.remote(_FilmActor).options(num_cpus=self.threads,
-                                                   num_gpus=1 if self.gpu else 0,
+                                                   num_gpus=self.gpus_per_actor,
                                                    max_restarts=0)
         actors: list[Any] = []
         todo = list(reversed(jobs))

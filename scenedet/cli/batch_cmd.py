@@ -30,6 +30,9 @@ from scenedet.cli.params import TIME
 @click.option("--ray-address", metavar="ADDR",
               help="An existing Ray cluster (auto, HOST:PORT, ray://HOST:PORT); default: start a "
                    "local Ray for this batch.")
+@click.option("--gpus-per-worker", type=click.FloatRange(min=0, max=1, min_open=True), default=1.0,
+              show_default=True, metavar="F",
+              help="Ray, GPU run: GPU share per actor; 0.25 runs 4 actors (4 films decoding) per GPU.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1),
               help="Seconds per model batch.")
@@ -43,7 +46,7 @@ from scenedet.cli.params import TIME
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no summary (errors still print).")
 def batch_command(scene: str, library: tuple[str, ...], outdir: Path, model: Path | None,
                   jobs: int | None, threads: int | None, executor: str, ray_address: str | None,
-                  device: str, batch_size: int, aggregator: str | None, min_length: float | None,
+                  gpus_per_worker: float, device: str, batch_size: int, aggregator: str | None, min_length: float | None,
                   threshold: str | None, label_threshold: float | None, weights: tuple[str, ...],
                   dry_run: bool, quiet: bool) -> None:
     """Run a scene over every film of LIBRARY, resumably.
@@ -76,6 +79,9 @@ def batch_command(scene: str, library: tuple[str, ...], outdir: Path, model: Pat
 
     if ray_address and executor != "ray":
         raise click.BadParameter("needs --executor ray", param_hint="--ray-address")
+    if gpus_per_worker != 1.0 and executor != "ray":
+        raise click.BadParameter("needs --executor ray (local workers share the device as they "
+                                 "are: use --jobs)", param_hint="--gpus-per-worker")
     min_len = None
     if min_length is not None:
         if min_length != int(min_length) or min_length < 1:
@@ -91,7 +97,7 @@ def batch_command(scene: str, library: tuple[str, ...], outdir: Path, model: Pat
     if dry_run:
         _print_plan(plan)
         return
-    runner = _executor(settings, executor, jobs, threads, ray_address)
+    runner = _executor(settings, executor, jobs, threads, ray_address, gpus_per_worker)
     if not quiet:
         click.echo(f"{len(plan.todo)} film(s) to do, {len(plan.done)} already done; "
                    f"{runner.describe()}", err=True)
@@ -123,12 +129,14 @@ def _check_installed_model(scene: str) -> None:
                          f"{installed} (scenedet train --plugin {scene} ... --install)")
 
 
-def _executor(settings, kind: str, jobs: int | None, threads: int | None, address: str | None):
+def _executor(settings, kind: str, jobs: int | None, threads: int | None, address: str | None,
+              gpus_per_worker: float):
     if kind == "ray":
         from scenedet.batch.ray_executor import RayExecutor, import_ray
 
         import_ray()  # a one-line error now if Ray is missing
-        return RayExecutor(settings, jobs=jobs, threads=threads, address=address)
+        return RayExecutor(settings, jobs=jobs, threads=threads, address=address,
+                           gpus_per_actor=gpus_per_worker)
     from scenedet.batch.local import LocalExecutor
 
     return LocalExecutor(settings, jobs=jobs or 1, threads=threads)
