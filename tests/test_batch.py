@@ -366,3 +366,40 @@ def test_progress_counts_films_done_failed_and_left(mode):
         assert "[2/3] failed /f/b.mp4 (0.5 s): cannot decode /f/b.mp4" in text
     else:
         assert "2/3" in text and "1 failed" in text
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_film_costs_that_film_only(lib, model, reference, tmp_path):
+    out = tmp_path / "out"
+    proc = _start(lib, out, model, "--jobs", "2")
+    victim: list = []
+
+    def reading_a_film() -> bool:
+        for worker in _workers(proc):
+            try:
+                paths = [f.path for f in worker.open_files()]
+            except psutil.Error:
+                continue
+            films = [p for p in paths if p.endswith((".mp4", ".mkv"))]
+            if films:
+                victim[:] = [worker, films[0]]
+                return True
+        return proc.poll() is not None
+
+    try:
+        _wait_for(reading_a_film, 120, "a worker reading a film")
+        assert victim, "the batch ended before a worker was seen reading a film"
+        victim[0].kill()  # as the kernel's out-of-memory killer would
+        _, err = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, err
+    state = {os.path.realpath(p): r for p, r in read_summary(out / "summary.jsonl").items()}
+    lost = state[os.path.realpath(victim[1])]
+    assert lost["status"] == "failed"
+    assert lost["error"] == "the worker scoring this film died (killed by signal 9)"
+    assert sum(r["status"] == "done" for r in state.values()) == len(GOOD) - 1  # a new worker
+    resumed = _batch(lib / "good", "-o", out, "-m", model, "-q")
+    assert resumed.exit_code == 0, resumed.output
+    assert result_files(out) == result_files(reference)

@@ -63,6 +63,7 @@ def _worker_main(settings: BatchSettings, threads: int, tasks, results, parent: 
     except Exception as exc:  # noqa: BLE001  (reported to the driver, which stops the batch)
         results.put(("init-failed", pid, _portable(exc)))
         return
+    results.put(("ready", pid, None))
     while True:
         job = tasks.get()
         if job is None:
@@ -79,7 +80,10 @@ def _portable(exc: Exception) -> Exception:
 
 
 def _died(job: FilmJob, code: int | None) -> FilmOutcome:
-    how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+    if code is None:
+        how = "before it reported the film"
+    else:
+        how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
     return FilmOutcome(name=job.name, path=job.path, film_hash=job.film_hash, status="failed",
                        error=f"the worker scoring this film died ({how})")
 
@@ -128,6 +132,9 @@ class LocalExecutor:
             procs[p.pid] = p
 
         left = {job.name for job in jobs}
+        self._jobs = jobs
+        self._dead: set[int] = set()
+        self._ready: set[int] = set()
         try:
             for _ in range(n_workers):
                 spawn()
@@ -139,7 +146,9 @@ class LocalExecutor:
                     continue
                 if kind == "init-failed":
                     raise payload
-                if kind == "start":
+                if kind == "ready":
+                    self._ready.add(pid)
+                elif kind == "start":
                     in_flight[pid] = payload
                 elif kind == "outcome":
                     in_flight.pop(pid, None)
@@ -160,16 +169,28 @@ class LocalExecutor:
             results.close()
 
     def _reap(self, procs, in_flight, left, spawn) -> Iterator[FilmOutcome]:
-        """Record the film of each dead worker as failed; replace the worker while films remain."""
+        """Record the film of each dead worker as failed; replace the worker while films remain.
+
+        A worker is handled at the second empty wait after its death: what it sent before
+        dying has reached the queue by then, so a film it finished is never counted as lost.
+        """
         for pid, p in list(procs.items()):
             if p.is_alive():
                 continue
+            if pid not in self._dead:
+                self._dead.add(pid)
+                continue
             del procs[pid]
+            if pid not in self._ready:  # a crash while loading the models would recur
+                raise WorkerInitError(f"a batch worker died while loading the models "
+                                      f"(exit code {p.exitcode})")
             job = in_flight.pop(pid, None)
             if job is not None and job.name in left:
                 left.discard(job.name)
                 yield _died(job, p.exitcode)
             if left and p.exitcode != 0:
                 spawn()
-        if left and not procs:  # every worker gone with films unaccounted for (cannot happen
-            raise ScenedetError("all batch workers exited with films left")  # unless killed)
+        if left and not procs:  # a worker killed before it could say which film it took
+            for job in [j for j in self._jobs if j.name in left]:
+                left.discard(job.name)
+                yield _died(job, None)
