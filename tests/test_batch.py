@@ -403,3 +403,16 @@ def test_a_worker_killed_mid_film_costs_that_film_only(lib, model, reference, tm
     resumed = _batch(lib / "good", "-o", out, "-m", model, "-q")
     assert resumed.exit_code == 0, resumed.output
     assert result_files(out) == result_files(reference)
+
+
+def test_results_whose_summary_lines_were_lost_get_them_back(lib, model, reference, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(reference, out)
+    lines = (out / "summary.jsonl").read_text().splitlines(keepends=True)
+    (out / "summary.jsonl").write_text("".join(lines[:1]))  # killed after 2 results, before their lines
+    result = _batch(lib / "good", "-o", out, "-m", model, "-q")
+    assert result.exit_code == 0, result.output
+    records = list(iter_summary(out / "summary.jsonl"))
+    assert sorted(r["path"] for r in records) == sorted(str(lib / "good" / rel) for rel in GOOD)
+    assert [r["wall"] is None for r in records] == [False, True, True]  # not measured: unknown
+    assert result_files(out) == result_files(reference)
