@@ -69,7 +69,10 @@ def copy_clip(video: str | os.PathLike[str], start: float, end: float,
         vin = inp.streams.video[0]
         ain = inp.streams.audio[0] if inp.streams.audio else None
         origin = _origin(vin)
-        target = origin + Fraction(start).limit_denominator(10 ** 6)
+        rate = Fraction(vin.average_rate or vin.guessed_rate or 24)
+        # the scene starts on the frame boundary nearest its start (the frame numbers' rule,
+        # see scenedet.outputs.timecode): a keyframe up to half a frame late still starts it
+        target = origin + Fraction(start).limit_denominator(10 ** 6) + 1 / (2 * rate)
         stop = origin + Fraction(end).limit_denominator(10 ** 6)
         offset = _keyframe_before(inp, vin, target)
         inp.seek(int(offset / vin.time_base), stream=vin, backward=True, any_frame=False)
@@ -155,8 +158,9 @@ def encode_clip(video: str | os.PathLike[str], start: float, end: float,
             raise MediaError(f"{src} has no video stream")
         with files.output_path(path, suffix=Path(path).suffix or ".mp4") as tmp:
             first, last, rate = _encode_into(tmp, inp, t0, t1, crf=crf, preset=preset)
-    if first is None:
-        raise MediaError(f"{src}: no frame between {float(start):.3f} s and {float(end):.3f} s")
+            if first is None:  # inside the block: no empty file is left behind
+                raise MediaError(f"{src}: no frame between {float(start):.3f} s and "
+                                 f"{float(end):.3f} s")
     return Clip(path=Path(path), scene_start=float(start), scene_end=float(end),
                 start=float(first), end=float(min(t1, last + 1 / rate)), exact=True)
 
