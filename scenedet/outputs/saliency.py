@@ -2,10 +2,12 @@
 
 As in the paper (section 6.3.1, after Simonyan et al.): the gradient of the positive class's
 score (its logit) with respect to the input pixels, then the maximum of its absolute value over
-the colour channels, one value per pixel. The gradient is taken with respect to each visual
-backbone's *network input* (the still after resizing, cropping and normalising), where the model
-really looks; for the overlay the map is resized to the still's size. Audio inputs are held fixed.
-A clip backbone's map (``(T, C, H, W)`` input) is the maximum over its frames too.
+the colour channels, one value per pixel. For a backbone fed by a still through the SDK's
+:class:`~scenedet.inference.preprocess.ImagePreprocess` the preprocessing (antialiased resize,
+centre crop, normalisation) is replayed differentiably, so the gradient is with respect to the
+*still's own pixels* (pixels the crop drops get 0). For any other input the gradient is taken with
+respect to the network input and resized to the still's size for the overlay. Audio inputs are
+held fixed. A clip backbone's map (``(T, C, H, W)`` input) is the maximum over its frames too.
 
 :func:`saliency` computes maps; :func:`write_saliency` writes, per requested second, the still
 with a heat-map overlay (PNG) and the raw map (``.npy``, network-input resolution, float32).
@@ -24,6 +26,7 @@ import numpy as np
 
 from scenedet import files
 from scenedet.errors import UsageError
+from scenedet.inference.preprocess import ImagePreprocess
 
 
 @attrs.frozen(eq=False)
@@ -47,6 +50,21 @@ def _resize(map2d: np.ndarray, height: int, width: int) -> np.ndarray:
     t = torch.from_numpy(np.ascontiguousarray(map2d, dtype=np.float32))[None, None]
     return torch.nn.functional.interpolate(t, size=(height, width), mode="bilinear",
                                            align_corners=False)[0, 0].numpy()
+
+
+def _replay(pre: ImagePreprocess, still_chw):
+    """:class:`ImagePreprocess` on a float ``(3, H, W)`` tensor in [0, 255], differentiably."""
+    import torch
+    from torchvision.transforms.v2 import InterpolationMode
+    from torchvision.transforms.v2 import functional as F
+
+    size = [pre.resize] if isinstance(pre.resize, int) else list(pre.resize)
+    crop = [pre.crop, pre.crop] if isinstance(pre.crop, int) else list(pre.crop)
+    x = F.resize(still_chw, size, interpolation=InterpolationMode(pre.interpolation), antialias=True)
+    x = F.center_crop(x, crop)
+    mean = torch.tensor(pre.mean, dtype=torch.float32, device=x.device).view(3, 1, 1)
+    std = torch.tensor(pre.std, dtype=torch.float32, device=x.device).view(3, 1, 1)
+    return (x / 255.0 - mean) / std
 
 
 def saliency(model: Any, video: str | os.PathLike[str], seconds: Sequence[int], *,
@@ -92,28 +110,39 @@ def saliency(model: Any, video: str | os.PathLike[str], seconds: Sequence[int], 
                                    stop_second=k + 1):
             arrays = {name: ex(second) for name, ex in extractors.items()}
         assert second is not None
-        inputs = []
-        for b, is_visual in zip(backbones, visual):
-            x = b.preprocess(arrays[b.input])[None].to(device)
-            if is_visual:
-                x = x.detach().clone().requires_grad_(True)
-            inputs.append(x)
+        inputs, leaves = [], []
         with torch.enable_grad():
+            for b, is_visual in zip(backbones, visual):
+                array = arrays[b.input]
+                if is_visual and isinstance(b.preprocess, ImagePreprocess) and array.ndim == 3:
+                    leaf = torch.from_numpy(np.array(array, dtype=np.float32)).permute(2, 0, 1)
+                    leaf = leaf.to(device).requires_grad_(True)
+                    x = _replay(b.preprocess, leaf)[None]
+                else:
+                    x = b.preprocess(array)[None].to(device)
+                    if is_visual:
+                        x = x.detach().clone().requires_grad_(True)
+                    leaf = x
+                if is_visual:
+                    leaves.append(leaf)
+                inputs.append(x)
             logits = model(inputs)
             score = logits[0, positive]
-            grads = torch.autograd.grad(score, [x for x, v in zip(inputs, visual) if v])
+            grads = torch.autograd.grad(score, leaves)
         probability = float(torch.softmax(logits.detach().float(), dim=1)[0, positive])
         still = second.still
         h, w = still.shape[:2]
         maps: dict[str, np.ndarray] = {}
         combined = np.zeros((h, w), np.float32)
         for name, grad in zip([n for n, v in zip(names, visual) if v], grads):
-            g = grad[0].abs().float()
+            g = grad.abs().float()
+            if g.dim() == 4 and g.shape[0] == 1:  # a batch of one
+                g = g[0]
             while g.dim() > 3:  # (T, C, H, W): also the maximum over frames
                 g = g.amax(dim=0)
             m = g.amax(dim=0).cpu().numpy().astype(np.float32)
             maps[name] = m
-            combined = np.maximum(combined, _resize(m, h, w))
+            combined = np.maximum(combined, m if m.shape == (h, w) else _resize(m, h, w))
         out.append(SaliencyMap(second=k, still=still, probability=probability, maps=maps,
                                combined=combined))
         if progress is not None:
