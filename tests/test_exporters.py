@@ -330,3 +330,13 @@ def test_a_plugin_cannot_take_over_a_core_suffix(private_host):
     private_host.registries["exporter"].add(
         ExporterSpec(name="aaa-json", suffixes=".json", function=lambda s: "{}"), "markdown")
     assert get_exporter_for_suffix("x.json").name == "json"
+
+
+def test_run_refuses_an_unknown_suffix_before_loading_anything(tmp_path, media_films):
+    result = CliRunner().invoke(cli, ["run", "-p", "kissing", str(media_films.get("cfr24").path),
+                                      "-o", str(tmp_path / "a.json"), "-o", str(tmp_path / "b.pdf")])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "b.pdf" in lines[0] and "known: " in lines[0]
+    assert all(suffix in lines[0] for suffix in (".csv", ".edl", ".json", ".otio", ".vtt"))
+    assert not (tmp_path / "a.json").exists()

@@ -56,7 +56,9 @@ def run_command(scene: str, video: Path, model: Path | None, outputs: tuple[Path
     """
     from scenedet.inference.pipeline import run_scene
 
-    plan = plan_from(outputs, output_opts)  # unknown suffixes fail before the models load
+    to_stdout = not outputs or any(str(o) == "-" for o in outputs)  # "-o -": JSON on stdout
+    plan = plan_from(tuple(o for o in outputs if str(o) != "-"), output_opts)  # checked before
+    # the models load: an unknown suffix fails at once
 
     if model is None:
         from scenedet.paths import default_model_path
@@ -75,10 +77,10 @@ def run_command(scene: str, video: Path, model: Path | None, outputs: tuple[Path
                        threshold=threshold, label_threshold=label_threshold, device=device,
                        batch_size=batch_size, threads=threads,
                        weights=parse_weight_overrides(weights), progress=False if quiet else None)
-    _write_outputs(result, plan, quiet)
+    _write_outputs(result, plan, quiet, to_stdout)
 
 
-def _write_outputs(result, plan, quiet: bool) -> None:
+def _write_outputs(result, plan, quiet: bool, to_stdout: bool) -> None:
     """The scenes with frames and timecodes, to every output ``plan`` names (JSON on stdout
     when no -o is given)."""
     from scenedet.outputs.document import film_frame_rate, from_result
@@ -88,7 +90,7 @@ def _write_outputs(result, plan, quiet: bool) -> None:
     scenes = from_result(result, film_frame_rate(result.video))
     say = (lambda _line: None) if quiet else (lambda line: click.echo(line, err=True))
     produce(scenes, plan, progress=False if quiet else None, say=say)
-    if not plan.outputs:
+    if to_stdout:
         click.echo(to_json(scenes), nl=False)
     elif not quiet:
         click.echo(f"{len(scenes.scenes)} {result.scene} scene(s) in {result.video} "
