@@ -30,18 +30,18 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 def main(argv: list[str]) -> None:
     from scenedet.demo import run_demo
-    from scenedet.synth.dataset import SynthDataset
 
     work = Path(argv[1]) if len(argv) > 1 else Path(tempfile.gettempdir()) / "scenedet-output-examples"
     work.mkdir(parents=True, exist_ok=True)
     model = work / "kissing-demo.pt"
-    if model.exists() and (work / "data" / "dataset.json").exists():
-        dataset = SynthDataset.load(work / "data")
-        test_film = sorted(dataset.films, key=lambda f: -f.duration)[0].file
-        print(f"reusing {model}")
+    held_out = work / "test_film.txt"  # the film the demo held out of training
+    if model.exists() and held_out.exists() and (work / "data" / "dataset.json").exists():
+        test_film = held_out.read_text().strip()
+        print(f"reusing {model} and the held-out {test_film}")
     else:
         result = run_demo(work, films=6, seed=3, min_seconds=100, max_seconds=150, progress=False)
         test_film = result.test_films[0]
+        held_out.write_text(test_film + "\n")
     film = work / "data" / test_film
     out = work / "out"
     cmd = [sys.executable, "-m", "scenedet", "run", "-p", "kissing", str(film), "-m", str(model),

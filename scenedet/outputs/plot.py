@@ -100,8 +100,9 @@ def render_timeline(scores: Sequence[float], scenes: Sequence[tuple[float, float
     ax.grid(axis="y", alpha=0.3)
     if title:
         ax.set_title(title, fontsize=10, loc="left")
-    ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.85,
-              ncol=min(4, len(handles)))
+    # above the axes, right-aligned: never over the curve (the title sits on the left)
+    ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8,
+              frameon=False, ncol=min(4, len(handles)), borderaxespad=0.2)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt)
