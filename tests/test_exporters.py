@@ -340,3 +340,49 @@ def test_run_refuses_an_unknown_suffix_before_loading_anything(tmp_path, media_f
     assert len(lines) == 1 and "b.pdf" in lines[0] and "known: " in lines[0]
     assert all(suffix in lines[0] for suffix in (".csv", ".edl", ".json", ".otio", ".vtt"))
     assert not (tmp_path / "a.json").exists()
+
+
+# -- properties: any scenes, any rate ---------------------------------------------------------------
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_RATES = st.sampled_from([Fraction(24), Fraction(25), Fraction(30), Fraction(50), Fraction(60),
+                          Fraction(24000, 1001), NTSC, Fraction(60000, 1001), Fraction(12)])
+
+
+@st.composite
+def _scene_lists(draw):
+    rate = draw(_RATES)
+    bounds = sorted(set(draw(st.lists(st.integers(0, 4 * 3600), min_size=0, max_size=20))))
+    pairs = [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds) - 1, 2)]
+    spans = [(s, e, draw(st.none() | st.floats(0, 1))) for s, e in pairs]
+    return from_dict(_result("film.mp4", spans=spans), rate=FrameRate(rate))
+
+
+@given(_scene_lists())
+def test_every_text_format_round_trips_any_scene_list(scenes):
+    from scenedet.outputs.edl import to_edl
+    from scenedet.outputs.formats import to_csv, to_json, to_vtt
+
+    rate = scenes.frame_rate.value
+    edl = parse_edl(to_edl(scenes))
+    assert edl["fcm"] == ("DROP FRAME" if scenes.frame_rate.drop_frame else "NON-DROP FRAME")
+    assert [tuple(timecode_to_frames(tc, rate) for tc in e["src"]) for e in edl["events"]] == \
+        [(s.start_frame, s.end_frame) for s in scenes.scenes]
+    rows = list(csv.DictReader(io.StringIO(to_csv(scenes))))
+    assert [(float(r["start_seconds"]), float(r["end_seconds"])) for r in rows] == \
+        [(s.start, s.end) for s in scenes.scenes]
+    assert [r["score"] == "" for r in rows] == [s.score is None for s in scenes.scenes]
+    if scenes.scenes:
+        assert [(c[1], c[2]) for c in parse_vtt(to_vtt(scenes))] == [(s.start, s.end) for s in scenes.scenes]
+    again = from_dict(json.loads(to_json(scenes)))
+    assert again.scenes == scenes.scenes and again.frame_rate == scenes.frame_rate
+
+
+def test_a_variable_frame_rate_film_says_how_it_was_mapped(tmp_path, media_films):
+    scenes = from_dict(_result(media_films.get("vfr").path, spans=[(1, 4, 0.9)]))
+    data = json.loads(write_output(scenes, tmp_path / "vfr.json").read_text())
+    assert data["frame_rate"]["variable"] is True
+    assert data["frame_rate"]["mapping"] == "nominal average rate"
+    rate = Fraction(data["frame_rate"]["fraction"])
+    assert data["segments"][0]["start_frame"] == round(1 * rate)
