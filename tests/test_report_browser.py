@@ -21,6 +21,8 @@ from scenedet.cli import cli
 from scenedet.inference.modelfile import ModelMeta, save_model_file
 from scenedet.media.encode import FilmWriter
 
+pytestmark = pytest.mark.slow  # a model run and a browser: several seconds each
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]

@@ -70,6 +70,7 @@ def _magenta_model():
     return SceneModel([MagentaBackbone()], head).eval()
 
 
+@pytest.mark.slow
 def test_the_map_is_where_the_cue_is(cue_film):
     maps = saliency(_magenta_model(), cue_film, [0, 1])
     without, with_cue = maps
@@ -117,6 +118,7 @@ def test_parse_seconds():
         parse_seconds("5-3")
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:.*has no audio track")
 def test_explain_command_writes_overlays_and_maps(cue_film, tmp_path):
     backbones = [scenedet.create_backbone("resnet18", weights="random:0"),

@@ -23,6 +23,7 @@ _CSS = """
 body{font:14px/1.4 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;background:#f7f7f5;color:#222}
 header{padding:12px 20px;background:#264653;color:#fff}
 header h1{font-size:18px;margin:0}header p{margin:2px 0 0;opacity:.85}
+section.scenes{max-height:85vh;overflow:auto}
 main{display:grid;grid-template-columns:minmax(320px,1fr) minmax(360px,1fr);gap:16px;padding:16px 20px}
 video{width:100%;max-height:60vh;background:#000;border-radius:4px}
 .timeline img{width:100%;display:block;margin-top:8px;border:1px solid #ddd;background:#fff}
