@@ -149,6 +149,25 @@ def test_report_in_chromium_lists_scenes_and_seeks_on_click(browser, tmp_path):
     page.close()
 
 
+def test_clicking_the_timeline_plays_from_that_time(browser, tmp_path):
+    report = _write_report(tmp_path)
+    page, errors, _ = _open(browser, report)
+    img = page.locator(".timeline img")
+    box = img.bounding_box()
+    d = page.evaluate("Object.assign({}, document.querySelector('.timeline img').dataset)")
+    x0, x1, t0, t1 = (float(d[k]) for k in ("x0", "x1", "t0", "t1"))
+    assert (t0, t1) == (0.0, 10.0) and 0 < x0 < x1 < 1
+    for wanted in (6.5, 2.0):
+        x = box["width"] * (x0 + (wanted - t0) / (t1 - t0) * (x1 - x0))
+        img.click(position={"x": x, "y": box["height"] / 2})
+        page.wait_for_function(
+            f"(() => {{ const v = document.getElementById('player');"
+            f" return !v.seeking && v.currentTime > {wanted - 0.3}"
+            f" && v.currentTime < {wanted + 1.5}; }})()", timeout=10_000)  # it plays on from there
+    assert errors == []
+    page.close()
+
+
 def test_report_of_the_run_loads_without_errors(browser, run_outputs):
     _film_path, out, _ = run_outputs
     page, errors, _ = _open(browser, out / "film.html")

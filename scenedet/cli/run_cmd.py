@@ -83,11 +83,11 @@ def run_command(scene: str, video: Path, model: Path | None, outputs: tuple[Path
 def _write_outputs(result, plan, quiet: bool, to_stdout: bool) -> None:
     """The scenes with frames and timecodes, to every output ``plan`` names (JSON on stdout
     when no -o is given)."""
-    from scenedet.outputs.document import film_frame_rate, from_result
+    from scenedet.outputs.document import scenes_of
     from scenedet.outputs.formats import to_json
     from scenedet.outputs.produce import produce, summary_lines
 
-    scenes = from_result(result, film_frame_rate(result.video))
+    scenes = scenes_of(result)
     say = (lambda _line: None) if quiet else (lambda line: click.echo(line, err=True))
     produce(scenes, plan, progress=False if quiet else None, say=say)
     if to_stdout:

@@ -19,10 +19,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from scenedet.errors import ScenedetError
-from scenedet.outputs.document import ExportScene, SceneList, from_result, load_result
+from scenedet.outputs.document import ExportScene, SceneList, from_result, load_result, scenes_of
 from scenedet.outputs.timecode import FrameRate
 
-__all__ = ["SceneList", "ExportScene", "FrameRate", "from_result", "load_result",
+__all__ = ["SceneList", "ExportScene", "FrameRate", "from_result", "scenes_of", "load_result",
            "write_output", "write_outputs", "check_output_paths"]
 
 

@@ -127,6 +127,11 @@ def from_result(result: Any, rate: FrameRate) -> SceneList:
                      settings=dict(result.settings))
 
 
+def scenes_of(result: Any) -> SceneList:
+    """:func:`from_result` at the frame rate of the result's own film (probed)."""
+    return from_result(result, film_frame_rate(result.video))
+
+
 def from_dict(data: Any, *, source: str = "<result>", rate: FrameRate | None = None,
               base: str | Path | None = None) -> SceneList:
     """A :class:`SceneList` from a ``scenedet run`` JSON object.

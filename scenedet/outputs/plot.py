@@ -55,8 +55,13 @@ def render_timeline(scores: Sequence[float], scenes: Sequence[tuple[float, float
                     label_threshold: float = 0.5,
                     annotations: Sequence[tuple[float, float]] | None = None,
                     title: str = "", size: tuple[float, float] = (12, 3.2),
-                    dpi: int = 100, fmt: str = "png") -> bytes:
-    """The timeline as PNG (or ``fmt="svg"``) bytes."""
+                    dpi: int = 100, fmt: str = "png", layout: dict | None = None) -> bytes:
+    """The timeline as PNG (or ``fmt="svg"``) bytes.
+
+    ``layout``, when given, receives where the time axis lies in the image: ``x0``/``x1`` (its
+    left and right ends as fractions of the image width) and ``t0``/``t1`` (their film times),
+    so a page can turn a click on the picture into a time.
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -104,6 +109,10 @@ def render_timeline(scores: Sequence[float], scenes: Sequence[tuple[float, float
     ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8,
               frameon=False, ncol=min(4, len(handles)), borderaxespad=0.2)
     fig.tight_layout()
+    if layout is not None:
+        pos = ax.get_position()
+        t0, t1 = ax.get_xlim()
+        layout.update(x0=float(pos.x0), x1=float(pos.x1), t0=float(t0), t1=float(t1))
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt)
     return buf.getvalue()

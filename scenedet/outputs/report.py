@@ -4,7 +4,8 @@ Everything is inline (CSS, JS, the timeline PNG and the thumbnails as ``data:`` 
 makes no network request and can be mailed or archived with the film. The player's source is the
 film's path relative to the page (so page and film can move together), or a ``file:`` URI when no
 relative path exists. Clicking a scene seeks the player to its start and plays it; playback
-pauses at the scene's end. The row of the scene under the playhead is highlighted.
+pauses at the scene's end. Clicking the timeline plays from the time clicked. The row of the scene
+under the playhead is highlighted.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ header h1{font-size:18px;margin:0}header p{margin:2px 0 0;opacity:.85}
 section.scenes{max-height:85vh;overflow:auto}
 main{display:grid;grid-template-columns:minmax(320px,1fr) minmax(360px,1fr);gap:16px;padding:16px 20px}
 video{width:100%;max-height:60vh;background:#000;border-radius:4px}
-.timeline img{width:100%;display:block;margin-top:8px;border:1px solid #ddd;background:#fff}
+.timeline img{width:100%;display:block;cursor:crosshair;margin-top:8px;border:1px solid #ddd;background:#fff}
 table{border-collapse:collapse;width:100%;background:#fff}
 th,td{padding:6px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:middle}
 tr.scene{cursor:pointer}tr.scene:hover{background:#eef6f5}tr.scene.current{background:#cfe9e5}
@@ -51,6 +52,18 @@ _JS = """
     row.addEventListener('click',function(){play(row);});
     row.addEventListener('keydown',function(e){if(e.key==='Enter'||e.key===' '){e.preventDefault();play(row);}});
   });
+  var timeline=document.querySelector('.timeline img');
+  if(timeline&&timeline.dataset.x1){
+    timeline.addEventListener('click',function(e){
+      var d=timeline.dataset, r=timeline.getBoundingClientRect();
+      var u=((e.clientX-r.left)/r.width-parseFloat(d.x0))/(parseFloat(d.x1)-parseFloat(d.x0));
+      if(u<0||u>1){return;}
+      stopAt=null;
+      video.currentTime=parseFloat(d.t0)+u*(parseFloat(d.t1)-parseFloat(d.t0));
+      var p=video.play();
+      if(p&&p.catch){p.catch(function(){});}
+    });
+  }
   video.addEventListener('timeupdate',function(){
     var t=video.currentTime;
     if(stopAt!==null&&t>=stopAt){video.pause();stopAt=null;}
@@ -84,9 +97,10 @@ def data_uri(data: bytes, mime: str) -> str:
 
 
 def render_report(scenes: SceneList, page: str | os.PathLike[str], *,
-                  timeline_png: bytes | None = None,
+                  timeline_png: bytes | None = None, timeline_layout: dict | None = None,
                   thumbnails: dict[int, bytes] | None = None) -> str:
-    """The page's HTML. ``thumbnails`` maps a scene index to JPEG bytes."""
+    """The page's HTML. ``thumbnails`` maps a scene index to JPEG bytes; ``timeline_layout``
+    (from :func:`~scenedet.outputs.plot.render_timeline`) makes a click on the timeline seek."""
     thumbnails = thumbnails or {}
     esc = html.escape
     rows = []
@@ -103,8 +117,9 @@ def render_report(scenes: SceneList, page: str | os.PathLike[str], *,
     table = ('<table><thead><tr><th>#</th><th></th><th>start</th><th>end</th><th>length</th>'
              f'<th>score</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
              if rows else f'<p class="empty">No {esc(scenes.scene)} scene found.</p>')
-    timeline = (f'<img alt="timeline" src="{data_uri(timeline_png, "image/png")}">'
-                if timeline_png else "")
+    where = "".join(f' data-{k}="{v:.6f}"' for k, v in (timeline_layout or {}).items())
+    timeline = (f'<img alt="timeline" title="click to play from there"{where} '
+                f'src="{data_uri(timeline_png, "image/png")}">' if timeline_png else "")
     rate = scenes.frame_rate
     facts = (f"{len(scenes.scenes)} {esc(scenes.scene)} scene(s) in {_clock(scenes.duration)} · "
              f"{float(rate.value):.3f} fps{' drop-frame' if rate.drop_frame else ''}"
@@ -135,12 +150,14 @@ def write_report(scenes: SceneList, path: str | os.PathLike[str], *, label_thres
     from scenedet.outputs.plot import render_timeline
     from scenedet.outputs.stills import encode_image, grab_frames
 
+    layout: dict = {}
     png = render_timeline(scenes.scores, [(s.start, s.end) for s in scenes.scenes],
                           label_threshold=label_threshold, annotations=annotations,
-                          size=(10, 2.6), dpi=96)
+                          size=(10, 2.6), dpi=96, layout=layout)
     thumbs: dict[int, bytes] = {}
     if thumbnails and scenes.scenes and Path(scenes.video).exists():
         middles = [(s.start + s.end) / 2 for s in scenes.scenes]
         for s, rgb in zip(scenes.scenes, grab_frames(scenes.video, middles, width=160)):
             thumbs[s.index] = encode_image(rgb, "jpg", quality=80)
-    return files.write_text(path, render_report(scenes, path, timeline_png=png, thumbnails=thumbs))
+    return files.write_text(path, render_report(scenes, path, timeline_png=png,
+                                                     timeline_layout=layout, thumbnails=thumbs))
