@@ -7,7 +7,7 @@ plugin takes.
 from __future__ import annotations
 
 from scenedet.plugin.hookspecs import hookimpl
-from scenedet.plugin.specs import AggregatorSpec, ExtractorSpec, HeadSpec
+from scenedet.plugin.specs import AggregatorSpec, ExporterSpec, ExtractorSpec, HeadSpec
 from scenedet.media import extractors
 
 
@@ -48,3 +48,19 @@ def register_aggregators(register):
 
     register(AggregatorSpec(name="runs", function=positive_runs,
                             summary="each unbroken run of positive seconds at least min_length long"))
+
+
+@hookimpl
+def register_exporters(register):
+    from scenedet.outputs import edl, formats, otio
+
+    register(ExporterSpec(name="json", suffixes=(".json",), function=formats.to_json,
+                          summary="the full result: scenes with frames and timecodes, scores"))
+    register(ExporterSpec(name="csv", suffixes=(".csv",), function=formats.to_csv,
+                          summary="one row per scene: seconds, timecodes, frames, score"))
+    register(ExporterSpec(name="edl", suffixes=(".edl",), function=edl.to_edl,
+                          summary="CMX 3600 edit decision list (drop-frame at 29.97/59.94)"))
+    register(ExporterSpec(name="otio", suffixes=(".otio",), function=otio.to_otio,
+                          summary="OpenTimelineIO timeline: a clip per scene on the film"))
+    register(ExporterSpec(name="vtt", suffixes=(".vtt",), function=formats.to_vtt,
+                          summary="WebVTT chapters, one cue per scene"))

@@ -91,7 +91,10 @@ def test_cli_writes_the_documented_json(film, backbones, tmp_path):
     data = json.loads(out.read_text())
     assert data["video"] == str(film) and data["scene"] == "kissing"
     assert data["duration"] == pytest.approx(6.5, abs=0.1)
-    assert data["segments"] == [{"start": 0, "end": SECONDS, "score": pytest.approx(0.9933, abs=1e-3)}]
+    assert data["segments"] == [{"start": 0, "end": SECONDS, "score": pytest.approx(0.9933, abs=1e-3),
+                                 "index": 1, "start_frame": 0, "end_frame": 12 * SECONDS,
+                                 "start_timecode": "00:00:00:00", "end_timecode": "00:00:06:00"}]
+    assert data["frame_rate"]["value"] == 12 and not data["frame_rate"]["drop_frame"]
     assert len(data["scores"]) == SECONDS and all(0 <= p <= 1 for p in data["scores"])
     assert "1 kissing scene(s)" in result.output
 

@@ -9,7 +9,8 @@ import click
 from scenedet.errors import UsageError
 
 from scenedet.cli import cli
-from scenedet.cli.output import parse_weight_overrides, write_json
+from scenedet.cli.export_cmd import _OUTPUT_HELP, output_options, plan_from
+from scenedet.cli.output import parse_weight_overrides
 from scenedet.cli.params import TIME
 
 
@@ -19,8 +20,9 @@ from scenedet.cli.params import TIME
 @click.argument("video", type=click.Path(dir_okay=True, path_type=Path))
 @click.option("--model", "-m", type=click.Path(path_type=Path), metavar="PATH",
               help="Model file (default: the scene's installed model, see `scenedet train --install`).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), metavar="OUT",
-              help="Write the JSON result here (default: print it to stdout).")
+@click.option("-o", "--output", "outputs", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
+              help=_OUTPUT_HELP + " Default: the JSON on stdout.")
 @click.option("--aggregator", metavar="NAME", help="Segmentor (default: the scene's; `scenedet plugins` lists them).")
 @click.option("--min-length", "-l", type=TIME, metavar="TIME", help="Shortest scene, whole seconds (default: the scene's, 10 for kissing).")
 @click.option("--threshold", "-t", metavar="T", help="Least fraction of positive seconds in a scene, in (0, 1] (default: the scene's).")
@@ -30,11 +32,12 @@ from scenedet.cli.params import TIME
 @click.option("--threads", type=click.IntRange(min=1), help="CPU threads for the models (default: one per core).")
 @click.option("--weights", "weights", multiple=True, metavar="NAME=PATH",
               help="Backbone weight file for offline use, e.g. resnet18=resnet18-f37072fd.pth (repeatable).")
+@output_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
-def run_command(scene: str, video: Path, model: Path | None, output: Path | None,
+def run_command(scene: str, video: Path, model: Path | None, outputs: tuple[Path, ...],
                 aggregator: str | None, min_length: float | None, threshold: str | None,
                 label_threshold: float | None, device: str, batch_size: int, threads: int | None,
-                weights: tuple[str, ...], quiet: bool) -> None:
+                weights: tuple[str, ...], quiet: bool, **output_opts: object) -> None:
     """Score every whole second of VIDEO and cut the scenes.
 
     \b
@@ -43,13 +46,19 @@ def run_command(scene: str, video: Path, model: Path | None, output: Path | None
       scenedet run -p kissing film.mp4 -o film.json --device cuda --batch-size 64
       scenedet run -p kissing film.mp4 --min-length 15s --threshold 0.8
       scenedet run -p kissing film.mp4 --weights resnet18=~/w/resnet18-f37072fd.pth
+      scenedet run -p kissing film.mp4 -o film.json -o film.edl -o film.csv
+      scenedet run -p kissing film.mp4 -o film.json --clips clips/ --report film.html
 
     The JSON has "segments" ([{"start", "end", "score"}], seconds, end exclusive, score = mean
-    probability inside) and "scores" (one probability per second). Re-cut it later without the
-    models: `scenedet segment --min-length 20 film.json`.
+    probability inside, plus frames and SMPTE timecodes at the film's frame rate),
+    "frame_rate" and "scores" (one probability per second). Re-cut it later without the
+    models: `scenedet segment --min-length 20 film.json`; convert it with `scenedet export`.
     """
     from scenedet.inference.pipeline import run_scene
-    from scenedet.timefmt import format_time
+
+    to_stdout = not outputs or any(str(o) == "-" for o in outputs)  # "-o -": JSON on stdout
+    plan = plan_from(tuple(o for o in outputs if str(o) != "-"), output_opts)  # checked before
+    # the models load: an unknown suffix fails at once
 
     if model is None:
         from scenedet.paths import default_model_path
@@ -69,9 +78,23 @@ def run_command(scene: str, video: Path, model: Path | None, output: Path | None
                        threshold=threshold, label_threshold=label_threshold, device=device,
                        batch_size=batch_size, threads=threads,
                        weights=parse_weight_overrides(weights), progress=False if quiet else None)
-    write_json(result.to_dict(), output)
-    if output is not None and not quiet:
-        click.echo(f"{len(result.segments)} {result.scene} scene(s) in {result.video} "
-                   f"({len(result.scores)} s scored) -> {output}", err=True)
-        for s in result.segments:
-            click.echo(f"  {format_time(s.start)} - {format_time(s.end)}  score {s.score:.2f}", err=True)
+    _write_outputs(result, plan, quiet, to_stdout)
+
+
+def _write_outputs(result, plan, quiet: bool, to_stdout: bool) -> None:
+    """The scenes with frames and timecodes, to every output ``plan`` names (JSON on stdout
+    when no -o is given)."""
+    from scenedet.outputs.document import scenes_of
+    from scenedet.outputs.formats import to_json
+    from scenedet.outputs.produce import produce, summary_lines
+
+    scenes = scenes_of(result)
+    say = (lambda _line: None) if quiet else (lambda line: click.echo(line, err=True))
+    produce(scenes, plan, progress=False if quiet else None, say=say)
+    if to_stdout:
+        click.echo(to_json(scenes), nl=False)
+    elif not quiet:
+        click.echo(f"{len(scenes.scenes)} {result.scene} scene(s) in {result.video} "
+                   f"({len(result.scores)} s scored):", err=True)
+        for line in summary_lines(scenes):
+            click.echo(line, err=True)

@@ -36,10 +36,13 @@ from scenedet.plugin._factory import (create_aggregator, create_backbone, create
                                       create_head, get_backbone_spec, get_extractor_spec,
                                       get_scene, list_aggregators, list_backbones,
                                       list_extractors, list_heads, list_scenes)
+from scenedet.plugin._factory import (create_exporter, get_exporter_for_suffix,
+                                      get_exporter_spec, list_exporters)
 from scenedet.plugin.hookspecs import hookimpl
 from scenedet.plugin.interfaces import Backbone, Extractor
 from scenedet.plugin.specs import (AggregatorSpec, BackboneSpec, ExtractorSpec, HeadSpec,
                                    SceneSpec)
+from scenedet.plugin.specs import ExporterSpec
 from scenedet.segmentation.segments import Segment
 
 __all__ = [
@@ -57,6 +60,9 @@ __all__ = [
     "checkpoints_dir", "is_offline", "OFFLINE_ENV", "PRETRAINED", "RANDOM_PREFIX",
     # image preprocessing
     "ImagePreprocess", "IMAGENET_MEAN", "IMAGENET_STD",
+    # output formats (register_exporters)
+    "ExporterSpec", "list_exporters", "create_exporter", "get_exporter_spec",
+    "get_exporter_for_suffix",
     # errors
     "ScenedetError", "UsageError", "MediaError", "WeightsError", "ModelFileError",
     "UnknownComponentError", "one_line",

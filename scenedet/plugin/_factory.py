@@ -13,6 +13,7 @@ from typing import Any
 from scenedet.errors import UsageError
 from scenedet.plugin._host import get_host
 from scenedet.plugin.specs import AggregatorSpec, BackboneSpec, ExtractorSpec, HeadSpec, SceneSpec
+from scenedet.plugin.specs import ExporterSpec
 
 
 def _registry(kind: str):
@@ -117,3 +118,49 @@ def create_head(name: str, *, in_features: int, num_classes: int = 2, **options:
 def create_aggregator(name: str):
     """The raw aggregator function (see :class:`AggregatorSpec`); prefer :func:`scenedet.segment`."""
     return get_aggregator_spec(name).function
+
+
+# -- exporters (output formats chosen by suffix) -------------------------------------------------
+def list_exporters(pattern: str = "") -> list[str]:
+    """Names of registered output formats (``json``, ``csv``, ``edl``, ...)."""
+    return _registry("exporter").names(pattern)
+
+
+def get_exporter_spec(name: str) -> ExporterSpec:
+    return _registry("exporter").get(name)
+
+
+def exporter_suffixes() -> dict[str, ExporterSpec]:
+    """Every known output suffix -> the exporter that writes it.
+
+    When two exporters claim one suffix, the core's (plugin ``scenedet``) wins, then the exporter
+    whose name sorts first: an installed plugin cannot silently change what ``.json`` means.
+    """
+    reg = _registry("exporter")
+    ranked = sorted(reg.specs(), key=lambda s: (reg.owner(s.name) != "scenedet", s.name))
+    out: dict[str, ExporterSpec] = {}
+    for spec in ranked:
+        for suffix in spec.suffixes:
+            out.setdefault(suffix, spec)
+    return dict(sorted(out.items()))
+
+
+def get_exporter_for_suffix(path_or_suffix: str) -> ExporterSpec:
+    """The exporter for an output path's suffix (``"film.edl"`` or ``".edl"``), case-insensitive.
+
+    An unknown suffix is a :class:`UsageError` listing the known ones.
+    """
+    text = str(path_or_suffix)
+    name = text.rsplit("/", 1)[-1]
+    suffix = ("." + name.rsplit(".", 1)[-1]).lower() if "." in name else ""
+    known = exporter_suffixes()
+    if suffix not in known:
+        what = f"suffix {suffix!r}" if suffix else "no suffix"
+        raise UsageError(f"{text}: {what} names no output format (known: "
+                         f"{', '.join(known) or 'none installed'})")
+    return known[suffix]
+
+
+def create_exporter(name: str) -> Callable[..., Any]:
+    """The exporter function registered as ``name``: ``function(scenes) -> str | bytes``."""
+    return get_exporter_spec(name).function

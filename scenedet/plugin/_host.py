@@ -45,6 +45,7 @@ from scenedet.plugin.specs import SpecError
 from scenedet.plugin import hookspecs
 from scenedet.plugin._registry import Registry
 from scenedet.plugin.specs import AggregatorSpec, BackboneSpec, ExtractorSpec, HeadSpec, SceneSpec
+from scenedet.plugin.specs import ExporterSpec
 
 ENTRY_POINT_GROUP = "scenedet"
 CORE_DISTRIBUTION = "scenedet"
@@ -62,6 +63,7 @@ REGISTER_HOOKS: dict[str, tuple[str, type]] = {
     "register_heads": ("head", HeadSpec),
     "register_aggregators": ("aggregator", AggregatorSpec),
     "register_scenes": ("scene", SceneSpec),
+    "register_exporters": ("exporter", ExporterSpec),
 }
 
 #: every hook a plugin may implement, with the arguments the host passes

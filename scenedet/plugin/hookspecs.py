@@ -38,5 +38,10 @@ def register_scenes(register):
 
 
 @hookspec
+def register_exporters(register):
+    """Register output formats (``ExporterSpec``) chosen by the suffix of ``-o PATH``."""
+
+
+@hookspec
 def register_commands(cli):
     """Add click commands to the ``scenedet`` command group."""

@@ -230,4 +230,31 @@ class SceneSpec:
     kind = "scene"
 
 
-Spec = ExtractorSpec | BackboneSpec | HeadSpec | AggregatorSpec | SceneSpec
+def _suffixes(value: Any) -> tuple[str, ...]:
+    items = (value,) if isinstance(value, str) else tuple(value)
+    out = tuple(s.lower() if s.startswith(".") else "." + s.lower() for s in items)
+    if not out:
+        raise ValueError("an exporter needs at least one suffix")
+    return out
+
+
+@attrs.frozen(kw_only=True)
+class ExporterSpec:
+    """An output format, chosen by the suffix of the output path (``-o film.edl``).
+
+    ``function(scenes)`` takes a :class:`scenedet.outputs.SceneList` (the scenes with frames,
+    timecodes and the film's frame rate) and returns the file's content, ``str`` (written as
+    UTF-8) or ``bytes``; the host writes it atomically. ``suffixes`` are matched
+    case-insensitively, with or without the dot (``(".edl",)``).
+    """
+
+    name: str
+    suffixes: tuple[str, ...] = attrs.field(converter=_suffixes)
+    function: Callable[..., Any]
+    summary: str = ""
+    aliases: tuple[str, ...] = attrs.field(default=(), converter=_names)
+
+    kind = "exporter"
+
+
+Spec = ExtractorSpec | BackboneSpec | HeadSpec | AggregatorSpec | SceneSpec | ExporterSpec
