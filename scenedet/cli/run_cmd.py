@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 
 from scenedet.errors import UsageError
+from scenedet.files import check_output
 
 from scenedet.cli import cli
 from scenedet.cli.output import parse_weight_overrides, write_json
-from scenedet.cli.params import TIME
+from scenedet.cli.params import OUTPUT_HELP, TIME, part_options, resolve_part
 
 
 @cli.command("run")
@@ -20,7 +21,7 @@ from scenedet.cli.params import TIME
 @click.option("--model", "-m", type=click.Path(path_type=Path), metavar="PATH",
               help="Model file (default: the scene's installed model, see `scenedet train --install`).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), metavar="OUT",
-              help="Write the JSON result here (default: print it to stdout).")
+              help="Write the JSON result here (default: print it to stdout). " + OUTPUT_HELP)
 @click.option("--aggregator", metavar="NAME", help="Segmentor (default: the scene's; `scenedet plugins` lists them).")
 @click.option("--min-length", "-l", type=TIME, metavar="TIME", help="Shortest scene, whole seconds (default: the scene's, 10 for kissing).")
 @click.option("--threshold", "-t", metavar="T", help="Least fraction of positive seconds in a scene, in (0, 1] (default: the scene's).")
@@ -30,11 +31,15 @@ from scenedet.cli.params import TIME
 @click.option("--threads", type=click.IntRange(min=1), help="CPU threads for the models (default: one per core).")
 @click.option("--weights", "weights", multiple=True, metavar="NAME=PATH",
               help="Backbone weight file for offline use, e.g. resnet18=resnet18-f37072fd.pth (repeatable).")
+@part_options
+@click.option("--no-audio", is_flag=True,
+              help="Ignore the film's audio track: the audio model hears silence (recorded in the settings).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
 def run_command(scene: str, video: Path, model: Path | None, output: Path | None,
                 aggregator: str | None, min_length: float | None, threshold: str | None,
                 label_threshold: float | None, device: str, batch_size: int, threads: int | None,
-                weights: tuple[str, ...], quiet: bool) -> None:
+                weights: tuple[str, ...], start: float | None, end: float | None,
+                duration: float | None, no_audio: bool, quiet: bool) -> None:
     """Score every whole second of VIDEO and cut the scenes.
 
     \b
@@ -43,14 +48,32 @@ def run_command(scene: str, video: Path, model: Path | None, output: Path | None
       scenedet run -p kissing film.mp4 -o film.json --device cuda --batch-size 64
       scenedet run -p kissing film.mp4 --min-length 15s --threshold 0.8
       scenedet run -p kissing film.mp4 --weights resnet18=~/w/resnet18-f37072fd.pth
+      scenedet run -p kissing film.mp4 --start 00:20:00 --duration 5:00   a part only
 
-    The JSON has "segments" ([{"start", "end", "score"}], seconds, end exclusive, score = mean
-    probability inside) and "scores" (one probability per second). Re-cut it later without the
-    models: `scenedet segment --min-length 20 film.json`.
+    The JSON has "segments" ([{"start", "end", "score"}], seconds of film time, end
+    exclusive, score = mean probability inside), "scores" (one probability per second from
+    second "start" on: 0 unless --start) and, when packets of a damaged film were skipped,
+    "damage" (how many, which seconds; those seconds got silence or the previous still).
+    Re-cut it later without the models: `scenedet segment --min-length 20 film.json`.
     """
     from scenedet.inference.pipeline import run_scene
     from scenedet.timefmt import format_time
 
+    from scenedet.segmentation.segments import to_fraction, to_label_threshold
+
+    # The settings first (one parser, shared with `scenedet segment`): a mistake there is
+    # reported before any model is looked for or loaded.
+    start, end = resolve_part(start, end, duration)
+    fraction = to_fraction(threshold, "--threshold") if threshold is not None else None
+    if label_threshold is not None:
+        to_label_threshold(label_threshold, "--label-threshold")
+    min_len = None
+    if min_length is not None:
+        if min_length != int(min_length) or min_length < 1:
+            raise click.BadParameter("must be a whole number of seconds >= 1", param_hint="--min-length")
+        min_len = int(min_length)
+    if output is not None and str(output) != "-":
+        check_output(output)  # before the film is scored, not after
     if model is None:
         from scenedet.paths import default_model_path
         from scenedet.plugin._factory import get_scene
@@ -59,15 +82,11 @@ def run_command(scene: str, video: Path, model: Path | None, output: Path | None
         if not installed.is_file():
             raise UsageError(f"no model for scene {scene!r}: pass --model FILE, or install one at "
                              f"{installed} (scenedet train --plugin {scene} ... --install)")
-    min_len = None
-    if min_length is not None:
-        if min_length != int(min_length) or min_length < 1:
-            raise click.BadParameter("must be a whole number of seconds >= 1", param_hint="--min-length")
-        min_len = int(min_length)
     result = run_scene(video, scene=scene, model=model, aggregator=aggregator, min_length=min_len,
-                       threshold=threshold, label_threshold=label_threshold, device=device,
+                       threshold=fraction, label_threshold=label_threshold, device=device,
                        batch_size=batch_size, threads=threads,
-                       weights=parse_weight_overrides(weights), progress=False if quiet else None)
+                       weights=parse_weight_overrides(weights), progress=False if quiet else None,
+                       start=start, end=end, use_audio=not no_audio)
     write_json(result.to_dict(), output)
     if output is not None and not quiet:
         click.echo(f"{len(result.segments)} {result.scene} scene(s) in {result.video} "

@@ -17,7 +17,8 @@ import numpy as np
 
 from scenedet.plugin._factory import create_backbone, create_extractor, list_backbones, list_extractors
 from scenedet.errors import UsageError
-from scenedet.files import PendingOutput, write_with
+from scenedet.errors import OutputError
+from scenedet.files import PendingOutput, check_output, output_file, resolve_target
 from scenedet.progress import Progress
 
 
@@ -27,6 +28,9 @@ class NpyStream:
 
     def __init__(self, path: Path, n_rows: int) -> None:
         self.path = Path(path)
+        if resolve_target(self.path)[1]:
+            raise OutputError(f"cannot write {self.path}: not a regular file (a .npy array is "
+                              f"filled through a memory map; write it to a file, then copy it)")
         self.pending = PendingOutput(self.path, suffix=".npy")
         self.tmp = self.pending.tmp
         self.n_rows = n_rows
@@ -62,18 +66,21 @@ class NpyStream:
 
 def stream_backbone_features(video: str | Path, backbones: Sequence[Any], *, device: Any = "cpu",
                              batch_size: int = 16, progress: Progress | None = None,
-                             strategy: str = "auto") -> Iterator[list[np.ndarray]]:
+                             strategy: str = "auto", **decode: Any) -> Iterator[list[np.ndarray]]:
     """Yield, per batch of seconds, one ``(batch, feature_dim)`` float32 array per backbone.
 
-    One decode pass feeds every backbone; backbones must already be on ``device``.
+    One decode pass feeds every backbone; backbones must already be on ``device``. ``decode``:
+    see :func:`scenedet.inference.stream.input_batches` (a part of the film, damage, audio).
     """
+    import contextlib
+
     import torch
 
     from scenedet.inference.stream import device_batches
 
-    with torch.inference_mode():
-        for batch, inputs in device_batches(video, backbones, batch_size, device,
-                                            strategy=strategy):
+    batches = device_batches(video, backbones, batch_size, device, strategy=strategy, **decode)
+    with torch.inference_mode(), contextlib.closing(batches):
+        for batch, inputs in batches:
             outs = [backbone(x).float().cpu().numpy() for backbone, x in zip(backbones, inputs)]
             if progress is not None:
                 progress.update(batch.size)
@@ -82,12 +89,15 @@ def stream_backbone_features(video: str | Path, backbones: Sequence[Any], *, dev
 
 def write_backbone_features(video: str | Path, backbones: Sequence[Any], outputs: Sequence[Path],
                             *, n_seconds: int, device: Any = "cpu", batch_size: int = 16,
-                            progress: Progress | None = None) -> list[Path]:
-    """Stream the features of several backbones (one decode pass) into one ``.npy`` each."""
+                            progress: Progress | None = None, **decode: Any) -> list[Path]:
+    """Stream the features of several backbones (one decode pass) into one ``.npy`` each.
+
+    ``n_seconds``: the rows to expect (the seconds decoded, see ``decode``).
+    """
     streams = [NpyStream(Path(p), n_seconds) for p in outputs]
     try:
         for outs in stream_backbone_features(video, backbones, device=device,
-                                             batch_size=batch_size, progress=progress):
+                                             batch_size=batch_size, progress=progress, **decode):
             for stream, block in zip(streams, outs):
                 stream.write(block)
         return [stream.commit() for stream in streams]
@@ -97,17 +107,31 @@ def write_backbone_features(video: str | Path, backbones: Sequence[Any], outputs
         raise
 
 
+#: Largest output (bytes) written without ``yes=True`` (``--yes``): raw clips of a long film
+#: (``stills16``) run to hundreds of gigabytes.
+SIZE_LIMIT = 2 * 1024**3
+
+
 def write_extractor_output(video: str | Path, name: str, output: Path, *, n_seconds: int,
-                           progress: Progress | None = None, **options: Any) -> Path:
-    """Stream the raw per-second arrays of extractor ``name`` into ``output`` (``.npy``)."""
+                           progress: Progress | None = None, yes: bool = False,
+                           decode: dict[str, Any] | None = None, **options: Any) -> Path:
+    """Stream the raw per-second arrays of extractor ``name`` into ``output`` (``.npy``).
+
+    The size is estimated from the first second: above :data:`SIZE_LIMIT` it is refused unless
+    ``yes`` (nothing written). ``decode``: :func:`~scenedet.media.decode.iter_seconds` options
+    (``start_second``, ``stop_second``, ``damage``, ``use_audio``).
+    """
     from scenedet.media.decode import iter_seconds
 
     extractor = create_extractor(name, **options)
     extractor.reset()
     stream = NpyStream(Path(output), n_seconds)
     try:
-        for second in iter_seconds(video, extractor.request):
-            stream.write(np.asarray(extractor(second))[None])
+        for second in iter_seconds(video, extractor.request, **(decode or {})):
+            row = np.asarray(extractor(second))[None]
+            if stream.array is None and not yes:
+                check_size(output, row.nbytes, n_seconds)
+            stream.write(row)
             if progress is not None:
                 progress.update(1)
         return stream.commit()
@@ -116,9 +140,28 @@ def write_extractor_output(video: str | Path, name: str, output: Path, *, n_seco
         raise
 
 
+def check_size(output: str | Path, row_bytes: int, n_rows: int, limit: int = SIZE_LIMIT) -> None:
+    """Refuse an output larger than ``limit`` unless confirmed (one line that says how large)."""
+    total = row_bytes * n_rows
+    if total > limit:
+        raise UsageError(f"{output} would be about {_size_text(total)} ({n_rows} seconds of "
+                         f"{_size_text(row_bytes)}): confirm with yes=True (scenedet: --yes), "
+                         f"or take a part of the film")
+
+
+def _size_text(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
 def extract_features(video: str | Path, name: str, output: str | Path | None = None, *,
                      weights: str = "pretrained", device: str = "cpu", batch_size: int = 16,
-                     progress: bool | None = None, **options: Any) -> np.ndarray:
+                     progress: bool | None = None, start: float | None = None,
+                     end: float | None = None, use_audio: bool = True, yes: bool = False,
+                     **options: Any) -> np.ndarray:
     """The per-second output of extractor or backbone ``name`` for ``video``, memory-mapped.
 
     Extractors give their inputs (``audio-logmel``: ``(n_seconds, 96, 64)``) and need
@@ -126,6 +169,11 @@ def extract_features(video: str | Path, name: str, output: str | Path | None = N
     (:mod:`scenedet.inference.cache`): computed once per film, backbone, weights and options, then copied
     to ``output`` when one is given; without ``output`` the cache is filled, so that training on
     this film later does not decode it again.
+
+    ``start``/``end`` take a part of the film (whole seconds ``floor(start)`` to ``ceil(end)``,
+    by seeking; row 0 is second ``floor(start)``); parts are not cached, so they need ``output``.
+    ``use_audio=False`` gives the audio extractors silence. Outputs over :data:`SIZE_LIMIT`
+    need ``yes=True``. Damaged packets are skipped with one warning.
     """
     from scenedet.inference.cache import FeatureCache, content_hash
     from scenedet.media.probe import probe
@@ -133,21 +181,41 @@ def extract_features(video: str | Path, name: str, output: str | Path | None = N
 
     if output is not None and Path(output).suffix != ".npy":
         raise UsageError(f"output must be a .npy file: {output}")
+    from scenedet.inference.pipeline import check_range, second_range
+    from scenedet.media.damage import Damage
+
     is_extractor = name in list_extractors()
     if not is_extractor and name not in list_backbones() and ":" not in name:
         known = ", ".join(list_extractors() + list_backbones())
         raise UsageError(f"unknown extractor or backbone {name!r} (available: {known})")
     if is_extractor and output is None:
         raise UsageError(f"{name!r} is an extractor: give -o OUT.npy (only backbone features are cached)")
+    part = start is not None or end is not None
+    if part and output is None:
+        raise UsageError("features of a part of a film are not cached: give an output file")
+    if not use_audio and output is None:
+        raise UsageError("features without the audio track are not cached: give an output file")
+    if output is not None:
+        check_output(output)
+    check_range(start, end)
     info = probe(video)
-    bar = Progress(info.n_seconds, label=f"{Path(video).name}: ", enabled=progress)
+    first, stop = second_range(info, start, end)
+    damage = Damage()
+    decode = {"start_second": first, "stop_second": stop, "damage": damage, "use_audio": use_audio}
+    bar = Progress(stop - first, label=f"{Path(video).name}: ", enabled=progress)
     try:
         if is_extractor:
-            write_extractor_output(video, name, Path(output), n_seconds=info.n_seconds,
-                                   progress=bar, **options)
+            write_extractor_output(video, name, Path(output), n_seconds=stop - first,
+                                   progress=bar, yes=yes, decode=decode, **options)
+            damage.warn(video)
             return np.load(output, mmap_mode="r")
         dev = resolve_device(device)
         backbone = prepare_for_inference(create_backbone(name, weights=weights, **options), dev)
+        if part or not use_audio:  # not the film's own features: straight to the output
+            write_backbone_features(video, [backbone], [Path(output)], n_seconds=stop - first,
+                                    device=dev, batch_size=batch_size, progress=bar, **decode)
+            damage.warn(video)
+            return np.load(output, mmap_mode="r")
         cache = FeatureCache()
         array = cache.features(video, [backbone], device=dev, batch_size=batch_size,
                                progress=bar, options=[options])[0]
@@ -156,5 +224,6 @@ def extract_features(video: str | Path, name: str, output: str | Path | None = N
     if output is None:
         return array
     cached = cache.path(content_hash(video), backbone, options)
-    write_with(output, lambda tmp: shutil.copyfile(cached, tmp))
-    return np.load(output, mmap_mode="r")
+    with open(cached, "rb") as src, output_file(output, "wb") as dst:  # a device works too
+        shutil.copyfileobj(src, dst)
+    return array

@@ -310,9 +310,7 @@ def _scan_video(container: av.container.InputContainer, video: av.stream.Stream)
     for packet in container.demux(video):
         if packet.size == 0:  # PyAV's flush packet at the end
             if scan.first_frame_orientation is None:
-                for frame in packet.decode():
-                    scan.first_frame_orientation = frame_orientation(frame)  # type: ignore[arg-type]
-                    break
+                scan.first_frame_orientation = _first_orientation(packet)
             scan.reached_eof = True
             break
         ts = packet.pts if packet.pts is not None else packet.dts
@@ -324,15 +322,26 @@ def _scan_video(container: av.container.InputContainer, video: av.stream.Stream)
                 scan.keyframes.append(ts)
             scan.scanned = float((scan.max_end - first_ts) * tb)
         if scan.first_frame_orientation is None:
-            for frame in packet.decode():
-                scan.first_frame_orientation = frame_orientation(frame)  # type: ignore[arg-type]
-                break
+            scan.first_frame_orientation = _first_orientation(packet)
         n_packets += 1
         if scan.first_frame_orientation is not None and (
                 len(scan.keyframes) >= 3 or n_packets >= _SCAN_PACKETS
                 or scan.scanned >= _SCAN_SECONDS):
             break
     return scan
+
+
+def _first_orientation(packet: av.Packet) -> Orientation | None:
+    """The orientation of the first frame ``packet`` decodes to; None if it decodes to none, or
+    is damaged (the decoder skips it, as :mod:`scenedet.media.decode` does)."""
+    import av
+
+    try:
+        for frame in packet.decode():
+            return frame_orientation(frame)  # type: ignore[arg-type]
+    except av.FFmpegError:
+        return None
+    return None
 
 
 def _keyframe_interval(video: av.stream.Stream, scan: _Scan) -> float | None:
