@@ -140,10 +140,11 @@ def write_extractor_output(video: str | Path, name: str, output: Path, *, n_seco
         raise
 
 
-def check_size(output: str | Path, row_bytes: int, n_rows: int, limit: int = SIZE_LIMIT) -> None:
-    """Refuse an output larger than ``limit`` unless confirmed (one line that says how large)."""
+def check_size(output: str | Path, row_bytes: int, n_rows: int, limit: int | None = None) -> None:
+    """Refuse an output larger than ``limit`` (default :data:`SIZE_LIMIT`) unless confirmed: one
+    line that says how large."""
     total = row_bytes * n_rows
-    if total > limit:
+    if total > (SIZE_LIMIT if limit is None else limit):
         raise UsageError(f"{output} would be about {_size_text(total)} ({n_rows} seconds of "
                          f"{_size_text(row_bytes)}): confirm with yes=True (scenedet: --yes), "
                          f"or take a part of the film")
