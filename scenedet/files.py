@@ -87,7 +87,8 @@ def check_output(path: str | os.PathLike[str]) -> None:
     """Fail now, with the :class:`OutputError` writing would give, if ``path`` cannot be written.
 
     For commands that work a long time before writing: a folder in the way, a file where a folder
-    should be, a folder that cannot be created or written. Creates nothing.
+    should be, a folder that cannot be created or written. Leaves nothing behind (a file or
+    folder made to test writing is removed at once).
     """
     target, in_place = resolve_target(path)
     if in_place:
@@ -98,9 +99,16 @@ def check_output(path: str | os.PathLike[str]) -> None:
         if folder.exists():
             if not folder.is_dir():
                 raise OutputError(f"cannot write {os.fspath(path)}: {folder} is not a folder")
-            if not os.access(folder, os.W_OK | os.X_OK):
-                raise OutputError(f"cannot write {os.fspath(path)}: Permission denied "
-                                  f"(folder {folder})")
+            try:  # the real test (root, read-only mounts, /proc): make a file there and remove it
+                if folder == target.parent:
+                    fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".check",
+                                                 dir=folder)
+                    os.close(fd)
+                    os.unlink(probe)
+                else:
+                    os.rmdir(tempfile.mkdtemp(prefix=".scenedet-check.", dir=folder))
+            except OSError as exc:
+                raise OutputError(describe_os_error(path, exc)) from None
             return
 
 

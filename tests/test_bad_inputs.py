@@ -311,7 +311,8 @@ def test_no_audio_option_ignores_the_track_and_records_it(corpus, model):
         warnings.simplefilter("error")  # asked for: no warning
         muted = run_scene(corpus["clean"], scene="kissing", model=model, progress=False,
                           use_audio=False)
-    silent = run_scene(corpus["no audio track"], scene="kissing", model=model, progress=False)
+    with pytest.warns(UserWarning, match="no audio track"):
+        silent = run_scene(corpus["no audio track"], scene="kissing", model=model, progress=False)
     assert muted.settings["audio"] is False
     np.testing.assert_allclose(muted.scores, silent.scores, atol=1e-4)  # same pictures, silence
 
