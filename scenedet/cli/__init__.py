@@ -200,4 +200,13 @@ def main() -> None:
     import warnings
 
     warnings.showwarning = _show_warning
-    cli(prog_name="scenedet")
+    try:
+        cli(prog_name="scenedet")
+    except SystemExit as exc:
+        if exc.code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+            # Everything was cleaned up on the way out; end now, with this code. Interpreter
+            # teardown after a signal can still find a thread in FFmpeg (an abort, exit 134), or
+            # a KeyboardInterrupt flag left by C code that makes Python re-kill itself (-2).
+            _flush_quietly()
+            os._exit(exc.code)
+        raise

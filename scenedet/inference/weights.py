@@ -229,14 +229,14 @@ def load_file(path: Path, *, backbone: str, allow_numpy: bool = False) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         if "Unsupported global" not in str(exc):  # not a pickle of objects: a broken file
-            raise WeightsError(f"{backbone}: {path} is not a weight file: it is "
+            raise WeightsError(f"{backbone}: cannot read weight file {path}: it is "
                                f"{describe_file(path)}") from exc
         raise WeightsError(
             f"{backbone}: {path} holds Python objects besides tensors, which scenedet does not "
             f"unpickle; if you trust the file, re-save its state dict: torch.save(torch.load(PATH, "
             f"weights_only=False)['state_dict'], 'clean.pth')") from exc
     except Exception as exc:  # torch's text, cut, would say nothing: say what the file is
-        raise WeightsError(f"{backbone}: {path} is not a weight file: it is "
+        raise WeightsError(f"{backbone}: cannot read weight file {path}: it is "
                            f"{describe_file(path)}") from exc
 
 
