@@ -24,6 +24,7 @@ def render() -> str:
     parts = [INTRO]
     ctx = click.Context(cli, info_name="scenedet", terminal_width=100, max_content_width=100,
                         help_option_names=["-h", "--help"])
+    ctx.meta["scenedet.builtin_only"] = True  # scenedet.cli._plugins.BUILTIN_ONLY: no plugin commands
     parts.append("## scenedet\n\n```\n" + cli.get_help(ctx) + "\n```\n")
     for name in sorted(cli.commands):
         command = cli.commands[name]

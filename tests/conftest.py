@@ -16,6 +16,15 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 
 
 @pytest.fixture(autouse=True)
+def _only_the_projects_plugins(monkeypatch):
+    """The suite sees the core and the reference set only, whatever else is installed (and
+    subprocesses inherit this): a third-party plugin cannot change what the tests see."""
+    monkeypatch.setenv("SCENEDET_PLUGINS", "scenedet,scenedet-kissing")
+    for name in ("SCENEDET_LOAD_PLUGINS", "SCENEDET_DISABLE_PLUGINS", "SCENEDET_STRICT", "SCENEDET_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
 def _isolated_homes(tmp_path_factory, monkeypatch):
     """No test reads or writes the user's model/weight caches, and nothing is downloaded."""
     home = tmp_path_factory.mktemp("scenedet-home")

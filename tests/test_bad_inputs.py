@@ -369,7 +369,7 @@ def test_end_and_duration_together_are_a_usage_error(corpus, model):
 
 
 def test_features_of_a_part_match_the_whole(corpus, tmp_path):
-    from scenedet.inference.features import extract_features
+    from scenedet.inference.extract import extract_features
 
     whole = np.array(extract_features(corpus["clean"], "audio-logmel", tmp_path / "w.npy",
                                       progress=False))

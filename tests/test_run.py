@@ -190,7 +190,7 @@ def test_features_options_reach_the_backbone_or_are_refused(film, tmp_path):
 
 
 def test_features_without_output_fill_the_cache_training_reads(film, monkeypatch):
-    from scenedet.inference import features
+    from scenedet.inference import cache
     from scenedet.inference.cache import FeatureCache
 
     result = CliRunner().invoke(cli, ["features", "-e", "vggish", "--weights", "random:0", str(film)])
@@ -200,7 +200,7 @@ def test_features_without_output_fill_the_cache_training_reads(film, monkeypatch
     def no_decoding(*args, **kwargs):
         raise AssertionError("decoded again")
 
-    monkeypatch.setattr(features, "write_backbone_features", no_decoding)
+    monkeypatch.setattr(cache, "write_backbone_features", no_decoding)
     vggish = scenedet.create_backbone("vggish", weights="random:0")
     cached = FeatureCache().features(film, [vggish])[0]
     assert cached.shape == (SECONDS, 128)
@@ -213,3 +213,26 @@ def test_features_without_output_fill_the_cache_training_reads(film, monkeypatch
     np.testing.assert_allclose(cached[0], direct, atol=1e-4)
     result = CliRunner().invoke(cli, ["features", "-e", "audio-logmel", str(film)])
     _one_line_error(result, "is an extractor: give -o OUT.npy")
+
+
+def test_the_feature_path_depends_one_way():
+    """features (streaming to .npy) <- cache (keys, hash, fill) <- extract (`scenedet features`):
+    no module imports one above it, not even lazily inside a function."""
+    import ast
+    from pathlib import Path
+
+    import scenedet.inference
+
+    root = Path(scenedet.inference.__file__).parent
+
+    def imported(name: str) -> set[str]:
+        tree = ast.parse((root / f"{name}.py").read_text())
+        found = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        found |= {f"{n.module}.{a.name}" for n in ast.walk(tree)  # from scenedet.inference import x
+                  if isinstance(n, ast.ImportFrom) and n.module for a in n.names}
+        found |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        return found
+
+    assert not imported("features") & {"scenedet.inference.cache", "scenedet.inference.extract"}
+    assert "scenedet.inference.features" in imported("cache")
+    assert "scenedet.inference.extract" not in imported("cache")

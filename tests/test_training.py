@@ -2,7 +2,6 @@
 
 import json
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, strategies as st
@@ -32,7 +31,7 @@ def test_split_fractions_are_80_10_10():
 
 @pytest.fixture(scope="module")
 def tiny_set(tmp_path_factory):
-    from scenedet.synth.dataset import synthesize
+    from scenedet.synth import synthesize
 
     root = tmp_path_factory.mktemp("tiny")
     return synthesize(root, films=6, seed=3, min_seconds=30, max_seconds=40, min_scene=8,
@@ -89,7 +88,7 @@ def test_too_few_films(tmp_path):
 def test_train_all_fine_tunes_and_embeds_the_backbones(tmp_path):
     import scenedet
     import torch
-    from scenedet.synth.dataset import synthesize
+    from scenedet.synth import synthesize
 
     data = synthesize(tmp_path / "ft", films=3, seed=5, min_seconds=12, max_seconds=14,
                       min_scene=4, max_scene=6, width=96, height=64, fps=2)
@@ -126,3 +125,17 @@ def test_evaluate_runs_a_model_on_its_test_split(tiny_set, tmp_path):
     recorded = load_model_file(out).meta.training["test"]
     assert data["per_second"]["confusion"] == recorded["confusion"]
     assert "Average precision" in result.output
+
+
+def test_library_backbone_choice_errors_name_no_cli_flags():
+    from scenedet.errors import UsageError
+    from scenedet.training.train import BackboneChoiceError, choose_backbones
+
+    with pytest.raises(BackboneChoiceError) as info:
+        choose_backbones("kissing", visual="vggish")
+    assert (info.value.modality, info.value.choice, info.value.actual) == ("visual", "vggish", "audio")
+    assert "--" not in str(info.value)
+    with pytest.raises(UsageError, match="no backbone left") as info:
+        choose_backbones("kissing", visual="none", audio="none")
+    assert "--" not in str(info.value)
+    assert choose_backbones("kissing", audio="none") == ["resnet18"]

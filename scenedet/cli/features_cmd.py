@@ -8,6 +8,7 @@ import click
 
 from scenedet.cli import cli
 from scenedet.cli.params import OUTPUT_HELP, part_options, resolve_part
+from scenedet.errors import UsageError
 
 
 @cli.command("features")
@@ -46,11 +47,13 @@ def features_command(name: str, video: Path, output: Path | None, weights: str, 
     lists every extractor and backbone. Load a result with numpy.load(OUT, mmap_mode="r").
     With --start/--end/--duration, row 0 is second floor(START) (parts are not cached: give -o).
     """
-    from scenedet.inference.features import extract_features
-
     from scenedet.cli.output import parse_options
+    from scenedet.inference.extract import extract_features, is_extractor
 
     start, end = resolve_part(start, end, duration)
+    if output is None and is_extractor(name):
+        raise UsageError(f"{name!r} is an extractor: give -o OUT.npy (only backbone features "
+                         f"are cached)")
     array = extract_features(video, name, output, weights=weights, device=device,
                              batch_size=batch_size, progress=False if quiet else None,
                              start=start, end=end, use_audio=not no_audio, yes=yes,

@@ -1,24 +1,25 @@
 """Per-second features (or raw extractor inputs) of a film, streamed to ``.npy`` files.
 
-What ``scenedet features`` and training call. Output arrays are written through a memory map as
-batches arrive, so a feature file of a long film never sits in memory whole; files appear
-atomically (written under a temporary name, then renamed), so a crash leaves no partial file.
+The writing half of the feature path: one decode pass feeds every backbone, and each output array
+is written through a memory map as batches arrive, so a feature file of a long film never sits in
+memory whole; files appear atomically (:class:`scenedet.files.PendingOutput`), so a crash leaves
+no partial file. Where the files go and when they are reused is the feature cache's job
+(:mod:`scenedet.inference.cache`, which calls this module); ``scenedet features`` goes through
+:func:`scenedet.inference.extract.extract_features`.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from scenedet.plugin._factory import create_backbone, create_extractor, list_backbones, list_extractors
+from scenedet.plugin._factory import create_extractor
 from scenedet.errors import UsageError
 from scenedet.errors import OutputError
-from scenedet.files import PendingOutput, check_output, output_file, resolve_target
+from scenedet.files import PendingOutput, resolve_target
 from scenedet.progress import Progress
 
 
@@ -157,74 +158,3 @@ def _size_text(n: float) -> str:
         n /= 1024
     return f"{n:.1f} GB"
 
-
-def extract_features(video: str | Path, name: str, output: str | Path | None = None, *,
-                     weights: str = "pretrained", device: str = "cpu", batch_size: int = 16,
-                     progress: bool | None = None, start: float | None = None,
-                     end: float | None = None, use_audio: bool = True, yes: bool = False,
-                     **options: Any) -> np.ndarray:
-    """The per-second output of extractor or backbone ``name`` for ``video``, memory-mapped.
-
-    Extractors give their inputs (``audio-logmel``: ``(n_seconds, 96, 64)``) and need
-    ``output``. Backbones give their features ``(n_seconds, dim)`` through the feature cache
-    (:mod:`scenedet.inference.cache`): computed once per film, backbone, weights and options, then copied
-    to ``output`` when one is given; without ``output`` the cache is filled, so that training on
-    this film later does not decode it again.
-
-    ``start``/``end`` take a part of the film (whole seconds ``floor(start)`` to ``ceil(end)``,
-    by seeking; row 0 is second ``floor(start)``); parts are not cached, so they need ``output``.
-    ``use_audio=False`` gives the audio extractors silence. Outputs over :data:`SIZE_LIMIT`
-    need ``yes=True``. Damaged packets are skipped with one warning.
-    """
-    from scenedet.inference.cache import FeatureCache, content_hash
-    from scenedet.media.probe import probe
-    from scenedet.inference.model import prepare_for_inference, resolve_device
-
-    if output is not None and Path(output).suffix != ".npy":
-        raise UsageError(f"output must be a .npy file: {output}")
-    from scenedet.inference.pipeline import check_range, second_range
-    from scenedet.media.damage import Damage
-
-    is_extractor = name in list_extractors()
-    if not is_extractor and name not in list_backbones() and ":" not in name:
-        known = ", ".join(list_extractors() + list_backbones())
-        raise UsageError(f"unknown extractor or backbone {name!r} (available: {known})")
-    if is_extractor and output is None:
-        raise UsageError(f"{name!r} is an extractor: give -o OUT.npy (only backbone features are cached)")
-    part = start is not None or end is not None
-    if part and output is None:
-        raise UsageError("features of a part of a film are not cached: give an output file")
-    if not use_audio and output is None:
-        raise UsageError("features without the audio track are not cached: give an output file")
-    if output is not None:
-        check_output(output)
-    check_range(start, end)
-    info = probe(video)
-    first, stop = second_range(info, start, end)
-    damage = Damage()
-    decode = {"start_second": first, "stop_second": stop, "damage": damage, "use_audio": use_audio}
-    bar = Progress(stop - first, label=f"{Path(video).name}: ", enabled=progress)
-    try:
-        if is_extractor:
-            write_extractor_output(video, name, Path(output), n_seconds=stop - first,
-                                   progress=bar, yes=yes, decode=decode, **options)
-            damage.warn(video)
-            return np.load(output, mmap_mode="r")
-        dev = resolve_device(device)
-        backbone = prepare_for_inference(create_backbone(name, weights=weights, **options), dev)
-        if part or not use_audio:  # not the film's own features: straight to the output
-            write_backbone_features(video, [backbone], [Path(output)], n_seconds=stop - first,
-                                    device=dev, batch_size=batch_size, progress=bar, **decode)
-            damage.warn(video)
-            return np.load(output, mmap_mode="r")
-        cache = FeatureCache()
-        array = cache.features(video, [backbone], device=dev, batch_size=batch_size,
-                               progress=bar, options=[options])[0]
-    finally:
-        bar.close()
-    if output is None:
-        return array
-    cached = cache.path(content_hash(video), backbone, options)
-    with open(cached, "rb") as src, output_file(output, "wb") as dst:  # a device works too
-        shutil.copyfileobj(src, dst)
-    return array

@@ -189,7 +189,7 @@ def _download(known: KnownWeights, *, backbone: str) -> Path:
                                f"checksum (expected sha256 {known.hash_prefix[:16]}...); "
                                f"nothing was saved") from exc
         raise WeightsError(f"{backbone}: could not download pretrained weights "
-                           f"({type(exc).__name__}: {one_line(exc)[:160]}): "
+                           f"({type(exc).__name__}: {one_line(exc, limit=160)}): "
                            f"{_put_file_hint(known)}") from exc
     return path
 
