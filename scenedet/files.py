@@ -51,6 +51,11 @@ def resolve_target(path: str | os.PathLike[str]) -> tuple[Path, bool]:
         mode = os.stat(target).st_mode
     except FileNotFoundError:
         return target, False
+    except NotADirectoryError:
+        for folder in reversed(target.parents):
+            if folder.exists() and not folder.is_dir():
+                raise OutputError(f"cannot write {os.fspath(path)}: {folder} is not a folder") from None
+        raise OutputError(f"cannot write {os.fspath(path)}: a part of it is not a folder") from None
     except OSError as exc:
         raise OutputError(describe_os_error(path, exc)) from None
     if stat.S_ISDIR(mode):
@@ -59,12 +64,52 @@ def resolve_target(path: str | os.PathLike[str]) -> tuple[Path, bool]:
 
 
 def _make_parent(target: Path, shown: str | os.PathLike[str]) -> None:
+    for folder in (target.parent, *target.parent.parents):  # a file in the way says so
+        if folder.exists() or folder.is_symlink():
+            if not folder.is_dir():
+                raise OutputError(f"cannot write {os.fspath(shown)}: {folder} is not a folder")
+            break
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(describe_os_error(target.parent, exc, action="cannot create folder")) from None
     if not target.parent.is_dir():
         raise OutputError(f"cannot write {os.fspath(shown)}: {target.parent} is not a folder")
+
+
+def glob_escape(name: str) -> str:
+    import glob
+
+    return glob.escape(name)
+
+
+def check_output(path: str | os.PathLike[str]) -> None:
+    """Fail now, with the :class:`OutputError` writing would give, if ``path`` cannot be written.
+
+    For commands that work a long time before writing: a folder in the way, a file where a folder
+    should be, a folder that cannot be created or written. Leaves nothing behind (a file or
+    folder made to test writing is removed at once).
+    """
+    target, in_place = resolve_target(path)
+    if in_place:
+        if not os.access(target, os.W_OK):
+            raise OutputError(f"cannot write {os.fspath(path)}: Permission denied")
+        return
+    for folder in (target.parent, *target.parent.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise OutputError(f"cannot write {os.fspath(path)}: {folder} is not a folder")
+            try:  # the real test (root, read-only mounts, /proc): make a file there and remove it
+                if folder == target.parent:
+                    fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".check",
+                                                 dir=folder)
+                    os.close(fd)
+                    os.unlink(probe)
+                else:
+                    os.rmdir(tempfile.mkdtemp(prefix=".scenedet-check.", dir=folder))
+            except OSError as exc:
+                raise OutputError(describe_os_error(path, exc)) from None
+            return
 
 
 class PendingOutput:
@@ -93,6 +138,7 @@ class PendingOutput:
     def commit(self) -> Path:
         try:
             _keep_mode(self.target, self.tmp)
+            _fsync(self.tmp)
             os.replace(self.tmp, self.target)
         except OSError as exc:
             self.abort()
@@ -100,7 +146,11 @@ class PendingOutput:
         return self.path
 
     def abort(self) -> None:
+        """Remove the temporary file, and any a writer derived from its name (``np.save``
+        appends ``.npy``; the random part of the name makes them ours)."""
         self.tmp.unlink(missing_ok=True)
+        for extra in self.tmp.parent.glob(glob_escape(self.tmp.name) + ".*"):
+            extra.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -119,6 +169,15 @@ def output_path(path: str | os.PathLike[str], *, suffix: str = "") -> Iterator[P
         pending.abort()
         raise
     pending.commit()
+
+
+def _fsync(path: Path) -> None:
+    """Flush a finished temporary file to disk, so the rename never exposes a short file."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _keep_mode(target: Path, tmp: Path) -> None:
@@ -183,3 +242,49 @@ def write_with(path: str | os.PathLike[str], writer: Callable[[Path], Any], *, s
     with output_path(path, suffix=suffix) as tmp:
         writer(tmp)
     return Path(path)
+
+
+_MAGIC: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"\x89PNG", "a PNG image"),
+    (0, b"\xff\xd8\xff", "a JPEG image"),
+    (0, b"GIF8", "a GIF image"),
+    (4, b"ftyp", "an MP4/MOV film"),
+    (0, b"\x1aE\xdf\xa3", "a Matroska/WebM film"),
+    (0, b"RIFF", "a RIFF file (WAV audio or AVI film)"),
+    (0, b"\x93NUMPY", "a NumPy .npy array"),
+    (0, b"%PDF", "a PDF document"),
+    (0, b"\x1f\x8b", "a gzip archive"),
+)
+
+
+def describe_file(path: str | os.PathLike[str]) -> str:
+    """What a file is, by its first bytes, for errors about a file that is not what was expected:
+    ``"an empty file"``, ``"a PNG image"``, ``"a PyTorch file cut short or damaged"``..."""
+    import zipfile
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError as exc:
+        return f"unreadable ({_reason(exc)})"
+    if not head:
+        return "an empty file"
+    if head.startswith(b"PK\x03\x04"):  # torch.save's format is a ZIP archive
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError):
+            return "a ZIP archive (PyTorch's format) cut short or damaged"
+        if any(n.endswith("data.pkl") for n in names):
+            return "a PyTorch file with damaged contents"
+        return "a ZIP archive that is not a PyTorch file"
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return "an old-format PyTorch/pickle file, damaged or not a state dict"
+    for offset, magic, kind in _MAGIC:
+        if head[offset:offset + len(magic)] == magic:
+            return kind
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "binary data of an unknown kind"
+    return "a JSON text file" if text.lstrip()[:1] in ("{", "[") else "a text file"

@@ -9,6 +9,7 @@ import click
 
 from scenedet.errors import UsageError
 from scenedet.cli import cli
+from scenedet.cli.params import OUTPUT_HELP
 
 
 @cli.command("evaluate")
@@ -36,7 +37,7 @@ from scenedet.cli import cli
                    "label_threshold the runs used, else 0.5]")
 @click.option("-o", "--output", metavar="REPORT.json",
               type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the full report as JSON (per film, per threshold).")
+              help="Also write the full report as JSON (per film, per threshold). " + OUTPUT_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead of tables.")
 def evaluate_command(annotations_path: Path, prediction_files: tuple[Path, ...],
                      model: Path | None, scene: str | None, split: str, device: str,

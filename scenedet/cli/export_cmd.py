@@ -11,9 +11,10 @@ from typing import Any
 import click
 
 from scenedet.cli import cli
+from scenedet.cli.params import OUTPUT_HELP
 
 _OUTPUT_HELP = ("Write the scenes here; the suffix picks the format: .json .csv .edl .otio .vtt "
-                "(and any a plugin adds, see `scenedet plugins`). Repeatable.")
+                "(and any a plugin adds, see `scenedet plugins`). Repeatable. " + OUTPUT_HELP)
 
 
 def output_options(func):

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from scenedet.cli import cli
+from scenedet.cli.params import OUTPUT_HELP, part_options, resolve_part
 from scenedet.errors import UsageError
 
 
@@ -16,16 +17,21 @@ from scenedet.errors import UsageError
 @click.argument("video", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), metavar="OUT.npy",
               help="Where to write the array (NumPy .npy, one row per second). Optional for "
-                   "backbones: their features always go to the feature cache too.")
+                   "backbones: their features always go to the feature cache too. " + OUTPUT_HELP)
 @click.option("--weights", default="pretrained", show_default=True, metavar="W",
               help="Backbone weights: pretrained, random:SEED or a weight file path.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1))
 @click.option("--option", "-O", "options", multiple=True, metavar="KEY=VALUE",
               help="Option for the extractor or backbone, e.g. -O size=224 -O clip=motion for r3d34 (repeatable).")
+@part_options
+@click.option("--no-audio", is_flag=True, help="Ignore the film's audio track (audio extractors get silence).")
+@click.option("--yes", "-y", is_flag=True, help="Write an output larger than 2 GB (refused otherwise, with its size).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def features_command(name: str, video: Path, output: Path | None, weights: str, device: str,
-                     batch_size: int, options: tuple[str, ...], quiet: bool) -> None:
+                     batch_size: int, options: tuple[str, ...], start: float | None,
+                     end: float | None, duration: float | None, no_audio: bool, yes: bool,
+                     quiet: bool) -> None:
     """Write one row per whole second of VIDEO: an extractor's input or a backbone's features.
 
     \b
@@ -39,15 +45,18 @@ def features_command(name: str, video: Path, output: Path | None, weights: str, 
     the feature cache ($SCENEDET_HOME/features), which `scenedet train` reads: run this on
     your films once (without -o) and training never decodes them again. `scenedet plugins`
     lists every extractor and backbone. Load a result with numpy.load(OUT, mmap_mode="r").
+    With --start/--end/--duration, row 0 is second floor(START) (parts are not cached: give -o).
     """
     from scenedet.cli.output import parse_options
     from scenedet.inference.extract import extract_features, is_extractor
 
+    start, end = resolve_part(start, end, duration)
     if output is None and is_extractor(name):
         raise UsageError(f"{name!r} is an extractor: give -o OUT.npy (only backbone features "
                          f"are cached)")
     array = extract_features(video, name, output, weights=weights, device=device,
                              batch_size=batch_size, progress=False if quiet else None,
+                             start=start, end=end, use_audio=not no_audio, yes=yes,
                              **parse_options(options))
     if not quiet:
         click.echo(f"{output or 'feature cache'}: {array.shape} {array.dtype}", err=True)

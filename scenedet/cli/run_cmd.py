@@ -7,11 +7,12 @@ from pathlib import Path
 import click
 
 from scenedet.errors import UsageError
+from scenedet.files import check_output
 
 from scenedet.cli import cli
 from scenedet.cli.export_cmd import _OUTPUT_HELP, output_options, plan_from
 from scenedet.cli.output import parse_weight_overrides
-from scenedet.cli.params import TIME
+from scenedet.cli.params import TIME, part_options, resolve_part
 
 
 @cli.command("run")
@@ -32,12 +33,16 @@ from scenedet.cli.params import TIME
 @click.option("--threads", type=click.IntRange(min=1), help="CPU threads for the models (default: one per core).")
 @click.option("--weights", "weights", multiple=True, metavar="NAME=PATH",
               help="Backbone weight file for offline use, e.g. resnet18=resnet18-f37072fd.pth (repeatable).")
+@part_options
+@click.option("--no-audio", is_flag=True,
+              help="Ignore the film's audio track: the audio model hears silence (recorded in the settings).")
 @output_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
 def run_command(scene: str, video: Path, model: Path | None, outputs: tuple[Path, ...],
                 aggregator: str | None, min_length: float | None, threshold: str | None,
                 label_threshold: float | None, device: str, batch_size: int, threads: int | None,
-                weights: tuple[str, ...], quiet: bool, **output_opts: object) -> None:
+                weights: tuple[str, ...], start: float | None, end: float | None,
+                duration: float | None, no_audio: bool, quiet: bool, **output_opts: object) -> None:
     """Score every whole second of VIDEO and cut the scenes.
 
     \b
@@ -48,17 +53,35 @@ def run_command(scene: str, video: Path, model: Path | None, outputs: tuple[Path
       scenedet run -p kissing film.mp4 --weights resnet18=~/w/resnet18-f37072fd.pth
       scenedet run -p kissing film.mp4 -o film.json -o film.edl -o film.csv
       scenedet run -p kissing film.mp4 -o film.json --clips clips/ --report film.html
+      scenedet run -p kissing film.mp4 --start 00:20:00 --duration 5:00   a part only
 
-    The JSON has "segments" ([{"start", "end", "score"}], seconds, end exclusive, score = mean
-    probability inside, plus frames and SMPTE timecodes at the film's frame rate),
-    "frame_rate" and "scores" (one probability per second). Re-cut it later without the
-    models: `scenedet segment --min-length 20 film.json`; convert it with `scenedet export`.
+    The JSON has "segments" ([{"start", "end", "score"}], seconds of film time, end
+    exclusive, score = mean probability inside, plus frames and SMPTE timecodes at the film's
+    frame rate), "frame_rate", "scores" (one probability per second from second "start" on:
+    0 unless --start) and, when packets of a damaged film were skipped, "damage" (how many,
+    which seconds; those seconds got silence or the previous still). Re-cut it later without
+    the models: `scenedet segment --min-length 20 film.json`; convert it with `scenedet export`.
     """
     from scenedet.inference.pipeline import run_scene
+    from scenedet.segmentation.segments import to_fraction, to_label_threshold
 
+    # The settings first (one parser, shared with `scenedet segment`): a mistake there is
+    # reported before any model is looked for or loaded.
+    start, end = resolve_part(start, end, duration)
+    fraction = to_fraction(threshold, "--threshold") if threshold is not None else None
+    if label_threshold is not None:
+        to_label_threshold(label_threshold, "--label-threshold")
+    min_len = None
+    if min_length is not None:
+        if min_length != int(min_length) or min_length < 1:
+            raise click.BadParameter("must be a whole number of seconds >= 1", param_hint="--min-length")
+        min_len = int(min_length)
     to_stdout = not outputs or any(str(o) == "-" for o in outputs)  # "-o -": JSON on stdout
     plan = plan_from(tuple(o for o in outputs if str(o) != "-"), output_opts)  # checked before
     # the models load: an unknown suffix fails at once
+    for out in outputs:
+        if str(out) != "-":
+            check_output(out)  # before the film is scored, not after
 
     if model is None:
         from scenedet.paths import default_model_path
@@ -69,15 +92,11 @@ def run_command(scene: str, video: Path, model: Path | None, outputs: tuple[Path
         if not installed.is_file():
             raise UsageError(f"no model for scene {scene!r}: pass --model FILE, or install one at "
                              f"{installed} (scenedet train --plugin {scene} ... --install)")
-    min_len = None
-    if min_length is not None:
-        if min_length != int(min_length) or min_length < 1:
-            raise click.BadParameter("must be a whole number of seconds >= 1", param_hint="--min-length")
-        min_len = int(min_length)
     result = run_scene(video, scene=scene, model=model, aggregator=aggregator, min_length=min_len,
-                       threshold=threshold, label_threshold=label_threshold, device=device,
+                       threshold=fraction, label_threshold=label_threshold, device=device,
                        batch_size=batch_size, threads=threads,
-                       weights=parse_weight_overrides(weights), progress=False if quiet else None)
+                       weights=parse_weight_overrides(weights), progress=False if quiet else None,
+                       start=start, end=end, use_audio=not no_audio)
     _write_outputs(result, plan, quiet, to_stdout)
 
 

@@ -12,7 +12,7 @@ import click
 from scenedet.errors import UsageError
 from scenedet.cli import cli
 from scenedet.cli.output import write_json
-from scenedet.cli.params import TIME
+from scenedet.cli.params import OUTPUT_HELP, TIME
 
 
 @cli.command("segment")
@@ -30,7 +30,7 @@ from scenedet.cli.params import TIME
               help="Probability at or above which a second is positive (ignored for 0/1 "
                    "labels).  [default: 0.5]")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True, allow_dash=True),
-              default="-", help="Write the JSON here instead of stdout.")
+              default="-", help="Write the JSON here instead of stdout. " + OUTPUT_HELP)
 def segment_command(scores: str, aggregator: str | None, min_length: float | None,
                     threshold: str | None, label_threshold: float | None, output: str) -> None:
     """Cut per-second SCORES into scenes and print them as JSON.
@@ -63,15 +63,19 @@ def segment_command(scores: str, aggregator: str | None, min_length: float | Non
       printf '1\\n1\\n0\\n1\\n' | scenedet segment -l 3 -t 0.7 -
       scenedet segment --aggregator algorithm1 scores.txt -o scenes.json
     """
+    import attrs
+
     from scenedet.segmentation.scorefiles import load_scores_and_settings
     from scenedet.segmentation.segments import segment
     from scenedet.segmentation.settings import resolve_settings
 
     values, recorded = load_scores_and_settings(scores)
+    offset = int(recorded.pop("start", 0))  # a run on part of a film: keep film times
     where = f"{'<stdin>' if scores == '-' else scores}: settings"
     given = {"aggregator": aggregator, "min_length": min_length, "threshold": threshold,
              "label_threshold": label_threshold}
     settings = resolve_settings(given, (recorded, where),
                                 names={k: "--" + k.replace("_", "-") for k in given})
-    segments = segment(values, **settings)
+    segments = [attrs.evolve(s, start=s.start + offset, end=s.end + offset)
+                for s in segment(values, **settings)]
     write_json({"segments": [s.to_dict() for s in segments]}, output)

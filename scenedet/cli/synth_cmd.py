@@ -23,7 +23,7 @@ def _size(value: str) -> tuple[int, int]:
 @cli.command("synth")
 @click.option("-o", "--output", "out_dir", required=True, metavar="DIR",
               type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to create the dataset in.")
+              help="Folder to create the dataset in (missing folders are created). An interrupted run leaves the finished films and no partial one.")
 @click.option("--films", default=10, show_default=True, type=click.IntRange(min=1),
               help="How many films to render.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),

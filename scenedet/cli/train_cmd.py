@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from scenedet.cli import cli
+from scenedet.cli.params import OUTPUT_HELP
 from scenedet.errors import UsageError
 
 
@@ -17,7 +18,7 @@ from scenedet.errors import UsageError
 @click.option("--videos", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Where the annotated films are (default: the annotation file's folder).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              metavar="MODEL", help="Model file to write.")
+              metavar="MODEL", help="Model file to write. " + OUTPUT_HELP)
 @click.option("--visual", default="default", show_default=True, metavar="NAME",
               help="Visual backbone: the scene's (default), another (resnet18, densenet121, r3d34, timm:<model>) or none.")
 @click.option("--audio", default="default", show_default=True, metavar="NAME",

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from scenedet.errors import UsageError
-from scenedet.files import write_with
+from scenedet.files import check_output, output_file
 from scenedet.inference.cache import FeatureCache, content_hash
-from scenedet.inference.features import write_extractor_output
+from scenedet.inference.features import write_backbone_features, write_extractor_output
 from scenedet.plugin._factory import create_backbone, list_backbones, list_extractors
 from scenedet.progress import Progress
 
@@ -29,7 +29,9 @@ def is_extractor(name: str) -> bool:
 
 def extract_features(video: str | Path, name: str, output: str | Path | None = None, *,
                      weights: str = "pretrained", device: str = "cpu", batch_size: int = 16,
-                     progress: bool | None = None, **options: Any) -> np.ndarray:
+                     progress: bool | None = None, start: float | None = None,
+                     end: float | None = None, use_audio: bool = True, yes: bool = False,
+                     **options: Any) -> np.ndarray:
     """The per-second output of extractor or backbone ``name`` for ``video``, memory-mapped.
 
     Extractors give their inputs (``audio-logmel``: ``(n_seconds, 96, 64)``) and need
@@ -38,8 +40,16 @@ def extract_features(video: str | Path, name: str, output: str | Path | None = N
     given; without ``output`` the cache is filled, so that training on this film later does not
     decode it again. Raises :class:`~scenedet.errors.UsageError` for an unknown name, an output
     that is not ``.npy``, or an extractor without an output.
+
+    ``start``/``end`` take a part of the film (whole seconds ``floor(start)`` to ``ceil(end)``,
+    by seeking; row 0 is second ``floor(start)``); parts are not cached, so they need ``output``.
+    ``use_audio=False`` gives the audio extractors silence. Extractor outputs over
+    :data:`~scenedet.inference.features.SIZE_LIMIT` need ``yes=True``. Damaged packets are
+    skipped with one warning (:mod:`scenedet.media.damage`).
     """
     from scenedet.inference.model import prepare_for_inference, resolve_device
+    from scenedet.inference.pipeline import check_range, second_range
+    from scenedet.media.damage import Damage
     from scenedet.media.probe import probe
 
     if output is not None and Path(output).suffix != ".npy":
@@ -51,15 +61,32 @@ def extract_features(video: str | Path, name: str, output: str | Path | None = N
     if extractor and output is None:
         raise UsageError(f"{name!r} is an extractor: its output needs a .npy path "
                          f"(only backbone features are cached)")
+    part = start is not None or end is not None
+    if part and output is None:
+        raise UsageError("features of a part of a film are not cached: give an output file")
+    if not use_audio and output is None:
+        raise UsageError("features without the audio track are not cached: give an output file")
+    if output is not None:
+        check_output(output)
+    check_range(start, end)
     info = probe(video)
-    bar = Progress(info.n_seconds, label=f"{Path(video).name}: ", enabled=progress)
+    first, stop = second_range(info, start, end)
+    damage = Damage()
+    decode = {"start_second": first, "stop_second": stop, "damage": damage, "use_audio": use_audio}
+    bar = Progress(stop - first, label=f"{Path(video).name}: ", enabled=progress)
     try:
         if extractor:
-            write_extractor_output(video, name, Path(output), n_seconds=info.n_seconds,
-                                   progress=bar, **options)
+            write_extractor_output(video, name, Path(output), n_seconds=stop - first,
+                                   progress=bar, yes=yes, decode=decode, **options)
+            damage.warn(video)
             return np.load(output, mmap_mode="r")
         dev = resolve_device(device)
         backbone = prepare_for_inference(create_backbone(name, weights=weights, **options), dev)
+        if part or not use_audio:  # not the film's own features: straight to the output
+            write_backbone_features(video, [backbone], [Path(output)], n_seconds=stop - first,
+                                    device=dev, batch_size=batch_size, progress=bar, **decode)
+            damage.warn(video)
+            return np.load(output, mmap_mode="r")
         cache = FeatureCache()
         array = cache.features(video, [backbone], device=dev, batch_size=batch_size,
                                progress=bar, options=[options])[0]
@@ -68,5 +95,6 @@ def extract_features(video: str | Path, name: str, output: str | Path | None = N
     if output is None:
         return array
     cached = cache.path(content_hash(video), backbone, options)
-    write_with(output, lambda tmp: shutil.copyfile(cached, tmp))
-    return np.load(output, mmap_mode="r")
+    with open(cached, "rb") as src, output_file(output, "wb") as dst:  # a device works too
+        shutil.copyfileobj(src, dst)
+    return array

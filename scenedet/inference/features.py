@@ -18,7 +18,8 @@ import numpy as np
 
 from scenedet.plugin._factory import create_extractor
 from scenedet.errors import UsageError
-from scenedet.files import PendingOutput
+from scenedet.errors import OutputError
+from scenedet.files import PendingOutput, resolve_target
 from scenedet.progress import Progress
 
 
@@ -28,6 +29,9 @@ class NpyStream:
 
     def __init__(self, path: Path, n_rows: int) -> None:
         self.path = Path(path)
+        if resolve_target(self.path)[1]:
+            raise OutputError(f"cannot write {self.path}: not a regular file (a .npy array is "
+                              f"filled through a memory map; write it to a file, then copy it)")
         self.pending = PendingOutput(self.path, suffix=".npy")
         self.tmp = self.pending.tmp
         self.n_rows = n_rows
@@ -63,18 +67,21 @@ class NpyStream:
 
 def stream_backbone_features(video: str | Path, backbones: Sequence[Any], *, device: Any = "cpu",
                              batch_size: int = 16, progress: Progress | None = None,
-                             strategy: str = "auto") -> Iterator[list[np.ndarray]]:
+                             strategy: str = "auto", **decode: Any) -> Iterator[list[np.ndarray]]:
     """Yield, per batch of seconds, one ``(batch, feature_dim)`` float32 array per backbone.
 
-    One decode pass feeds every backbone; backbones must already be on ``device``.
+    One decode pass feeds every backbone; backbones must already be on ``device``. ``decode``:
+    see :func:`scenedet.inference.stream.input_batches` (a part of the film, damage, audio).
     """
+    import contextlib
+
     import torch
 
     from scenedet.inference.stream import device_batches
 
-    with torch.inference_mode():
-        for batch, inputs in device_batches(video, backbones, batch_size, device,
-                                            strategy=strategy):
+    batches = device_batches(video, backbones, batch_size, device, strategy=strategy, **decode)
+    with torch.inference_mode(), contextlib.closing(batches):
+        for batch, inputs in batches:
             outs = [backbone(x).float().cpu().numpy() for backbone, x in zip(backbones, inputs)]
             if progress is not None:
                 progress.update(batch.size)
@@ -83,12 +90,15 @@ def stream_backbone_features(video: str | Path, backbones: Sequence[Any], *, dev
 
 def write_backbone_features(video: str | Path, backbones: Sequence[Any], outputs: Sequence[Path],
                             *, n_seconds: int, device: Any = "cpu", batch_size: int = 16,
-                            progress: Progress | None = None) -> list[Path]:
-    """Stream the features of several backbones (one decode pass) into one ``.npy`` each."""
+                            progress: Progress | None = None, **decode: Any) -> list[Path]:
+    """Stream the features of several backbones (one decode pass) into one ``.npy`` each.
+
+    ``n_seconds``: the rows to expect (the seconds decoded, see ``decode``).
+    """
     streams = [NpyStream(Path(p), n_seconds) for p in outputs]
     try:
         for outs in stream_backbone_features(video, backbones, device=device,
-                                             batch_size=batch_size, progress=progress):
+                                             batch_size=batch_size, progress=progress, **decode):
             for stream, block in zip(streams, outs):
                 stream.write(block)
         return [stream.commit() for stream in streams]
@@ -98,20 +108,53 @@ def write_backbone_features(video: str | Path, backbones: Sequence[Any], outputs
         raise
 
 
+#: Largest output (bytes) written without ``yes=True`` (``--yes``): raw clips of a long film
+#: (``stills16``) run to hundreds of gigabytes.
+SIZE_LIMIT = 2 * 1024**3
+
+
 def write_extractor_output(video: str | Path, name: str, output: Path, *, n_seconds: int,
-                           progress: Progress | None = None, **options: Any) -> Path:
-    """Stream the raw per-second arrays of extractor ``name`` into ``output`` (``.npy``)."""
+                           progress: Progress | None = None, yes: bool = False,
+                           decode: dict[str, Any] | None = None, **options: Any) -> Path:
+    """Stream the raw per-second arrays of extractor ``name`` into ``output`` (``.npy``).
+
+    The size is estimated from the first second: above :data:`SIZE_LIMIT` it is refused unless
+    ``yes`` (nothing written). ``decode``: :func:`~scenedet.media.decode.iter_seconds` options
+    (``start_second``, ``stop_second``, ``damage``, ``use_audio``).
+    """
     from scenedet.media.decode import iter_seconds
 
     extractor = create_extractor(name, **options)
     extractor.reset()
     stream = NpyStream(Path(output), n_seconds)
     try:
-        for second in iter_seconds(video, extractor.request):
-            stream.write(np.asarray(extractor(second))[None])
+        for second in iter_seconds(video, extractor.request, **(decode or {})):
+            row = np.asarray(extractor(second))[None]
+            if stream.array is None and not yes:
+                check_size(output, row.nbytes, n_seconds)
+            stream.write(row)
             if progress is not None:
                 progress.update(1)
         return stream.commit()
     except BaseException:
         stream.abort()
         raise
+
+
+def check_size(output: str | Path, row_bytes: int, n_rows: int, limit: int | None = None) -> None:
+    """Refuse an output larger than ``limit`` (default :data:`SIZE_LIMIT`) unless confirmed: one
+    line that says how large."""
+    total = row_bytes * n_rows
+    if total > (SIZE_LIMIT if limit is None else limit):
+        raise UsageError(f"{output} would be about {_size_text(total)} ({n_rows} seconds of "
+                         f"{_size_text(row_bytes)}): confirm with yes=True (scenedet: --yes), "
+                         f"or take a part of the film")
+
+
+def _size_text(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+

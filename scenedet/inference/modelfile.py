@@ -88,9 +88,10 @@ def load_model_file(path: str | Path) -> ModelFile:
         raise ModelFileError(f"model file not found: {path}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        reason = one_line(exc, limit=200) or type(exc).__name__
-        raise ModelFileError(f"not a scenedet model file: {path} ({reason})") from None
+    except Exception:  # torch's own text is long, and cut it would say nothing: say what it is
+        from scenedet.files import describe_file
+
+        raise ModelFileError(f"not a scenedet model file: {path} is {describe_file(path)}") from None
     if not isinstance(payload, dict) or _META_KEY not in payload or "head" not in payload:
         raise ModelFileError(f"not a scenedet model file: {path} (no scenedet metadata)")
     try:

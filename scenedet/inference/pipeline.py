@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -21,6 +21,9 @@ from scenedet.paths import default_model_path
 from scenedet.progress import Progress
 from scenedet.segmentation.segments import Segment, fraction_text, segment
 from scenedet.segmentation.settings import resolve_settings
+
+if TYPE_CHECKING:
+    from scenedet.media.damage import Damage
 
 
 @attrs.frozen
@@ -34,17 +37,25 @@ class SceneResult:
     segments: list[Segment]
     model: str = ""
     settings: dict[str, Any] = attrs.Factory(dict)
+    #: The film second ``scores[0]`` is (a part of a film, see ``run_scene(start=...)``).
+    start: int = 0
+    #: Damaged packets skipped while decoding (:class:`scenedet.media.damage.Damage`), or None.
+    damage: Damage | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "video": self.video,
             "scene": self.scene,
             "duration": round(float(self.duration), 3),
+            "start": self.start,  # scores[i] is film second start + i; segments are film times
             "segments": [s.to_dict() for s in self.segments],
             "scores": [float(p) for p in self.scores],  # full precision: re-segmenting must agree
             "model": self.model,
             "settings": self.settings,
         }
+        if self.damage:
+            out["damage"] = self.damage.to_dict()
+        return out
 
 
 def set_threads(threads: int | None) -> None:
@@ -58,19 +69,26 @@ def set_threads(threads: int | None) -> None:
 
 
 def score_film(model: Any, video: str | Path, *, device: Any = "cpu", batch_size: int = 16,
-               progress: Progress | None = None, strategy: str = "auto") -> np.ndarray:
+               progress: Progress | None = None, strategy: str = "auto",
+               **decode: Any) -> np.ndarray:
     """Probability of the positive class for every whole second of ``video``.
 
     ``model`` is a :class:`scenedet.inference.model.SceneModel` already on ``device``.
+    ``decode``: ``start_second``, ``stop_second``, ``damage``, ``use_audio`` (see
+    :func:`scenedet.inference.stream.input_batches`).
     """
+    import contextlib
+
     import torch
 
     from scenedet.inference.stream import device_batches
 
     scores: list[np.ndarray] = []
-    with torch.inference_mode():
-        for batch, inputs in device_batches(video, list(model.backbones), batch_size, device,
-                                            strategy=strategy):
+    batches = device_batches(video, list(model.backbones), batch_size, device, strategy=strategy,
+                             **decode)
+    # closing: an exception or Ctrl-C here stops and joins the decoding thread at once.
+    with torch.inference_mode(), contextlib.closing(batches):
+        for batch, inputs in batches:
             probs = torch.softmax(model(inputs).float(), dim=1)[:, 1]
             scores.append(probs.cpu().numpy().astype(np.float32))
             if progress is not None:
@@ -83,13 +101,22 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
               threshold: float | None = None, label_threshold: float | None = None,
               device: str = "cpu", batch_size: int = 16, threads: int | None = None,
               weights: Mapping[str, str] | None = None, progress: bool | None = None,
-              strategy: str = "auto") -> SceneResult:
+              strategy: str = "auto", start: float | None = None, end: float | None = None,
+              use_audio: bool = True) -> SceneResult:
     """Find the scenes of ``scene`` in ``video``.
 
     ``model`` defaults to the scene's installed model (:func:`default_model_path`). Segmentation
     settings default to the scene recipe's. ``weights`` maps a backbone name to a weight file
     (offline use). ``progress``: ``None`` shows it when stderr is a terminal.
+
+    ``start``/``end`` (seconds of film time) score a part of the film: the whole seconds from
+    ``floor(start)`` to ``ceil(end)`` (see :func:`second_range`), found by seeking, not by
+    decoding from the start; segments are in film time and ``result.start`` says which second
+    ``scores[0]`` is. ``use_audio=False`` scores without the audio track (silence into the audio
+    backbone; recorded in ``settings["audio"]``). Damaged packets are skipped and reported in
+    ``result.damage`` and one :class:`~scenedet.media.damage.DamagedMediaWarning`.
     """
+    from scenedet.media.damage import Damage
     from scenedet.media.probe import probe
     from scenedet.inference.model import build_scene_model, resolve_device
 
@@ -99,6 +126,11 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
                                  "threshold": threshold, "label_threshold": label_threshold},
                                 (attrs.asdict(spec), f"scene {spec.name!r}"))
     get_aggregator_spec(settings["aggregator"])
+    if batch_size < 1:
+        raise UsageError(f"batch size must be at least 1, got {batch_size}")
+    if threads is not None and threads < 1:
+        raise UsageError(f"threads must be at least 1, got {threads}")
+    check_range(start, end)
     model_path = Path(model) if model is not None else default_model_path(spec.name)
     if model is None and not model_path.is_file():
         raise UsageError(f"no model for scene {spec.name!r}: give a model file, or install one at "
@@ -107,17 +139,55 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
     if info.n_seconds == 0:
         raise UsageError(f"{video} is shorter than one second ({info.duration:.2f} s): "
                          f"nothing to score")
+    first, stop = second_range(info, start, end)
     set_threads(threads)
     dev = resolve_device(device)
     scene_model = build_scene_model(load_model_file(model_path), spec.name, device=dev,
                                     weights=weights)
-    bar = Progress(info.n_seconds, label=f"{Path(video).name}: ", enabled=progress)
+    damage = Damage()
+    bar = Progress(stop - first, label=f"{Path(video).name}: ", enabled=progress)
     try:
         scores = score_film(scene_model, video, device=dev, batch_size=batch_size,
-                            progress=bar, strategy=strategy)
+                            progress=bar, strategy=strategy, start_second=first,
+                            stop_second=stop, damage=damage, use_audio=use_audio)
     finally:
         bar.close()
-    found = segment(scores, **settings)
+    damage.warn(video)
+    found = [attrs.evolve(s, start=s.start + first, end=s.end + first)
+             for s in segment(scores, **settings)]
+    recorded = {**settings, "threshold": fraction_text(settings["threshold"])}
+    if not use_audio:
+        recorded["audio"] = False
     return SceneResult(video=str(video), scene=spec.name, duration=info.duration, scores=scores,
-                       segments=found, model=str(model_path),
-                       settings={**settings, "threshold": fraction_text(settings["threshold"])})
+                       segments=found, model=str(model_path), settings=recorded, start=first,
+                       damage=damage if damage else None)
+
+
+def check_range(start: float | None, end: float | None) -> None:
+    """Refuse a part of a film that cannot be one, before anything is opened."""
+    import math
+
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise UsageError(f"{name} must be a time >= 0, got {value}")
+    if start is not None and end is not None and end <= start:
+        raise UsageError(f"end ({end} s) must be after start ({start} s)")
+
+
+def second_range(info: Any, start: float | None, end: float | None) -> tuple[int, int]:
+    """The whole seconds ``[first, stop)`` a part ``[start, end)`` of the film touches.
+
+    Second ``k`` covers ``[k, k + 1)``: a part from 12.5 s to 20 s scores seconds 12 to 19.
+    ``end`` past the film is the film's end; ``start`` at or past it is an error.
+    """
+    import math
+
+    check_range(start, end)
+    first = 0 if start is None else math.floor(start)
+    stop = info.n_seconds if end is None else min(info.n_seconds, math.ceil(end))
+    if first >= info.n_seconds:
+        raise UsageError(f"start {start} s is past the last whole second of {info.path} "
+                         f"({info.n_seconds} s)")
+    if stop <= first:
+        raise UsageError(f"no whole second between {start} s and {end} s")
+    return first, stop

@@ -7,8 +7,11 @@ keeps memory flat however long the film is (at most ``maxsize`` batches wait).
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
+import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -21,8 +24,32 @@ from scenedet.media.types import MediaRequest
 if TYPE_CHECKING:
     import torch
 
+    from scenedet.media.damage import Damage
+
 T = TypeVar("T")
 _DONE = object()
+
+#: Producers running now: (stop event, thread). :func:`stop_all` ends them (Ctrl-C, SIGTERM).
+_ACTIVE: "weakref.WeakKeyDictionary[threading.Thread, threading.Event]" = weakref.WeakKeyDictionary()
+_ACTIVE_LOCK = threading.Lock()
+
+
+def stop_all(timeout: float = 10.0) -> bool:
+    """Ask every decode producer to stop and wait for them; whether all stopped within ``timeout``.
+
+    What the CLI calls on Ctrl-C and SIGTERM before the interpreter exits: a producer thread
+    still inside FFmpeg when the interpreter tears down aborts the process (``terminate called
+    without an active exception``). A producer stops at its next second; its generator chain is
+    closed on its own thread, which closes the containers.
+    """
+    with _ACTIVE_LOCK:
+        running = list(_ACTIVE.items())
+    for _, stop in running:
+        stop.set()
+    deadline = time.monotonic() + timeout
+    for thread, _ in running:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return not any(thread.is_alive() for thread, _ in running)
 
 
 @attrs.frozen
@@ -38,7 +65,9 @@ def prefetch(produce: Callable[[], Iterator[T]], maxsize: int = 2) -> Iterator[T
     """Iterate ``produce()`` on a daemon thread, at most ``maxsize`` items ahead.
 
     An exception in the producer is re-raised in the consumer; a consumer that stops early
-    (``break``, an exception) stops the producer at its next item.
+    (``break``, an exception, Ctrl-C) stops the producer at its next item and waits for it, so
+    no decoding thread outlives the iteration (close the iterator, or use it in a ``with
+    contextlib.closing(...)``, to make that happen at once rather than at garbage collection).
     """
     q: queue.Queue[Any] = queue.Queue(maxsize=max(1, maxsize))
     stop = threading.Event()
@@ -53,20 +82,33 @@ def prefetch(produce: Callable[[], Iterator[T]], maxsize: int = 2) -> Iterator[T
         return False
 
     def worker() -> None:
+        items = produce()
         try:
-            for item in produce():
-                if not put(item):
+            for item in items:
+                if stop.is_set() or not put(item):
                     return
         except BaseException as exc:  # handed to the consumer
             put(_Raised(exc))
             return
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()  # closes the decoder's containers, on this thread
         put(_DONE)
 
     thread = threading.Thread(target=worker, name="scenedet-decode", daemon=True)
+    with _ACTIVE_LOCK:
+        _ACTIVE[thread] = stop
     thread.start()
     try:
         while True:
-            item = q.get()
+            try:
+                item = q.get(timeout=0.2)
+            except queue.Empty:
+                if thread.is_alive() or not q.empty():
+                    continue
+                return  # stopped from outside (stop_all) before it said it was done
             if item is _DONE:
                 return
             if isinstance(item, _Raised):
@@ -74,7 +116,9 @@ def prefetch(produce: Callable[[], Iterator[T]], maxsize: int = 2) -> Iterator[T
             yield item
     finally:
         stop.set()
-        thread.join(timeout=5)
+        thread.join(timeout=10)
+        with _ACTIVE_LOCK:
+            _ACTIVE.pop(thread, None)
 
 
 @attrs.frozen
@@ -83,8 +127,13 @@ class _Raised:
 
 
 def input_batches(video: str | Path, backbones: Sequence[Any], batch_size: int, *,
-                  strategy: str = "auto", pin_memory: bool = False) -> Iterator[Batch]:
+                  strategy: str = "auto", pin_memory: bool = False,
+                  start_second: int = 0, stop_second: int | None = None,
+                  damage: Damage | None = None, use_audio: bool = True) -> Iterator[Batch]:
     """Decode ``video`` once and yield batches of preprocessed inputs for every backbone.
+
+    Seconds ``start_second .. stop_second - 1`` (default: all); ``damage`` and ``use_audio``
+    go to :func:`scenedet.media.decode.iter_seconds`.
 
     Backbones that read the same extractor share one extractor instance (one still feeds both
     ResNet-18 and DenseNet). Runs on the calling thread; wrap it in :func:`prefetch`.
@@ -105,7 +154,7 @@ def input_batches(video: str | Path, backbones: Sequence[Any], batch_size: int, 
         request = request.merge(extractor.request)
 
     buffers: list[list[torch.Tensor]] = [[] for _ in backbones]
-    start = 0
+    start = start_second
 
     def flush() -> Batch:
         inputs = tuple(_stack(buf, pin_memory) for buf in buffers)
@@ -114,7 +163,8 @@ def input_batches(video: str | Path, backbones: Sequence[Any], batch_size: int, 
             buf.clear()
         return batch
 
-    for second in iter_seconds(video, request, strategy=strategy):
+    for second in iter_seconds(video, request, strategy=strategy, start_second=start_second,
+                               stop_second=stop_second, damage=damage, use_audio=use_audio):
         arrays = {name: extractor(second) for name, extractor in extractors.items()}
         for buf, backbone in zip(buffers, backbones):
             buf.append(backbone.preprocess(arrays[backbone.input]))
@@ -134,19 +184,28 @@ def _stack(tensors: list[torch.Tensor], pin_memory: bool) -> torch.Tensor:
 
 
 def device_batches(video: str | Path, backbones: Sequence[Any], batch_size: int, device: Any, *,
-                   strategy: str = "auto") -> Iterator[tuple[Batch, list[torch.Tensor]]]:
+                   strategy: str = "auto", **decode: Any) -> Iterator[tuple[Batch, list[torch.Tensor]]]:
     """Batches decoded on the producer thread, moved to ``device`` on the caller's thread.
 
     On CUDA the producer pins host memory and the copies are non-blocking; 4-D inputs are made
     channels-last (the layout :func:`scenedet.inference.model.prepare_for_inference` gives the weights).
+    ``decode``: ``start_second``, ``stop_second``, ``damage``, ``use_audio`` of :func:`input_batches`.
     """
     import torch
 
     device = torch.device(device)
     cuda = device.type == "cuda"
     produce = lambda: input_batches(video, backbones, batch_size, strategy=strategy,  # noqa: E731
-                                    pin_memory=cuda)
-    for batch in prefetch(produce, maxsize=2):
+                                    pin_memory=cuda, **decode)
+    with contextlib.closing(prefetch(produce, maxsize=2)) as batches:
+        yield from _to_device(batches, device, cuda)
+
+
+def _to_device(batches: Iterator[Batch], device: Any, cuda: bool
+               ) -> Iterator[tuple[Batch, list[torch.Tensor]]]:
+    import torch
+
+    for batch in batches:
         inputs = []
         for x in batch.inputs:
             x = x.to(device, non_blocking=cuda)

@@ -216,6 +216,8 @@ def load_file(path: Path, *, backbone: str, allow_numpy: bool = False) -> Any:
     """
     import torch
 
+    from scenedet.files import describe_file
+
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file as load_safetensors
@@ -227,15 +229,15 @@ def load_file(path: Path, *, backbone: str, allow_numpy: bool = False) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         if "Unsupported global" not in str(exc):  # not a pickle of objects: a broken file
-            raise WeightsError(f"{backbone}: cannot read weight file {path} "
-                               f"({type(exc).__name__}: {one_line(exc, limit=160)})") from exc
+            raise WeightsError(f"{backbone}: cannot read weight file {path}: it is "
+                               f"{describe_file(path)}") from exc
         raise WeightsError(
             f"{backbone}: {path} holds Python objects besides tensors, which scenedet does not "
             f"unpickle; if you trust the file, re-save its state dict: torch.save(torch.load(PATH, "
             f"weights_only=False)['state_dict'], 'clean.pth')") from exc
-    except Exception as exc:
-        raise WeightsError(f"{backbone}: cannot read weight file {path} "
-                           f"({type(exc).__name__}: {one_line(exc, limit=160)})") from exc
+    except Exception as exc:  # torch's text, cut, would say nothing: say what the file is
+        raise WeightsError(f"{backbone}: cannot read weight file {path}: it is "
+                           f"{describe_file(path)}") from exc
 
 
 def unwrap_state_dict(obj: Any, *, backbone: str, source: object) -> StateDict:

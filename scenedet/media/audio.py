@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from scenedet.errors import MediaError
+from scenedet.media.damage import Damage
 from scenedet.media.types import SAMPLE_RATE
 
 if TYPE_CHECKING:
@@ -106,6 +107,10 @@ class AudioSlicer:
         for out in self._resampler.resample(frame):  # type: ignore[union-attr]
             self._place(out)
         return self._pop_complete()
+
+    def mark_gap(self) -> None:
+        """Audio is missing here (a skipped packet): the next frame starts at its own time."""
+        self._flush_segment()  # no resampler: the next frame opens a segment at its own time
 
     def finish(self) -> list[np.ndarray]:
         """Flush the resampler; the seconds left, the last one zero-padded."""
@@ -212,13 +217,15 @@ def _align_to_grid(frame: av.audio.frame.AudioFrame, start: Fraction
 
 
 def audio_seconds(packets: Iterable[av.Packet], decoder: av.CodecContext, *, origin: Fraction,
-                  first_second: int, path: Path, declared_end: float | None) -> Iterator[np.ndarray]:
+                  first_second: int, path: Path, declared_end: float | None,
+                  damage: Damage | None = None) -> Iterator[np.ndarray]:
     """One 16,000-sample second after another from ``first_second`` on; silence forever after EOF.
 
     ``decoder`` is the audio stream's codec context (packets may come from a second demuxer of
     the same file, see :mod:`scenedet.media.decode`, and one decoder keeps the signal seamless).
     ``declared_end``: the audio stream's own declared end (film time); decoded audio that stops
     well before it means a truncated file, a :class:`MediaError` rather than silent zeros.
+    A packet the decoder rejects is skipped (its time is silence) and counted in ``damage``.
     """
     import av
 
@@ -226,8 +233,14 @@ def audio_seconds(packets: Iterable[av.Packet], decoder: av.CodecContext, *, ori
     for packet in packets:
         try:
             frames = decoder.decode(packet)
-        except av.FFmpegError as exc:
-            raise MediaError(f"cannot decode {path}: audio: {_reason(exc)}") from None
+        except av.FFmpegError:
+            # Skipped as FFmpeg's players do; the next frame starts a new segment at its own
+            # time, so the gap is silence and nothing after it shifts.
+            slicer.mark_gap()
+            if damage is not None:
+                damage.skipped("audio", _packet_time(packet, origin),
+                               packet.pts if packet.pts is not None else packet.dts)
+            continue
         for frame in frames:
             yield from slicer.push(frame)  # type: ignore[arg-type]
     try:
@@ -242,6 +255,14 @@ def audio_seconds(packets: Iterable[av.Packet], decoder: av.CodecContext, *, ori
     yield from slicer.finish()
     while True:
         yield silence()
+
+
+def _packet_time(packet: av.Packet, origin: Fraction) -> float | None:
+    """Film time of a packet (seconds), if it has a timestamp."""
+    ts = packet.pts if packet.pts is not None else packet.dts
+    if ts is None or packet.time_base is None:
+        return None
+    return float(Fraction(ts) * packet.time_base - origin)
 
 
 def _reason(exc: BaseException) -> str:

@@ -47,8 +47,10 @@ cut in half) is found when the video data ends before the stream's declared end:
 :class:`MediaError` ("truncated file, the video stops at 4.9 s of 10.0 s"), raised when the
 decoder reaches the gap, after the seconds before it were yielded. A clear error, not seconds that
 silently repeat the last frame: a caller that writes output must write it atomically (the CLI
-does). Corrupt packets that FFmpeg reports as errors are a :class:`MediaError` too; corruption it
-conceals silently is not detectable here.
+does). Corrupt packets that FFmpeg's decoders reject are skipped, as FFmpeg's players do, and
+counted (:mod:`scenedet.media.damage`): their seconds get silence, or the previous still;
+corruption a decoder conceals silently is not detectable here. An error that does stop decoding
+says at which second.
 
 Rotation: frames are turned upright by the display matrix FFmpeg attaches to decoded frames
 (:class:`scenedet.media.probe.Orientation`), read once from the film's first frame.
@@ -70,6 +72,7 @@ import numpy as np
 
 from scenedet.errors import MediaError
 from scenedet.media.audio import audio_seconds, silence, warn_no_audio
+from scenedet.media.damage import Damage
 from scenedet.media.probe import (FilmInfo, Strategy, ffmpeg_reason, film_audio_stream, film_video_stream,
                     open_input, probe)
 from scenedet.media.types import MediaRequest, Second
@@ -107,7 +110,8 @@ StrategyArg = Literal["auto", "seek", "sequential"]
 
 def iter_seconds(path: str | Path, request: MediaRequest, *, strategy: StrategyArg = "auto",
                  start_second: int = 0, stop_second: int | None = None,
-                 skip_loop_filter: bool = False) -> Iterator[Second]:
+                 skip_loop_filter: bool = False, damage: Damage | None = None,
+                 use_audio: bool = True) -> Iterator[Second]:
     """Seconds ``start_second .. stop_second - 1`` of a film (default: all ``n_seconds``).
 
     The film is probed now (bad input raises :class:`MediaError` before anything is yielded, and
@@ -115,6 +119,11 @@ def iter_seconds(path: str | Path, request: MediaRequest, *, strategy: StrategyA
     requested); decoding happens as the iterator is consumed. Close the iterator (or exhaust it)
     to release the file. ``skip_loop_filter`` trades exactness for speed in the sequential
     strategy (module docstring); "seek" ignores it, since it decodes few frames per second.
+
+    Damaged packets are skipped (:mod:`scenedet.media.damage`): counted in ``damage`` when one is
+    given (the caller reports them), else warned about once, when the iteration ends.
+    ``use_audio=False`` ignores the film's audio track: every second's audio is silence, with no
+    warning (the caller asked for it).
     """
     if strategy not in ("auto", "seek", "sequential"):
         raise ValueError(f"unknown decode strategy {strategy!r}: auto, seek or sequential")
@@ -123,9 +132,11 @@ def iter_seconds(path: str | Path, request: MediaRequest, *, strategy: StrategyA
     info = probe(path)
     stop = info.n_seconds if stop_second is None else max(0, min(stop_second, info.n_seconds))
     chosen = resolve_strategy(strategy, info, request)
-    if request.audio and not info.has_audio:
+    if not use_audio:
+        info = attrs.evolve(info, has_audio=False)
+    elif request.audio and not info.has_audio:
         warn_no_audio(info.path, stacklevel=2)
-    return _stream(info, request, chosen, start_second, stop, skip_loop_filter)
+    return _stream(info, request, chosen, start_second, stop, skip_loop_filter, damage)
 
 
 def resolve_strategy(strategy: StrategyArg, info: FilmInfo, request: MediaRequest) -> Strategy:
@@ -158,29 +169,40 @@ class _StartedTooLate(Exception):
 
 
 def _stream(info: FilmInfo, request: MediaRequest, strategy: Strategy, start: int, stop: int,
-            skip_loop_filter: bool) -> Iterator[Second]:
+            skip_loop_filter: bool, damage: Damage | None) -> Iterator[Second]:
     """:func:`_run`, retried from further back when a clip at ``start`` came out short."""
     import av
 
     if start >= stop:
         return
+    report = damage is None
+    damage = Damage() if damage is None else damage
     seek_time = _preroll_time(start, request, info) if start > 0 else None
+    at = start  # the second being decoded, for errors
     try:
         for attempt in range(_SEEK_RETRIES):
             try:
-                yield from _run(info, request, strategy, start, stop, skip_loop_filter, seek_time)
+                for second in _run(info, request, strategy, start, stop, skip_loop_filter,
+                                   seek_time, damage):
+                    yield second
+                    at = second.index + 1
                 return
             except _StartedTooLate:  # raised before the first second was yielded
                 assert seek_time is not None
                 seek_time = seek_time - 2.0 ** attempt
                 seek_time = seek_time if seek_time > 0 else None
-        yield from _run(info, request, strategy, start, stop, skip_loop_filter, None)
+        for second in _run(info, request, strategy, start, stop, skip_loop_filter, None, damage):
+            yield second
+            at = second.index + 1
     except av.FFmpegError as exc:
-        raise MediaError(f"cannot decode {info.path}: {ffmpeg_reason(exc)}") from None
+        raise MediaError(f"cannot decode {info.path} at {at} s: {ffmpeg_reason(exc)}") from None
+    finally:
+        if report:
+            damage.warn(info.path, stacklevel=1)
 
 
 def _run(info: FilmInfo, request: MediaRequest, strategy: Strategy, start: int, stop: int,
-         skip_loop_filter: bool, seek_time: float | None) -> Iterator[Second]:
+         skip_loop_filter: bool, seek_time: float | None, damage: Damage) -> Iterator[Second]:
     """Open the film, set up the video and audio paths of the strategy, yield the seconds."""
     import av
 
@@ -192,6 +214,7 @@ def _run(info: FilmInfo, request: MediaRequest, strategy: Strategy, start: int, 
         audio = film_audio_stream(container) if request.audio and info.has_audio else None
         wanted = [s for s in (video if request.frames > 0 else None, audio) if s is not None]
         clock = _Clock(video, info)
+        clock.damage = damage
         audio_packets: Iterable[av.Packet] = ()
         if request.frames > 0 and strategy == "seek":
             _discard_others(container, [video])  # audio has a demuxer of its own (docstring)
@@ -229,7 +252,7 @@ def _sounds(request: MediaRequest, info: FilmInfo, audio: av.stream.Stream | Non
     if audio is None:
         return (silence() for _ in repeat(None))
     return audio_seconds(packets, audio.codec_context, origin=clock.origin, first_second=start,
-                         path=info.path, declared_end=info.audio_end)
+                         path=info.path, declared_end=info.audio_end, damage=clock.damage)
 
 
 def _discard_others(container: av.container.InputContainer, wanted: list[av.stream.Stream]) -> None:
@@ -256,6 +279,7 @@ class _Clock:
     start_pts: int
     origin: Fraction  # film time 0, in seconds of stream time
     frame_pts: Fraction  # one frame, in pts (for tolerances)
+    damage: Damage | None  # where skipped packets are counted
 
     def __init__(self, video: av.stream.Stream, info: FilmInfo) -> None:
         self.time_base = Fraction(video.time_base)
@@ -263,6 +287,7 @@ class _Clock:
         self.origin = self.start_pts * self.time_base
         self.frame_pts = (Fraction(1) / Fraction(info.fps).limit_denominator(100_000)
                           / self.time_base) if info.fps > 0 else Fraction(0)
+        self.damage = None
 
     def end_pts(self, k: int) -> int:
         """The largest pts shown at or before the end of second ``k`` (film time ``k + 1``)."""
@@ -272,11 +297,24 @@ class _Clock:
         return float((pts - self.start_pts) * self.time_base)
 
 
-def _decode_video(packets: Iterable[av.Packet], decoder: av.CodecContext) -> Iterator[_Held]:
-    """Decoded frames in presentation order, each with a pts (made up if the file has none)."""
+def _decode_video(packets: Iterable[av.Packet], decoder: av.CodecContext,
+                  clock: _Clock) -> Iterator[_Held]:
+    """Decoded frames in presentation order, each with a pts (made up if the file has none).
+
+    A packet the decoder rejects is skipped and counted (the still stays the previous frame).
+    """
+    import av
+
     last = None
     for packet in packets:
-        for frame in decoder.decode(packet):
+        try:
+            frames = decoder.decode(packet)
+        except av.FFmpegError:
+            if clock.damage is not None:
+                ts = packet.pts if packet.pts is not None else packet.dts
+                clock.damage.skipped("video", None if ts is None else clock.film_time(ts), ts)
+            continue
+        for frame in frames:
             pts = frame.pts
             if pts is None:
                 pts = 0 if last is None else last + 1
@@ -318,7 +356,7 @@ def _sequential_windows(packets: Iterable[av.Packet], decoder: av.CodecContext, 
     k = start
     last: _Held | None = None
     first: _Held | None = None
-    for held in _decode_video(packets, decoder):
+    for held in _decode_video(packets, decoder, clock):
         first = first or held
         while held.pts > clock.end_pts(k):
             if (k == start and sought and len(window) < n_frames
@@ -421,14 +459,14 @@ def _seek_for(container: av.container.InputContainer, video: av.stream.Stream, c
     for _ in range(_SEEK_RETRIES):
         at = max(clock.start_pts, need_from - back)
         container.seek(at, stream=video, backward=True)
-        frames = _decode_video(container.demux(video), decoder)
+        frames = _decode_video(container.demux(video), decoder, clock)
         first = next(frames, None)
         if first is None or first.pts <= need_from or at <= clock.start_pts:
             return frames, first, at <= clock.start_pts
         frames.close()
         back += step
     container.seek(clock.start_pts, stream=video, backward=True)
-    frames = _decode_video(container.demux(video), decoder)
+    frames = _decode_video(container.demux(video), decoder, clock)
     return frames, next(frames, None), True
 
 

@@ -310,9 +310,7 @@ def _scan_video(container: av.container.InputContainer, video: av.stream.Stream)
     for packet in container.demux(video):
         if packet.size == 0:  # PyAV's flush packet at the end
             if scan.first_frame_orientation is None:
-                for frame in packet.decode():
-                    scan.first_frame_orientation = frame_orientation(frame)  # type: ignore[arg-type]
-                    break
+                scan.first_frame_orientation = _first_orientation(packet)
             scan.reached_eof = True
             break
         ts = packet.pts if packet.pts is not None else packet.dts
@@ -324,15 +322,26 @@ def _scan_video(container: av.container.InputContainer, video: av.stream.Stream)
                 scan.keyframes.append(ts)
             scan.scanned = float((scan.max_end - first_ts) * tb)
         if scan.first_frame_orientation is None:
-            for frame in packet.decode():
-                scan.first_frame_orientation = frame_orientation(frame)  # type: ignore[arg-type]
-                break
+            scan.first_frame_orientation = _first_orientation(packet)
         n_packets += 1
         if scan.first_frame_orientation is not None and (
                 len(scan.keyframes) >= 3 or n_packets >= _SCAN_PACKETS
                 or scan.scanned >= _SCAN_SECONDS):
             break
     return scan
+
+
+def _first_orientation(packet: av.Packet) -> Orientation | None:
+    """The orientation of the first frame ``packet`` decodes to; None if it decodes to none, or
+    is damaged (the decoder skips it, as :mod:`scenedet.media.decode` does)."""
+    import av
+
+    try:
+        for frame in packet.decode():
+            return frame_orientation(frame)  # type: ignore[arg-type]
+    except av.FFmpegError:
+        return None
+    return None
 
 
 def _keyframe_interval(video: av.stream.Stream, scan: _Scan) -> float | None:
@@ -385,7 +394,10 @@ def _stream_duration(stream: av.stream.Stream) -> float | None:
         match = re.fullmatch(r"(\d+):(\d{1,2}):(\d{1,2}(?:\.\d+)?)", tag.strip())
         if match:
             h, m, s = match.groups()
-            return int(h) * 3600 + int(m) * 60 + float(s)
+            # Matroska's DURATION tag is where the track ends, not its length (FFmpeg's muxer
+            # writes the end timestamp): a track starting late is shorter than its tag.
+            end = int(h) * 3600 + int(m) * 60 + float(s)
+            return max(0.0, end - (_seconds(stream.start_time, stream.time_base) or 0.0))
     return None
 
 
@@ -414,19 +426,22 @@ def _audio_end(audio: av.stream.Stream | None, video_start: float) -> float | No
     return (_seconds(audio.start_time, audio.time_base) or 0.0) + own - video_start
 
 
+#: A container duration further than this (seconds) from its streams' own lengths is overruled
+#: by them: a header that lies (an edited or badly remuxed file) must not add or drop seconds.
+CONTAINER_DISAGREEMENT = 2.0
+
+
 def _film_duration(container: av.container.InputContainer, video: av.stream.Stream,
                    audio: av.stream.Stream | None, video_start: float, scan: _Scan) -> float:
     """Length of the film from the video's first frame, robust to missing metadata.
 
-    Container duration first (it covers every stream), then the streams' own durations, then
+    Container duration first (it covers every stream) unless the streams' own durations disagree
+    with it by more than :data:`CONTAINER_DISAGREEMENT`, then the streams' own durations, then
     what the scan saw (a file without any duration metadata, e.g. a raw elementary stream, whose
     packets the scan read to the end), then a full demux of the video packets (no decoding).
     """
     import av
 
-    if container.duration and container.duration > 0:
-        start = (container.start_time or 0) / av.time_base
-        return max(0.0, start + container.duration / av.time_base - video_start)
     ends = []
     for stream in (video, audio):
         if stream is None:
@@ -434,6 +449,13 @@ def _film_duration(container: av.container.InputContainer, video: av.stream.Stre
         own = _stream_duration(stream)
         if own:
             ends.append((_seconds(stream.start_time, stream.time_base) or 0.0) + own)
+    if container.duration and container.duration > 0:
+        start = (container.start_time or 0) / av.time_base
+        declared = max(0.0, start + container.duration / av.time_base - video_start)
+        streams = max(ends) - video_start if ends else None
+        if streams is not None and abs(declared - streams) > CONTAINER_DISAGREEMENT:
+            return max(0.0, streams)  # a container lying about its length: its streams rule
+        return declared
     if ends:
         return max(0.0, max(ends) - video_start)
     if scan.reached_eof and scan.max_end is not None:

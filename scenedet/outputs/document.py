@@ -65,6 +65,8 @@ class SceneList:
     scores: tuple[float, ...] = ()
     model: str = ""
     settings: dict[str, Any] = attrs.field(factory=dict)
+    start: float = 0  # film second of scores[0] (a run over part of a film)
+    damage: dict[str, Any] | None = None  # packets skipped in a damaged film (docs/reliability.md)
 
     @property
     def name(self) -> str:
@@ -76,11 +78,13 @@ class SceneList:
             "video": self.video,
             "scene": self.scene,
             "duration": round(float(self.duration), 3),
+            "start": self.start,
             "frame_rate": self.frame_rate.to_dict(),
             "segments": [s.to_dict() for s in self.scenes],
             "scores": list(self.scores),
             "model": self.model,
             "settings": self.settings,
+            **({"damage": self.damage} if self.damage else {}),
         }
 
 
@@ -124,7 +128,8 @@ def from_result(result: Any, rate: FrameRate) -> SceneList:
     return SceneList(video=str(result.video), scene=result.scene, duration=float(result.duration),
                      frame_rate=rate, scenes=make_scenes(spans, rate),
                      scores=tuple(float(p) for p in result.scores), model=str(result.model),
-                     settings=dict(result.settings))
+                     settings=dict(result.settings), start=getattr(result, "start", 0),
+                     damage=result.damage.to_dict() if getattr(result, "damage", None) else None)
 
 
 def scenes_of(result: Any) -> SceneList:
@@ -179,7 +184,8 @@ def from_dict(data: Any, *, source: str = "<result>", rate: FrameRate | None = N
     return SceneList(video=video, scene=str(data.get("scene", "scene")), duration=float(duration),
                      frame_rate=rate, scenes=scenes,
                      scores=tuple(float(x) for x in scores if isinstance(x, (int, float))),
-                     model=str(data.get("model", "")), settings=dict(data.get("settings") or {}))
+                     model=str(data.get("model", "")), settings=dict(data.get("settings") or {}),
+                     start=data.get("start") or 0, damage=data.get("damage") or None)
 
 
 def load_result(path: str | Path, *, rate: FrameRate | None = None) -> SceneList:

@@ -104,7 +104,8 @@ def create_backbone(name: str, *, weights: str | None = "pretrained", **options:
     if spec.prefix:
         _head, sep, variant = name.partition(":")
         if not sep or not variant:
-            raise ValueError(f"backbone {spec.name!r} needs a variant: {spec.name}:<model name>")
+            raise UsageError(f"backbone {spec.name!r} needs a variant: {spec.name}:<model name>, "
+                             f"e.g. {spec.name}:resnet18")
         options["variant"] = variant
     return _call("backbone", name, spec.factory, weights=weights, **options)
 

@@ -7,6 +7,7 @@ precedence keeps it, whatever order they were added in: the host gives every plu
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 from typing import Any, Generic, TypeVar
 
@@ -80,7 +81,9 @@ class Registry(Generic[S]):
             if spec is not None and getattr(spec, "prefix", False):
                 return spec
         known = ", ".join(self.names()) or "none installed"
-        raise UnknownComponentError(f"unknown {self.kind} {name!r} (available: {known})")
+        close = difflib.get_close_matches(name, [*self._specs, *self._aliases], n=1, cutoff=0.6)
+        hint = f"; did you mean {self._aliases.get(close[0], close[0])!r}?" if close else ""
+        raise UnknownComponentError(f"unknown {self.kind} {name!r}{hint} (available: {known})")
 
     def owner(self, name: str) -> str:
         """Name of the plugin that registered ``name``."""

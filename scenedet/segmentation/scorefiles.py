@@ -45,7 +45,8 @@ RUN_SETTINGS = ("aggregator", "min_length", "threshold", "label_threshold")
 def load_scores_and_settings(source: str | os.PathLike[str] | IO[str]) -> tuple[np.ndarray, dict[str, Any]]:
     """:func:`load_scores`, plus the segmentation settings recorded in a ``scenedet run`` output
     (its ``"settings"``, only the keys of :data:`RUN_SETTINGS`; empty for other formats), so that
-    re-cutting a run without options reproduces its scenes."""
+    re-cutting a run without options reproduces its scenes. A run on part of a film adds
+    ``"start"``: the film second its first score is."""
     label, text = _read_text(source)
     body = text.lstrip()
     if not body:
@@ -83,6 +84,9 @@ def _load_json(label: str, text: str) -> tuple[np.ndarray, dict[str, Any]]:
         recorded = data.get("settings")
         if isinstance(recorded, dict):
             settings = {k: recorded[k] for k in RUN_SETTINGS if recorded.get(k) is not None}
+        offset = data.get("start")
+        if isinstance(offset, int) and not isinstance(offset, bool) and offset > 0:
+            settings["start"] = offset  # a run on part of a film: scores[0] is this second
         data, where = data["scores"], (lambda i: f"{label}: scores[{i}]")
     else:
         where = lambda i: f"{label}: item {i}"  # noqa: E731

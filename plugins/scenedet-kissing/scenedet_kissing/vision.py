@@ -207,14 +207,42 @@ def _timm_pretrained(variant: str, options: dict[str, Any]) -> tuple[nn.Module, 
     if local is None and is_offline():
         raise WeightsError(f"{name}: pretrained weights are not cached and scenedet is offline "
                            f"({OFFLINE_ENV}=1): {hint}")
+    if local is None and not _hub_reachable(cfg):  # not a minute of retries, then a cut message
+        raise WeightsError(f"{name}: pretrained weights are not cached and their server cannot "
+                           f"be reached: {hint}")
     overlay = {"file": str(local)} if local is not None else None
     try:
         model = timm.create_model(variant, pretrained=True, num_classes=0,
                                   pretrained_cfg_overlay=overlay, **options)
     except Exception as exc:  # download and load failures: one line for the user either way
         raise WeightsError(f"{name}: could not load pretrained weights "
-                           f"({type(exc).__name__}: {one_line(exc)[:160]}): {hint}") from exc
+                           f"({type(exc).__name__}: {one_line(exc, limit=160)}): {hint}") from exc
     return model.eval(), f"timm:{pretrained_name}"
+
+
+def _hub_reachable(cfg: dict[str, Any], timeout: float = 3.0) -> bool:
+    """Whether the server of ``cfg``'s weights answers a TCP connection within ``timeout``.
+
+    Checked before timm's download, which retries for about a minute when there is no network
+    (and honours ``HF_HUB_OFFLINE``, checked here too).
+    """
+    import socket
+    from urllib.parse import urlparse
+
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return False
+    host = "huggingface.co" if cfg.get("hf_hub_id") else urlparse(cfg.get("url") or "").hostname
+    if not host:
+        return True  # nothing to check: let timm say what it needs
+    old = socket.getdefaulttimeout()
+    try:
+        socket.setdefaulttimeout(timeout)
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+    finally:
+        socket.setdefaulttimeout(old)
 
 
 def _timm_hint(cfg: dict[str, Any], pretrained_name: str) -> str:
