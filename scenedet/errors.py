@@ -31,6 +31,10 @@ class OutputError(ScenedetError):
     """An output cannot be written: no permission, no space, a folder in the way (exit 1)."""
 
 
+class ConfirmationNeeded(UsageError):
+    """A costly action (a very large output) needs the caller's explicit yes (exit 2)."""
+
+
 class UnknownComponentError(UsageError, KeyError):
     """A component name that no installed plugin registers."""
 

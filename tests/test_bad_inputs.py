@@ -439,7 +439,7 @@ def test_timm_pretrained_offline_is_one_quick_line(corpus, monkeypatch, tmp_path
     result = _cli("features", "-e", "timm:resnet18", str(corpus["clean"]))
     assert result.exit_code == 2
     _one_line(result.output)
-    assert "cannot be reached" in result.output and result.output.rstrip().endswith("--weights PATH")
+    assert "cannot be reached" in result.output and result.output.rstrip().endswith("give its path as the weights")
 
 
 @pytest.mark.parametrize("kind, make, says", [

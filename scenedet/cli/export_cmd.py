@@ -14,7 +14,8 @@ from scenedet.cli import cli
 from scenedet.cli.params import OUTPUT_HELP
 
 _OUTPUT_HELP = ("Write the scenes here; the suffix picks the format: .json .csv .edl .otio .vtt "
-                "(and any a plugin adds, see `scenedet plugins`). Repeatable. " + OUTPUT_HELP)
+                "(and any a plugin adds, see `scenedet plugins`); no suffix (/dev/stdout, a FIFO) is JSON. "
+                "Repeatable. " + OUTPUT_HELP)
 
 
 def output_options(func):

@@ -48,15 +48,19 @@ def features_command(name: str, video: Path, output: Path | None, weights: str, 
     With --start/--end/--duration, row 0 is second floor(START) (parts are not cached: give -o).
     """
     from scenedet.cli.output import parse_options
+    from scenedet.errors import ConfirmationNeeded
     from scenedet.inference.extract import extract_features, is_extractor
 
     start, end = resolve_part(start, end, duration)
     if output is None and is_extractor(name):
         raise UsageError(f"{name!r} is an extractor: give -o OUT.npy (only backbone features "
                          f"are cached)")
-    array = extract_features(video, name, output, weights=weights, device=device,
-                             batch_size=batch_size, progress=False if quiet else None,
-                             start=start, end=end, use_audio=not no_audio, yes=yes,
-                             **parse_options(options))
+    try:
+        array = extract_features(video, name, output, weights=weights, device=device,
+                                 batch_size=batch_size, progress=False if quiet else None,
+                                 start=start, end=end, use_audio=not no_audio, yes=yes,
+                                 **parse_options(options))
+    except ConfirmationNeeded as exc:
+        raise ConfirmationNeeded(f"{exc}; with --yes it is written") from None
     if not quiet:
         click.echo(f"{output or 'feature cache'}: {array.shape} {array.dtype}", err=True)

@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 
 from scenedet.plugin._factory import create_extractor
-from scenedet.errors import UsageError
-from scenedet.errors import OutputError
+from scenedet.errors import ConfirmationNeeded, OutputError, UsageError
 from scenedet.files import PendingOutput, resolve_target
 from scenedet.progress import Progress
 
@@ -146,8 +145,8 @@ def check_size(output: str | Path, row_bytes: int, n_rows: int, limit: int | Non
     line that says how large."""
     total = row_bytes * n_rows
     if total > (SIZE_LIMIT if limit is None else limit):
-        raise UsageError(f"{output} would be about {_size_text(total)} ({n_rows} seconds of "
-                         f"{_size_text(row_bytes)}): confirm with yes=True (scenedet: --yes), "
+        raise ConfirmationNeeded(f"{output} would be about {_size_text(total)} ({n_rows} seconds of "
+                         f"{_size_text(row_bytes)}): confirm it (yes=True), "
                          f"or take a part of the film")
 
 

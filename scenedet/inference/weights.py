@@ -151,7 +151,7 @@ def file_sha256(path: Path) -> str:
 
 def _put_file_hint(known: KnownWeights) -> str:
     return (f"put {known.file_name} (from {known.url}) at {known.cache_path}, "
-            f"or pass --weights PATH")
+            f"or give that file's path as the weights")
 
 
 def fetch_pretrained(known: KnownWeights, *, backbone: str) -> Path:
@@ -362,7 +362,7 @@ def build_with_weights(build: Callable[[], nn.Module], weights: str | os.PathLik
     if request.kind == "pretrained":
         if known is None:
             raise WeightsError(no_pretrained or f"{backbone}: no official pretrained weights; "
-                                                f"pass --weights PATH or --weights random:SEED")
+                                                f"give a weight file's path as the weights, or random:SEED")
         path = fetch_pretrained(known, backbone=backbone)
         weights_id = known.weights_id
     else:

@@ -149,12 +149,15 @@ def exporter_suffixes() -> dict[str, ExporterSpec]:
 def get_exporter_for_suffix(path_or_suffix: str) -> ExporterSpec:
     """The exporter for an output path's suffix (``"film.edl"`` or ``".edl"``), case-insensitive.
 
+    A path without a suffix (``/dev/stdout``, a FIFO, ``results``) gets JSON, the default format.
     An unknown suffix is a :class:`UsageError` listing the known ones.
     """
     text = str(path_or_suffix)
     name = text.rsplit("/", 1)[-1]
     suffix = ("." + name.rsplit(".", 1)[-1]).lower() if "." in name else ""
     known = exporter_suffixes()
+    if not suffix and ".json" in known:
+        return known[".json"]
     if suffix not in known:
         what = f"suffix {suffix!r}" if suffix else "no suffix"
         raise UsageError(f"{text}: {what} names no output format (known: "

@@ -28,7 +28,7 @@ Decisions, with the reasons:
   trained with other statistics, e.g. Kinetics').
 
 Weights: there is no official downloadable file (the Kinetics checkpoints are on Google Drive,
-not fetchable by URL + hash), so ``"pretrained"`` explains how to pass ``--weights PATH``.
+not fetchable by URL + hash), so ``"pretrained"`` explains how to give a weight file's path instead.
 """
 
 from __future__ import annotations
@@ -58,8 +58,8 @@ NETWORK_CLASSES = ("BasicBlock3d", "ResNet3d", "ZeroPadShortcut")
 NO_PRETRAINED = (
     "r3d34: there is no official downloadable file for R3D-34 (Hara et al.'s Kinetics "
     "checkpoints of kenshohara/3D-ResNets-PyTorch, e.g. r3d34_K_200ep.pth, are on Google "
-    "Drive): download one on a machine with network and pass --weights PATH, "
-    "or use --weights random:SEED")
+    "Drive): download one on a machine with network and give its path as the weights, "
+    "or use random:SEED")
 
 
 @hookimpl

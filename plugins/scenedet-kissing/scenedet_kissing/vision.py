@@ -250,7 +250,7 @@ def _timm_hint(cfg: dict[str, Any], pretrained_name: str) -> str:
         source = f"https://huggingface.co/{cfg['hf_hub_id']}/resolve/main/model.safetensors"
     else:
         source = cfg.get("url") or "the model's published weights"
-    return f"put {source} at {timm_drop_in_path(pretrained_name)}, or pass --weights PATH"
+    return f"put {source} at {timm_drop_in_path(pretrained_name)}, or give its path as the weights"
 
 
 def _timm_file_weights(variant: str, weights: str | None,

@@ -87,7 +87,7 @@ def test_pretrained_offline_names_the_file_to_put(monkeypatch):
     message = str(err.value)
     expected = torch.hub.get_dir() + "/checkpoints/resnet18-f37072fd.pth"
     assert expected in message and "https://download.pytorch.org/models/resnet18-f37072fd.pth" in message
-    assert "--weights PATH" in message and "\n" not in message
+    assert "path as the weights" in message and "\n" not in message
 
 
 def test_cached_file_with_wrong_hash_is_refused():
