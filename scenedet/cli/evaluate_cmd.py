@@ -13,16 +13,16 @@ from scenedet.cli.params import OUTPUT_HELP
 
 
 @cli.command("evaluate")
-@click.option("--annotations", "annotations_path", required=True, metavar="FILE",
+@click.option("--annotations", "-a", "annotations_path", required=True, metavar="FILE",
               type=click.Path(dir_okay=False, path_type=Path),
               help="Annotated scenes: CSV (video,start,end[,label]) or JSON.")
 @click.option("--predictions", "prediction_files", multiple=True, metavar="RESULT.json",
               type=click.Path(dir_okay=False, path_type=Path),
               help="A `scenedet run` JSON output (repeat for more films; a file may also hold a "
                    "list of them).")
-@click.option("--model", metavar="MODEL", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--model", "-m", metavar="MODEL", type=click.Path(dir_okay=False, path_type=Path),
               help="Run this model file on the annotated films instead (as `scenedet run`).")
-@click.option("--plugin", "scene", metavar="SCENE", default=None,
+@click.option("--plugin", "-p", "scene", metavar="SCENE", default=None,
               help="With --model: the scene to run (default: the one the model was trained for).")
 @click.option("--split", type=click.Choice(["train", "val", "test", "all"]), default="all",
               show_default=True,
