@@ -14,7 +14,8 @@ from scenedet.inference.model import SceneModel
 from scenedet.inference.modelfile import ModelMeta, save_model_file
 from scenedet.inference.preprocess import ImagePreprocess
 from scenedet.media.encode import FilmWriter
-from scenedet.outputs.saliency import heat_overlay, parse_seconds, saliency, write_saliency
+from scenedet.outputs.saliency import (heat_overlay, parse_seconds, saliency, seconds_in_part,
+                                       write_saliency)
 from scenedet.synth.dataset import VISUAL_CUE_RGB
 
 H, W = 120, 160
@@ -111,6 +112,12 @@ def test_overlay_keeps_the_still_where_the_map_is_zero():
     assert np.array_equal(out[6:, 6:], still[6:, 6:]) and not np.array_equal(out[2:4, 2:4], still[2:4, 2:4])
 
 
+def test_a_part_of_the_film_names_its_whole_seconds():
+    assert seconds_in_part(0, 3) == [0, 1, 2]
+    assert seconds_in_part(1.5, 4.2) == [2, 3]  # [k, k+1) inside [start, end)
+    assert seconds_in_part(2.2, 2.9) == []
+
+
 def test_parse_seconds():
     assert parse_seconds("12,40,00:01:05") == [12, 40, 65]
     assert parse_seconds("10-12, 11") == [10, 11, 12]
@@ -139,3 +146,11 @@ def test_explain_command_writes_overlays_and_maps(cue_film, tmp_path):
     bad = CliRunner().invoke(cli, ["explain", "-p", "kissing", "-m", str(model), str(cue_film),
                                    "--at", "9", "-o", str(out)])
     assert bad.exit_code == 2 and "outside the film" in bad.output
+    part = tmp_path / "part"
+    result = CliRunner().invoke(cli, ["explain", "-p", "kissing", "-m", str(model), str(cue_film),
+                                      "--start", "1", "--duration", "1", "-o", str(part)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in part.iterdir()) == ["cue-second-00001.npy", "cue-second-00001.png"]
+    both = CliRunner().invoke(cli, ["explain", "-p", "kissing", "-m", str(model), str(cue_film),
+                                    "--at", "1", "--start", "1", "-o", str(part)])
+    assert both.exit_code == 2 and "not both" in both.output

@@ -163,6 +163,11 @@ def heat_overlay(still: np.ndarray, heat: np.ndarray, *, alpha: float = 0.55) ->
     return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
 
+def seconds_in_part(start: float, end: float) -> list[int]:
+    """The whole seconds ``k`` with ``[k, k+1)`` inside ``[start, end)``: a part of the film."""
+    return list(range(math.ceil(start), math.floor(end)))
+
+
 def parse_seconds(text: str) -> list[int]:
     """``"12,40,1:05"`` or ``"10-15"`` (inclusive ranges) -> whole seconds."""
     from scenedet.timefmt import parse_time
