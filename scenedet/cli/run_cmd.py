@@ -14,8 +14,9 @@ from scenedet.cli.params import TIME
 
 
 @cli.command("run")
-@click.option("--plugin", "-p", "scene", required=True, metavar="NAME",
-              help="Scene to detect, as registered by a plugin (see `scenedet plugins`).")
+@click.option("--plugin", "-p", "scenes", required=True, multiple=True, metavar="NAME",
+              help="Scene or frame-level detector to run, as registered by a plugin (see "
+                   "`scenedet plugins`); repeat to run several over one decode.")
 @click.argument("video", type=click.Path(dir_okay=True, path_type=Path))
 @click.option("--model", "-m", type=click.Path(path_type=Path), metavar="PATH",
               help="Model file (default: the scene's installed model, see `scenedet train --install`).")
@@ -30,11 +31,20 @@ from scenedet.cli.params import TIME
 @click.option("--threads", type=click.IntRange(min=1), help="CPU threads for the models (default: one per core).")
 @click.option("--weights", "weights", multiple=True, metavar="NAME=PATH",
               help="Backbone weight file for offline use, e.g. resnet18=resnet18-f37072fd.pth (repeatable).")
+@click.option("--option", "-O", "options", multiple=True, metavar="[NAME.]KEY=VALUE",
+              help="Option of a frame-level detector, e.g. -O threshold=0.4 or "
+                   "-O shots-content.min_shot=10 (repeatable).")
+@click.option("--snap-to", metavar="DETECTOR",
+              help="Move each scene's start and end to the nearest cut this shot detector finds "
+                   "(e.g. shots), in the same run.")
+@click.option("--snap-tolerance", default="2", show_default=True, type=TIME, metavar="TIME",
+              help="With --snap-to: farthest a boundary moves.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
-def run_command(scene: str, video: Path, model: Path | None, output: Path | None,
+def run_command(scenes: tuple[str, ...], video: Path, model: Path | None, output: Path | None,
                 aggregator: str | None, min_length: float | None, threshold: str | None,
                 label_threshold: float | None, device: str, batch_size: int, threads: int | None,
-                weights: tuple[str, ...], quiet: bool) -> None:
+                weights: tuple[str, ...], options: tuple[str, ...], snap_to: str | None,
+                snap_tolerance: float, quiet: bool) -> None:
     """Score every whole second of VIDEO and cut the scenes.
 
     \b
@@ -47,7 +57,37 @@ def run_command(scene: str, video: Path, model: Path | None, output: Path | None
     The JSON has "segments" ([{"start", "end", "score"}], seconds, end exclusive, score = mean
     probability inside) and "scores" (one probability per second). Re-cut it later without the
     models: `scenedet segment --min-length 20 film.json`.
+
+    \b
+    Frame-level detectors (no model to train; see docs/shots.md):
+      scenedet run -p shots film.mp4                  shots, TransNetV2
+      scenedet run -p shots-content film.mp4 -O threshold=2.5   classical
+      scenedet run -p cues film.mp4                   black, silence, colour bars
+      scenedet run -p shots -p cues film.mp4          one decode, a list of results
+      scenedet run -p kissing -p shots film.mp4 --snap-to shots
+    Their segments carry "start"/"end" in seconds and "start_frame"/"end_frame"
+    (end exclusive) and a "score" (a shot's: the confidence of its cut).
     """
+    from scenedet.plugin._factory import is_detector
+
+    if len(scenes) > 1 or snap_to is not None or any(is_detector(s) for s in scenes):
+        from scenedet.cli.frames_cli import run_many
+
+        run_many(scenes, video, model=model, output=output, aggregator=aggregator,
+                 min_length=min_length, threshold=threshold, label_threshold=label_threshold,
+                 device=device, batch_size=batch_size, threads=threads, weights=weights,
+                 options=options, snap_to=snap_to, snap_tolerance=snap_tolerance, quiet=quiet)
+        return
+    if options:
+        raise UsageError("--option is for frame-level detectors (e.g. -p shots)")
+    _run_one(scenes[0], video, model, output, aggregator, min_length, threshold, label_threshold,
+             device, batch_size, threads, weights, quiet)
+
+
+def _run_one(scene: str, video: Path, model: Path | None, output: Path | None,
+             aggregator: str | None, min_length: float | None, threshold: str | None,
+             label_threshold: float | None, device: str, batch_size: int, threads: int | None,
+             weights: tuple[str, ...], quiet: bool) -> None:
     from scenedet.inference.pipeline import run_scene
     from scenedet.timefmt import format_time
 

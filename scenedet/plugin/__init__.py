@@ -36,10 +36,13 @@ from scenedet.plugin._factory import (create_aggregator, create_backbone, create
                                       create_head, get_backbone_spec, get_extractor_spec,
                                       get_scene, list_aggregators, list_backbones,
                                       list_extractors, list_heads, list_scenes)
+from scenedet.plugin._factory import create_detector, get_detector_spec, list_detectors
 from scenedet.plugin.hookspecs import hookimpl
 from scenedet.plugin.interfaces import Backbone, Extractor
 from scenedet.plugin.specs import (AggregatorSpec, BackboneSpec, ExtractorSpec, HeadSpec,
                                    SceneSpec)
+from scenedet.plugin.specs import DetectorSpec
+from scenedet.media.frames import AudioChunk, FrameBatch, FrameSegment, StreamInfo
 from scenedet.segmentation.segments import Segment
 
 __all__ = [
@@ -57,6 +60,9 @@ __all__ = [
     "checkpoints_dir", "is_offline", "OFFLINE_ENV", "PRETRAINED", "RANDOM_PREFIX",
     # image preprocessing
     "ImagePreprocess", "IMAGENET_MEAN", "IMAGENET_STD",
+    # frame-level detectors
+    "DetectorSpec", "FrameBatch", "AudioChunk", "StreamInfo", "FrameSegment", "list_detectors",
+    "create_detector", "get_detector_spec",
     # errors
     "ScenedetError", "UsageError", "MediaError", "WeightsError", "ModelFileError",
     "UnknownComponentError", "one_line",

@@ -12,7 +12,8 @@ from typing import Any
 
 from scenedet.errors import UsageError
 from scenedet.plugin._host import get_host
-from scenedet.plugin.specs import AggregatorSpec, BackboneSpec, ExtractorSpec, HeadSpec, SceneSpec
+from scenedet.plugin.specs import (AggregatorSpec, BackboneSpec, DetectorSpec, ExtractorSpec,
+                                   HeadSpec, SceneSpec)
 
 
 def _registry(kind: str):
@@ -104,3 +105,36 @@ def create_head(name: str, *, in_features: int, num_classes: int = 2, **options:
 def create_aggregator(name: str):
     """The raw aggregator function (see :class:`AggregatorSpec`); prefer :func:`scenedet.segment`."""
     return get_aggregator_spec(name).function
+
+
+def list_detectors(pattern: str = "") -> list[str]:
+    """Names of registered frame-level detectors (``scenedet run --plugin NAME`` takes them too)."""
+    return _registry("detector").names(pattern)
+
+
+def get_detector_spec(name: str) -> DetectorSpec:
+    return _registry("detector").get(name)
+
+
+def is_detector(name: str) -> bool:
+    """Whether ``name`` (or an alias) is a registered frame-level detector."""
+    try:
+        get_detector_spec(name)
+    except KeyError:
+        return False
+    return True
+
+
+def create_detector(name: str, **options: Any):
+    """A fresh detector (it keeps per-film state). ``device``/``batch_size`` are dropped when its
+    factory does not take them: they are offers from the run, not the user's options."""
+    factory = get_detector_spec(name).factory
+    try:
+        params = inspect.signature(factory).parameters
+    except ValueError:
+        params = {}
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    for offered in ("device", "batch_size"):
+        if offered in options and offered not in params and not takes_any:
+            del options[offered]
+    return _call("detector", name, factory, **options)

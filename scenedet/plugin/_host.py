@@ -18,7 +18,8 @@ import pluggy
 
 from scenedet.plugin import hookspecs
 from scenedet.plugin._registry import Registry
-from scenedet.plugin.specs import AggregatorSpec, BackboneSpec, ExtractorSpec, HeadSpec, SceneSpec
+from scenedet.plugin.specs import (AggregatorSpec, BackboneSpec, DetectorSpec, ExtractorSpec,
+                                   HeadSpec, SceneSpec)
 
 ENTRY_POINT_GROUP = "scenedet"
 
@@ -29,6 +30,7 @@ REGISTER_HOOKS: dict[str, tuple[str, type]] = {
     "register_heads": ("head", HeadSpec),
     "register_aggregators": ("aggregator", AggregatorSpec),
     "register_scenes": ("scene", SceneSpec),
+    "register_detectors": ("detector", DetectorSpec),
 }
 
 

@@ -38,5 +38,10 @@ def register_scenes(register):
 
 
 @hookspec
+def register_detectors(register):
+    """Register frame-level detectors (``DetectorSpec``): shot cuts, black frames, silence."""
+
+
+@hookspec
 def register_commands(cli):
     """Add click commands to the ``scenedet`` command group."""
