@@ -223,6 +223,11 @@ class _VideoState:
         self.last_duration: float | None = None
         self.times: list[float] = []
         self.images: dict[tuple[int, int], list[np.ndarray]] = {s: [] for s in owner.sizes}
+        # One reformatter per size keeps its swscale context: a fresh one per frame (what
+        # ``VideoFrame.to_ndarray(width=...)`` does) costs more than the decode itself.
+        from av.video.reformatter import VideoReformatter
+
+        self.reformatters = {s: VideoReformatter() for s in owner.sizes}
 
     def add(self, frame: Any) -> FrameBatch | None:
         if frame.pts is not None and frame.time_base is not None:
@@ -235,9 +240,10 @@ class _VideoState:
             self.last_duration = float(Fraction(frame.duration) * frame.time_base)
         self.last_time = t
         self.times.append(t)
-        for w, h in self.owner.sizes:
-            self.images[(w, h)].append(frame.to_ndarray(width=w, height=h, format="rgb24",
-                                                        interpolation=INTERPOLATION))
+        for (w, h), reformatter in self.reformatters.items():
+            small = reformatter.reformat(frame, width=w, height=h, format="rgb24",
+                                         interpolation=INTERPOLATION)
+            self.images[(w, h)].append(small.to_ndarray())
         self.count += 1
         if len(self.times) >= self.owner.batch_frames:
             return self.flush()
