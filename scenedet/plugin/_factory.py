@@ -126,15 +126,14 @@ def is_detector(name: str) -> bool:
 
 
 def create_detector(name: str, **options: Any):
-    """A fresh detector (it keeps per-film state). ``device``/``batch_size`` are dropped when its
-    factory does not take them: they are offers from the run, not the user's options."""
+    """A fresh detector (it keeps per-film state). ``device``/``batch_size`` are dropped unless its
+    factory names them: they are offers from the run, not the user's options."""
     factory = get_detector_spec(name).factory
     try:
         params = inspect.signature(factory).parameters
     except ValueError:
         params = {}
-    takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
-    for offered in ("device", "batch_size"):
-        if offered in options and offered not in params and not takes_any:
+    for offered in ("device", "batch_size"):  # only to factories that name them
+        if offered in options and offered not in params:
             del options[offered]
     return _call("detector", name, factory, **options)
