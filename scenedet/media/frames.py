@@ -241,8 +241,9 @@ class _VideoState:
         self.last_time = t
         self.times.append(t)
         for (w, h), reformatter in self.reformatters.items():
+            # threads=1: for frames this small, swscale's slice threads cost more than they save
             small = reformatter.reformat(frame, width=w, height=h, format="rgb24",
-                                         interpolation=INTERPOLATION)
+                                         interpolation=INTERPOLATION, threads=1)
             self.images[(w, h)].append(small.to_ndarray())
         self.count += 1
         if len(self.times) >= self.owner.batch_frames:

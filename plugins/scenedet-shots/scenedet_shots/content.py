@@ -25,7 +25,7 @@ import numpy as np
 from scenedet.plugin import FrameBatch, UsageError
 from scenedet_shots.shotlist import FrameClock, shots_from_cuts
 
-SIZE = (96, 54)
+SIZE = (64, 36)
 
 
 def hsv(rgb: np.ndarray) -> np.ndarray:
@@ -78,12 +78,18 @@ class ContentDetector:
     def add_frames(self, batch: FrameBatch) -> None:
         self._clock.add(batch.times)
         pictures = hsv(batch.frames(SIZE))
-        for picture in pictures:
-            if self._hsv:
-                self._scores.append(change(picture, self._hsv[-1][1]))
-            else:
-                self._scores.append(0.0)
-            self._brightness.append(float(picture[..., 2].mean()))
+        if not len(pictures):
+            return
+        # all of the batch's frame-to-frame changes at once
+        before = np.concatenate([self._hsv[-1][1][None] if self._hsv else pictures[:1],
+                                 pictures[:-1]])
+        d = np.abs(pictures - before)
+        d[..., 0] = np.minimum(d[..., 0], 180.0 - d[..., 0])
+        scores = d.mean(axis=(1, 2, 3)).tolist()
+        brightness = pictures[..., 2].mean(axis=(1, 2)).tolist()
+        for k, picture in enumerate(pictures):
+            self._scores.append(scores[k] if self._n else 0.0)
+            self._brightness.append(brightness[k])
             self._hsv.append((self._n, picture))
             self._n += 1
             while self._next + self._lag < self._n:

