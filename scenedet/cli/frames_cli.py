@@ -33,7 +33,9 @@ def run_many(scenes: tuple[str, ...], video: Path, *, model: Path | None, output
              aggregator: str | None, min_length: float | None, threshold: str | None,
              label_threshold: float | None, device: str, batch_size: int, threads: int | None,
              weights: tuple[str, ...], options: tuple[str, ...], snap_to: str | None,
-             snap_tolerance: float, quiet: bool) -> None:
+             snap_tolerance: float, quiet: bool, batch_size_given: bool = False) -> None:
+    """``scenedet run`` with detectors or several plugins: one JSON object per plugin (a list
+    when there are several). ``--batch-size`` reaches the detectors only when given."""
     from scenedet.inference.framerun import FrameResult, run_plugins
     from scenedet.paths import default_model_path
     from scenedet.plugin._factory import get_scene, is_detector
@@ -55,14 +57,14 @@ def run_many(scenes: tuple[str, ...], video: Path, *, model: Path | None, output
         if min_length != int(min_length) or min_length < 1:
             raise click.BadParameter("must be a whole number of seconds >= 1", param_hint="--min-length")
         min_len = int(min_length)
-    scene_kwargs = dict(model=model, aggregator=aggregator, min_length=min_len, threshold=threshold,
+    scene_kwargs = dict(model=model, batch_size=batch_size, aggregator=aggregator, min_length=min_len, threshold=threshold,
                         label_threshold=label_threshold, threads=threads,
                         weights=parse_weight_overrides(weights), progress=False if quiet else None)
     results = run_plugins(video, scenes, options=split_options(options, detectors + (
                               [snap_to] if snap_to and snap_to not in detectors else [])),
                           snap_to=snap_to, snap_tolerance=snap_tolerance,
                           scene_kwargs=scene_kwargs, device=device,
-                          batch_size=batch_size if learned else None)
+                          batch_size=batch_size if batch_size_given else None)
     dicts = [r if isinstance(r, dict) else r.to_dict() for r in results]
     write_json(dicts[0] if len(dicts) == 1 else dicts, output)
     if output is None or quiet:

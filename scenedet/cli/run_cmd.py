@@ -76,7 +76,9 @@ def run_command(scenes: tuple[str, ...], video: Path, model: Path | None, output
         run_many(scenes, video, model=model, output=output, aggregator=aggregator,
                  min_length=min_length, threshold=threshold, label_threshold=label_threshold,
                  device=device, batch_size=batch_size, threads=threads, weights=weights,
-                 options=options, snap_to=snap_to, snap_tolerance=snap_tolerance, quiet=quiet)
+                 options=options, snap_to=snap_to, snap_tolerance=snap_tolerance, quiet=quiet,
+                 batch_size_given=click.get_current_context().get_parameter_source("batch_size")
+                 is not click.core.ParameterSource.DEFAULT)
         return
     if options:
         raise UsageError("--option is for frame-level detectors (e.g. -p shots)")
