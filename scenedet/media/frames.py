@@ -76,8 +76,8 @@ class StreamInfo:
     has_audio: bool
     audio_rate: int | None = None
 
-    def frame_time(self, index: int, times: Sequence[float] | None = None) -> float:
-        """Seconds of frame ``index`` on the nominal grid (``index == n_frames``: the end)."""
+    def frame_time(self, index: int) -> float:
+        """Seconds of frame ``index`` on the nominal grid (``index >= n_frames``: the end)."""
         if index >= self.n_frames:
             return self.duration
         return index / self.fps if self.fps else 0.0
