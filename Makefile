@@ -1,11 +1,12 @@
 # make demo: set up .venv (first time: a few minutes, ~5 GB for the torch stack) and run the demo.
-# make test: set up .venv and run the test suite.
+# make test: set up .venv and run the full test suite (what CI runs).
+# make test-fast: the suite without the tests marked slow (under a minute on a quiet machine).
 VENV ?= .venv
 PYTHON ?= python3
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed
 
-.PHONY: demo test bench setup
+.PHONY: demo test test-fast bench setup
 
 setup: $(STAMP)
 
@@ -19,6 +20,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/segmentors.py

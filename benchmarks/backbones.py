@@ -79,7 +79,7 @@ def now() -> str:
 
 def dataset(settings: dict[str, Any], seed: int):
     """The generated dataset for these settings: rendered once, reused."""
-    from scenedet.synth.dataset import SynthDataset, synthesize
+    from scenedet.synth import SynthDataset, synthesize
 
     s = settings
     root = FILMS / (f"backbones-{s['films']}f-{s['min_seconds']}-{s['max_seconds']}s-"

@@ -1,6 +1,6 @@
 """The demo behind ``make demo``: generate, train, run, evaluate, on films we can hold.
 
-1. Render a small synthetic dataset (:mod:`scenedet.synth.dataset`: scenes carry a magenta disc AND a
+1. Render a small synthetic dataset (:mod:`scenedet.synth`: scenes carry a magenta disc AND a
    600+900 Hz chord; hard negatives carry only one of them).
 2. Train the ``kissing`` recipe's ResNet-18 + VGGish head on it, split 80/10/10 by film.
 3. ``run_scene`` on each held-out test film, exactly as ``scenedet run`` does.
@@ -31,10 +31,9 @@ class DemoResult:
 def run_demo(root: str | Path, *, films: int = 10, seed: int = 0, min_seconds: int = 60,
              max_seconds: int = 120, backbone_weights: str = "random:0", device: str = "cpu",
              log: Callable[[str], None] = print, progress: bool | None = None) -> DemoResult:
-    from scenedet.evaluation.annotations import AnnotationSet, load_annotations
-    from scenedet.evaluation.report import evaluate_predictions
-    from scenedet.inference.pipeline import run_scene
-    from scenedet.synth.dataset import SynthDataset, synthesize
+    from scenedet.evaluation.annotations import load_annotations
+    from scenedet.evaluation.evaluate import evaluate_results, predict_with_model, select_split
+    from scenedet.synth import SynthDataset, synthesize
     from scenedet.timefmt import format_time
     from scenedet.training.train import TrainConfig, train_scene
 
@@ -59,33 +58,33 @@ def run_demo(root: str | Path, *, films: int = 10, seed: int = 0, min_seconds: i
     else:
         log("2/4 training the kissing recipe's head (ResNet-18 + VGGish, linear) on this data")
     model_path = root / "kissing-demo.pt"
-    trained = train_scene(TrainConfig(scene="kissing", annotations=str(dataset.annotations_path),
-                                      output=str(model_path), backbone_weights=backbone_weights,
-                                      seed=seed, device=device),
-                          log=lambda m: log("    " + m), progress=progress)
+    train_scene(TrainConfig(scene="kissing", annotations=str(dataset.annotations_path),
+                            output=str(model_path), backbone_weights=backbone_weights, seed=seed,
+                            device=device),
+                log=lambda m: log("    " + m), progress=progress)
 
-    test_films = tuple(trained.splits["test"])
-    log(f"3/4 scenedet run --plugin kissing on the held-out test film(s): {', '.join(test_films)}")
-    runs = {}
     annotations = load_annotations(dataset.annotations_path)
-    for name in test_films:
-        result = run_scene(data_dir / name, scene="kissing", model=model_path, device=device,
-                           progress=progress)
-        runs[name] = result.to_dict()
-        log(f"    {name}: {len(result.scores)} s scored")
-        truth = [(a.start, a.end) for a in annotations.positives(name)]
-        found = [(s.start, s.end, s.score) for s in result.segments]
+    held_out = select_split(annotations, model_path, "test")
+    test_films = held_out.videos
+    log(f"3/4 running the kissing scene on the held-out test film(s), as `scenedet run` does: "
+        f"{', '.join(test_films)}")
+    results = predict_with_model(model_path, test_films, data_dir, scene="kissing", device=device,
+                                 progress=progress)
+    for _origin, result in results:
+        name = result["video"]
+        log(f"    {name}: {len(result['scores'])} s scored")
+        truth = [(a.start, a.end) for a in held_out.positives(name)]
+        found = [(s["start"], s["end"], s["score"]) for s in result["segments"]]
         log("      annotated: " + (", ".join(f"{format_time(a)[3:8]}-{format_time(b)[3:8]}"
                                               for a, b in truth) or "none"))
         log("      found:     " + (", ".join(f"{format_time(a)[3:8]}-{format_time(b)[3:8]} "
                                               f"({p:.2f})" for a, b, p in found) or "none"))
 
     log("4/4 evaluation of the held-out film(s) against their annotations")
-    held_out = AnnotationSet([a for a in annotations if a.video in runs], videos=test_films,
-                             source=annotations.source)
-    report = evaluate_predictions(runs, held_out)
+    report = evaluate_results(results, held_out)
     for line in report.format_table(per_video=False).splitlines():
         log("    " + line)
     log(f"per-second F1 on held-out films: {report.per_second.f1:.3f} "
         f"(precision {report.per_second.precision:.3f}, recall {report.per_second.recall:.3f})")
+    runs = {result["video"]: dict(result) for _origin, result in results}
     return DemoResult(model=model_path, test_films=test_films, report=report, runs=runs)

@@ -16,6 +16,15 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 
 
 @pytest.fixture(autouse=True)
+def _only_the_projects_plugins(monkeypatch):
+    """The suite sees the core and the reference set only, whatever else is installed (and
+    subprocesses inherit this): a third-party plugin cannot change what the tests see."""
+    monkeypatch.setenv("SCENEDET_PLUGINS", "scenedet,scenedet-kissing")
+    for name in ("SCENEDET_LOAD_PLUGINS", "SCENEDET_DISABLE_PLUGINS", "SCENEDET_STRICT", "SCENEDET_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
 def _isolated_homes(tmp_path_factory, monkeypatch):
     """No test reads or writes the user's model/weight caches, and nothing is downloaded."""
     home = tmp_path_factory.mktemp("scenedet-home")
@@ -27,3 +36,24 @@ def _isolated_homes(tmp_path_factory, monkeypatch):
     except ImportError:
         return
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(home / "hf"))
+
+
+@pytest.fixture(scope="session")
+def _session_feature_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("feature-cache")
+
+
+@pytest.fixture
+def shared_feature_cache(_session_feature_cache):
+    """One feature cache for the whole session, so films are decoded and embedded once.
+
+    The test keeps its own ``SCENEDET_HOME`` (installed models stay private to it) whose
+    ``features/`` is the session's cache. Features are keyed by film content and backbone
+    weights, so tests sharing it cannot see each other's mistakes, only skip repeated work.
+    """
+    from scenedet.paths import feature_cache_dir
+
+    link = feature_cache_dir()
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(_session_feature_cache, target_is_directory=True)
+    return _session_feature_cache

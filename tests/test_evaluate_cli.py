@@ -184,3 +184,49 @@ def test_explicit_negatives_ignore_unlabelled_time_and_detections_there():
 def test_library_refuses_unknown_videos():
     with pytest.raises(UsageError, match="do not list"):
         evaluate_predictions({"x.mp4": ([0.1], [])}, AnnotationSet([Annotation("v", 0, 1)]))
+
+
+def test_library_route_gives_the_cli_report(files):
+    from scenedet.evaluation import evaluate_results, load_annotations, read_results
+
+    annotations, a, b = files
+    report = evaluate_results([*read_results(a), *read_results(b)], load_annotations(annotations))
+    printed = invoke("evaluate", "--annotations", annotations, "--predictions", a,
+                     "--predictions", b, "--json")
+    assert printed.exit_code == 0, printed.output
+    assert json.loads(json.dumps(report.to_dict())) == json.loads(printed.stdout)
+    assert report.not_evaluated == ("film_c.mp4",)
+
+
+def test_library_matching_errors_name_no_cli_flags(files):
+    from scenedet.evaluation import load_annotations
+    from scenedet.evaluation.evaluate import match_results, read_results
+
+    annotations_path, a, _ = files
+    annotations = load_annotations(annotations_path)
+    predictions, durations = match_results(read_results(a), annotations)
+    assert list(predictions) == ["film_a.mp4"] and durations == {"film_a.mp4": 20.0}
+    with pytest.raises(UsageError, match="a second prediction for 'film_a.mp4'") as info:
+        match_results([*read_results(a), *read_results(a)], annotations)
+    assert "--" not in str(info.value)
+    with pytest.raises(UsageError, match="video 'film_z.mp4' is not in") as info:
+        match_results([("z", {"video": "film_z.mp4", "scores": []})], annotations)
+    assert "--" not in str(info.value)
+
+
+def test_subset_and_split_selection(files, tmp_path):
+    from scenedet.evaluation import load_annotations, select_split
+    from scenedet.evaluation.annotations import AnnotationError
+    from scenedet.evaluation.evaluate import evaluate_model
+
+    annotations = load_annotations(files[0])
+    part = annotations.subset(["film_b.mp4", "film_c.mp4"])
+    assert part.videos == ("film_b.mp4", "film_c.mp4") and part.source == annotations.source
+    assert [(a.video, a.start, a.end) for a in part] == [("film_b.mp4", 3.0, 8.0)]
+    with pytest.raises(AnnotationError, match="no film 'film_z.mp4'"):
+        annotations.subset(["film_z.mp4"])
+    assert select_split(annotations, tmp_path / "no-model.pt", "all") is annotations
+    with pytest.raises(UsageError, match="unknown split 'dev'"):
+        evaluate_model(tmp_path / "no-model.pt", annotations, split="dev")
+    with pytest.raises(UsageError, match="model file not found"):
+        select_split(annotations, tmp_path / "no-model.pt", "test")

@@ -326,6 +326,7 @@ def test_a_film_cut_mid_way_fails_clearly_where_the_data_ends(media_films, tmp_p
 # --- memory ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_memory_does_not_grow_with_the_length_of_the_film(media_films, monkeypatch):
     film = media_films.get("long")  # 40 s
     stashes = []

@@ -52,6 +52,7 @@ def _model(path, backbones, *, bias=None, seed=0, **meta):
     return path, head
 
 
+@pytest.mark.slow
 def test_scores_are_the_models_output_for_each_seconds_still_and_audio(film, backbones, tmp_path):
     from scenedet.media.decode import iter_seconds
     from scenedet.media.logmel import log_mel_patch
@@ -71,6 +72,7 @@ def test_scores_are_the_models_output_for_each_seconds_still_and_audio(film, bac
     assert len(set(np.round(result.scores, 4))) > 1  # seconds really differ
 
 
+@pytest.mark.slow
 def test_segments_follow_the_scores_and_settings(film, backbones, tmp_path):
     path, _ = _model(tmp_path / "pos.pt", backbones, bias=[0.0, 5.0])  # every second positive
     result = run_scene(film, scene="kissing", model=path, min_length=3, progress=False)
@@ -79,6 +81,7 @@ def test_segments_follow_the_scores_and_settings(film, backbones, tmp_path):
     assert run_scene(film, scene="kissing", model=path, progress=False).segments == []  # min 10 s
 
 
+@pytest.mark.slow
 def test_cli_writes_the_documented_json(film, backbones, tmp_path):
     path, _ = _model(tmp_path / "pos.pt", backbones, bias=[0.0, 5.0])
     out = tmp_path / "out.json"
@@ -93,6 +96,7 @@ def test_cli_writes_the_documented_json(film, backbones, tmp_path):
     assert "1 kissing scene(s)" in result.output
 
 
+@pytest.mark.slow
 def test_installed_model_is_found_by_default(film, backbones, tmp_path):
     _model(default_model_path("kissing"), backbones, bias=[5.0, 0.0])
     result = CliRunner().invoke(cli, ["run", "-p", "kissing", str(film), "-q"])
@@ -114,6 +118,7 @@ def test_no_model_says_how_to_get_one(film):
     _one_line_error(result, "no model for scene 'kissing'", "--model", "--install")
 
 
+@pytest.mark.slow
 def test_model_for_another_recipe_is_refused(film, backbones, tmp_path):
     path, _ = _model(tmp_path / "fight.pt", backbones, scene="fight")
     _one_line_error(CliRunner().invoke(cli, ["run", "-p", "kissing", str(film), "--model", str(path)]),
@@ -162,6 +167,7 @@ def test_bad_options_are_one_line_exit_2(film, backbones, tmp_path, args, needle
     assert needle in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_features_command_writes_logmel_patches_and_backbone_features(film, tmp_path):
     out = tmp_path / "logmel.npy"
     result = CliRunner().invoke(cli, ["features", "-e", "audio-logmel", str(film), "-o", str(out)])
@@ -178,6 +184,7 @@ def test_features_command_writes_logmel_patches_and_backbone_features(film, tmp_
     assert result.exit_code == 2 and "unknown extractor or backbone 'nope'" in result.output
 
 
+@pytest.mark.slow
 def test_features_options_reach_the_backbone_or_are_refused(film, tmp_path):
     out = tmp_path / "r3d.npy"
     result = CliRunner().invoke(cli, ["features", "-e", "r3d34", "-O", "clip=motion", "--weights",
@@ -189,8 +196,9 @@ def test_features_options_reach_the_backbone_or_are_refused(film, tmp_path):
     _one_line_error(result, "backbone 'resnet18' does not take these options")
 
 
+@pytest.mark.slow
 def test_features_without_output_fill_the_cache_training_reads(film, monkeypatch):
-    from scenedet.inference import features
+    from scenedet.inference import cache
     from scenedet.inference.cache import FeatureCache
 
     result = CliRunner().invoke(cli, ["features", "-e", "vggish", "--weights", "random:0", str(film)])
@@ -200,7 +208,7 @@ def test_features_without_output_fill_the_cache_training_reads(film, monkeypatch
     def no_decoding(*args, **kwargs):
         raise AssertionError("decoded again")
 
-    monkeypatch.setattr(features, "write_backbone_features", no_decoding)
+    monkeypatch.setattr(cache, "write_backbone_features", no_decoding)
     vggish = scenedet.create_backbone("vggish", weights="random:0")
     cached = FeatureCache().features(film, [vggish])[0]
     assert cached.shape == (SECONDS, 128)
@@ -213,3 +221,26 @@ def test_features_without_output_fill_the_cache_training_reads(film, monkeypatch
     np.testing.assert_allclose(cached[0], direct, atol=1e-4)
     result = CliRunner().invoke(cli, ["features", "-e", "audio-logmel", str(film)])
     _one_line_error(result, "is an extractor: give -o OUT.npy")
+
+
+def test_the_feature_path_depends_one_way():
+    """features (streaming to .npy) <- cache (keys, hash, fill) <- extract (`scenedet features`):
+    no module imports one above it, not even lazily inside a function."""
+    import ast
+    from pathlib import Path
+
+    import scenedet.inference
+
+    root = Path(scenedet.inference.__file__).parent
+
+    def imported(name: str) -> set[str]:
+        tree = ast.parse((root / f"{name}.py").read_text())
+        found = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        found |= {f"{n.module}.{a.name}" for n in ast.walk(tree)  # from scenedet.inference import x
+                  if isinstance(n, ast.ImportFrom) and n.module for a in n.names}
+        found |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        return found
+
+    assert not imported("features") & {"scenedet.inference.cache", "scenedet.inference.extract"}
+    assert "scenedet.inference.features" in imported("cache")
+    assert "scenedet.inference.extract" not in imported("cache")

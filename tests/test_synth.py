@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from scenedet.evaluation.annotations import load_annotations
 from scenedet.errors import UsageError
-from scenedet.synth.dataset import (AUDIO_CUE_GUARD_HZ, AUDIO_CUE_HZ, MIN_GAP, FilmRenderer,
-                            SynthDataset, SynthSettings, hsv_to_rgb, plan_dataset, synthesize)
+from scenedet.synth import FilmRenderer, SynthDataset, SynthSettings, plan_dataset, synthesize
+from scenedet.synth.plan import AUDIO_CUE_GUARD_HZ, AUDIO_CUE_HZ, MIN_GAP, hsv_to_rgb
 
 # Two films of 20-30 s with one scene of each kind between them (seed 3), rendered in about 1 s.
 TINY = dict(films=2, seed=3, min_seconds=20, max_seconds=30, min_scene=4, max_scene=8,
@@ -136,6 +136,9 @@ def test_bad_settings_are_usage_errors(tmp_path):
         synthesize(tmp_path, films=1, width=161, height=120)
     with pytest.raises(UsageError, match="film length"):
         synthesize(tmp_path, films=1, min_seconds=30, max_seconds=20)
+    with pytest.raises(UsageError, match="number of films must be at least 1") as info:
+        synthesize(tmp_path, films=0)
+    assert "--" not in str(info.value)  # a library message, not a CLI one
 
 
 # ---------------------------------------------------------------------------------- rendered

@@ -70,12 +70,10 @@ def test_its_aggregator_serves_segment(host_with_fight):
 def test_its_command_joins_the_cli(host_with_fight):
     from scenedet.cli import cli
 
-    host_with_fight.pm.hook.register_commands(cli=cli)
-    try:
-        result = CliRunner().invoke(cli, ["fight-info"])
-        assert result.exit_code == 0 and result.output == "fight plugin here\n"
-    finally:
-        cli.commands.pop("fight-info", None)
+    result = CliRunner().invoke(cli, ["fight-info"])  # the host asks it for its commands
+    assert result.exit_code == 0 and result.output == "fight plugin here\n"
+    assert "fight-info" not in cli.commands  # beside the built-in commands, not among them
+    assert host_with_fight.plugins["fight"].components["command"] == ["fight-info"]
 
 
 def test_kissing_recipe_is_the_papers():

@@ -2,7 +2,6 @@
 
 import json
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, strategies as st
@@ -32,14 +31,15 @@ def test_split_fractions_are_80_10_10():
 
 @pytest.fixture(scope="module")
 def tiny_set(tmp_path_factory):
-    from scenedet.synth.dataset import synthesize
+    from scenedet.synth import synthesize
 
     root = tmp_path_factory.mktemp("tiny")
     return synthesize(root, films=6, seed=3, min_seconds=30, max_seconds=40, min_scene=8,
                       max_scene=14, width=160, height=120, fps=6)
 
 
-def test_train_beats_chance_and_records_everything(tiny_set, tmp_path):
+@pytest.mark.slow
+def test_train_beats_chance_and_records_everything(tiny_set, shared_feature_cache, tmp_path):
     out = tmp_path / "tiny.pt"
     metrics = tmp_path / "metrics.json"
     result = CliRunner().invoke(cli, [
@@ -72,8 +72,11 @@ def test_train_beats_chance_and_records_everything(tiny_set, tmp_path):
     (["--visual", "vggish"], "--visual 'vggish' is not a visual backbone"),
     (["--visual", "nope"], "unknown backbone 'nope'"),
 ])
-def test_bad_component_choices(tiny_set, tmp_path, args, needle):
-    result = CliRunner().invoke(cli, ["train", "-p", "kissing", "-a", str(tiny_set.annotations_path),
+def test_bad_component_choices(tmp_path, args, needle):
+    """Refused before any film is opened (the films named here do not exist)."""
+    annotations = tmp_path / "annotations.csv"
+    annotations.write_text("video,start,end\na.mp4,0,5\nb.mp4,0,5\nc.mp4,1,4\n")
+    result = CliRunner().invoke(cli, ["train", "-p", "kissing", "-a", str(annotations),
                                       "-o", str(tmp_path / "x.pt"), *args])
     assert result.exit_code == 2 and needle in result.output, result.output
     assert not (tmp_path / "x.pt").exists()
@@ -86,10 +89,11 @@ def test_too_few_films(tmp_path):
     assert result.exit_code == 2 and "at least 3 annotated films" in result.output, result.output
 
 
+@pytest.mark.slow
 def test_train_all_fine_tunes_and_embeds_the_backbones(tmp_path):
     import scenedet
     import torch
-    from scenedet.synth.dataset import synthesize
+    from scenedet.synth import synthesize
 
     data = synthesize(tmp_path / "ft", films=3, seed=5, min_seconds=12, max_seconds=14,
                       min_scene=4, max_scene=6, width=96, height=64, fps=2)
@@ -109,7 +113,8 @@ def test_train_all_fine_tunes_and_embeds_the_backbones(tmp_path):
     assert len(json.loads(run.output)["scores"]) == data.films[0].duration
 
 
-def test_evaluate_runs_a_model_on_its_test_split(tiny_set, tmp_path):
+@pytest.mark.slow
+def test_evaluate_runs_a_model_on_its_test_split(tiny_set, shared_feature_cache, tmp_path):
     """`run` re-decodes the test films and uses the saved head over raw features (the training
     standardisation folded into it): its confusion must equal the one training recorded."""
     out = tmp_path / "m.pt"
@@ -126,3 +131,17 @@ def test_evaluate_runs_a_model_on_its_test_split(tiny_set, tmp_path):
     recorded = load_model_file(out).meta.training["test"]
     assert data["per_second"]["confusion"] == recorded["confusion"]
     assert "Average precision" in result.output
+
+
+def test_library_backbone_choice_errors_name_no_cli_flags():
+    from scenedet.errors import UsageError
+    from scenedet.training.train import BackboneChoiceError, choose_backbones
+
+    with pytest.raises(BackboneChoiceError) as info:
+        choose_backbones("kissing", visual="vggish")
+    assert (info.value.modality, info.value.choice, info.value.actual) == ("visual", "vggish", "audio")
+    assert "--" not in str(info.value)
+    with pytest.raises(UsageError, match="no backbone left") as info:
+        choose_backbones("kissing", visual="none", audio="none")
+    assert "--" not in str(info.value)
+    assert choose_backbones("kissing", audio="none") == ["resnet18"]

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from scenedet import __version__
+from scenedet.cli._plugins import strict_option, traceback_option, with_plugin_commands
 from scenedet.errors import ScenedetError, UsageError
 
 
@@ -46,8 +47,10 @@ class ScenedetGroup(click.Group):
             ctx.exit(1)
 
 
-@click.group(cls=ScenedetGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=with_plugin_commands(ScenedetGroup), context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="scenedet")
+@traceback_option
+@strict_option
 def cli() -> None:
     """Find scenes of a kind in films, one second at a time.
 
@@ -68,17 +71,9 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def _add_commands() -> None:
-    import warnings
-
     from scenedet.cli import commands  # noqa: F401  (registers the built-in commands on ``cli``)
-    from scenedet.plugin._host import get_host
-
-    with warnings.catch_warnings():
-        warnings.showwarning = _show_warning  # plugin load failures as one line each
-        try:
-            get_host().pm.hook.register_commands(cli=cli)
-        except Exception as exc:  # a plugin's command must not take the CLI down
-            click.echo(f"Warning: a plugin failed to add commands: {exc}", err=True)
+    # Plugins' commands are not added here: they load on first lookup, beside these, after the
+    # global switches are read (scenedet.cli._plugins, docs/plugin-host.md).
 
 
 _add_commands()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -86,47 +85,20 @@ def evaluate_command(annotations_path: Path, prediction_files: tuple[Path, ...],
         evaluate_cuts_cli(annotations_path, prediction_files, frame_tolerances or (0, 2),
                           output, as_json)
         return
-    from scenedet.evaluation.annotations import AnnotationSet, load_annotations, match_video, validate
-    from scenedet.evaluation.report import evaluate_predictions
     from scenedet.cli.output import write_json
+    from scenedet.evaluation.annotations import load_annotations
+    from scenedet.evaluation.evaluate import evaluate_model, evaluate_results, read_results
 
     if bool(prediction_files) == (model is not None):
         raise UsageError("give either --predictions RESULT.json (one or more) or --model MODEL")
     annotations = load_annotations(annotations_path, videos_dir=videos_dir)
-    keys = set(annotations.videos)
     if model is not None:
-        results = _predict_with_model(model, annotations.videos, videos_dir, annotations_path,
-                                      scene, split, device)
-        if split != "all":  # score the split alone, not "the other films were not evaluated"
-            chosen = tuple(result["video"] for _origin, result in results)
-            annotations = AnnotationSet([a for a in annotations if a.video in chosen],
-                                        videos=chosen, source=annotations.source)
-            keys = set(chosen)
+        report = evaluate_model(model, annotations, videos_dir=videos_dir, split=split,
+                                scene=scene, device=device, label_threshold=label_threshold)
     else:
-        results = [item for path in prediction_files for item in _read_results(path)]
-
-    predictions: dict[str, dict[str, Any]] = {}
-    durations: dict[str, float] = {}
-    sources: dict[str, str] = {}
-    for origin, result in results:
-        video = result.get("video")
-        if not isinstance(video, str) or not video:
-            raise UsageError(f"{origin}: no \"video\" in this result")
-        key = match_video(video, keys, videos_dir=videos_dir)
-        if key is None:
-            raise UsageError(f"{origin}: video {video!r} is not in {annotations_path} "
-                             f"(matched by file name; a film without scenes needs a row with "
-                             f"empty start and end)")
-        if key in predictions:
-            raise UsageError(f"{origin}: a second prediction for {key!r} (first in {sources[key]})")
-        predictions[key], sources[key] = result, origin
-        if isinstance(result.get("duration"), (int, float)):
-            durations[key] = float(result["duration"])
-    # The films' durations as the runs saw them: no annotated scene may run past a film's end.
-    validate(annotations, durations)
-    if label_threshold is None:
-        label_threshold = _runs_label_threshold(predictions.values())
-    report = evaluate_predictions(predictions, annotations, label_threshold=label_threshold)
+        results = [item for path in prediction_files for item in read_results(path)]
+        report = evaluate_results(results, annotations, videos_dir=videos_dir,
+                                  label_threshold=label_threshold)
     data = report.to_dict()
     if output is not None:
         write_json(data, output)
@@ -134,65 +106,3 @@ def evaluate_command(annotations_path: Path, prediction_files: tuple[Path, ...],
         click.echo(json.dumps(data, indent=2))
     else:
         click.echo(report.format_table())
-
-
-def _runs_label_threshold(results: Any) -> float:
-    """The ``settings.label_threshold`` every run used, or 0.5 when they differ or do not say."""
-    found = {r.get("settings", {}).get("label_threshold") for r in results
-             if isinstance(r.get("settings"), dict)}
-    if len(found) == 1:
-        (value,) = found
-        if isinstance(value, (int, float)) and 0.0 <= value <= 1.0:
-            return float(value)
-    return 0.5
-
-
-def _read_results(path: Path) -> list[tuple[str, dict[str, Any]]]:
-    """The run results in one JSON file (an object or a list of them), tagged with their origin."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"predictions file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
-    items = data if isinstance(data, list) else [data]
-    out = []
-    for index, item in enumerate(items):
-        origin = f"{path}" if not isinstance(data, list) else f"{path}: item {index}"
-        if not isinstance(item, dict) or "scores" not in item:
-            raise UsageError(f"{origin}: not a `scenedet run` result (needs \"video\", "
-                             f"\"scores\" and \"segments\")")
-        out.append((origin, item))
-    return out
-
-
-# ---- hook for the model route ------------------------------------------------------------
-# The lead wires `--model` here: run the pipeline on every annotated film found under --videos and
-# return the same dicts `scenedet run` writes. Everything above stays the same.
-def _predict_with_model(model: Path, videos: tuple[str, ...], videos_dir: Path | None,
-                        annotations_path: Path, scene: str | None, split: str,
-                        device: str) -> list[tuple[str, dict[str, Any]]]:
-    """Run ``model`` on the annotated films (those of ``split`` of its training, if asked)."""
-    from scenedet.inference.modelfile import load_model_file
-    from scenedet.inference.pipeline import run_scene
-
-    meta = load_model_file(model).meta
-    videos_dir = videos_dir or annotations_path.parent
-    if split != "all":
-        chosen = meta.training.get("splits", {}).get(split)
-        if chosen is None:
-            raise UsageError(f"{model} records no training splits: use --split all")
-        missing = sorted(set(chosen) - set(videos))
-        if missing:
-            raise UsageError(f"{model}'s {split} film {missing[0]!r} is not in {annotations_path}")
-        videos = tuple(v for v in videos if v in set(chosen))
-    out = []
-    for key in videos:
-        path = videos_dir / key
-        result = run_scene(path, scene=scene or meta.scene, model=model, device=device,
-                           progress=False).to_dict()
-        result["video"] = key
-        out.append((str(path), result))
-    return out

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from scenedet.cli import cli
+from scenedet.errors import UsageError
 
 
 @cli.command("features")
@@ -39,10 +40,12 @@ def features_command(name: str, video: Path, output: Path | None, weights: str, 
     your films once (without -o) and training never decodes them again. `scenedet plugins`
     lists every extractor and backbone. Load a result with numpy.load(OUT, mmap_mode="r").
     """
-    from scenedet.inference.features import extract_features
-
     from scenedet.cli.output import parse_options
+    from scenedet.inference.extract import extract_features, is_extractor
 
+    if output is None and is_extractor(name):
+        raise UsageError(f"{name!r} is an extractor: give -o OUT.npy (only backbone features "
+                         f"are cached)")
     array = extract_features(video, name, output, weights=weights, device=device,
                              batch_size=batch_size, progress=False if quiet else None,
                              **parse_options(options))

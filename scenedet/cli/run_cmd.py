@@ -95,9 +95,10 @@ def _run_one(scene: str, video: Path, model: Path | None, output: Path | None,
 
     if model is None:
         from scenedet.paths import default_model_path
-        from scenedet.plugin._factory import get_scene
+        from scenedet.plugin._factory import check_scene_usable, get_scene
 
-        installed = default_model_path(get_scene(scene).name)
+        # an unusable scene (components missing) says so, not "no model" (run_scene checks too)
+        installed = default_model_path(check_scene_usable(get_scene(scene)).name)
         if not installed.is_file():
             raise UsageError(f"no model for scene {scene!r}: pass --model FILE, or install one at "
                              f"{installed} (scenedet train --plugin {scene} ... --install)")

@@ -18,8 +18,9 @@ from scenedet.cli.params import TIME
 @cli.command("segment")
 @click.argument("scores", metavar="SCORES", type=click.Path(allow_dash=True, dir_okay=False))
 @click.option("--aggregator", metavar="NAME",
-              help="Registered aggregator (segmentor); `scenedet plugins` lists them. "
-                   "'algorithm1' is the slow reference.  [default: interval]")
+              help="Registered aggregator (segmentor); `scenedet plugins` lists them: 'runs' "
+                   "(the core's), 'interval' (the paper's), 'algorithm1' (its slow reference).  "
+                   "[default: runs]")
 @click.option("--min-length", "-l", type=TIME,
               help="Shortest scene: a whole number of seconds (10, 15s, 00:01:30).  [default: 10]")
 @click.option("--threshold", "-t", metavar="T",

@@ -80,7 +80,7 @@ def synth_command(out_dir: Path, films: int, seed: int, min_length: float, max_l
     encoded bytes may differ between encoder builds). See
     docs/synthetic-data.md.
     """
-    from scenedet.synth.dataset import synthesize
+    from scenedet.synth import synthesize
 
     width, height = _size(size)
     if kind == "shots":

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from scenedet.cli import cli
+from scenedet.errors import UsageError
 
 
 @cli.command("train")
@@ -51,19 +51,21 @@ def train_command(scene: str, annotations: Path, videos: Path | None, output: Pa
       scenedet train -p kissing -a data/annotations.csv --visual densenet121 --audio none -o dn.pt
       scenedet train -p kissing -a data/annotations.csv --train-all --epochs 5 -o ft.pt
     """
-    from scenedet.training.train import TrainConfig, train_scene
+    from scenedet.training.train import BackboneChoiceError, TrainConfig, train_scene
 
     config = TrainConfig(scene=scene, annotations=str(annotations), output=str(output),
                          videos=str(videos) if videos else None, visual=visual, audio=audio,
                          backbone_weights=backbone_weights, train_all=train_all, epochs=epochs,
                          batch_size=batch_size, lr=lr, seed=seed, device=device, install=install)
     log = (lambda _msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
-    result = train_scene(config, log=log, progress=False if quiet else None)
+    try:
+        result = train_scene(config, log=log, progress=False if quiet else None)
+    except BackboneChoiceError as exc:  # name the option the user gave
+        raise UsageError(f"--{exc.modality} {exc.choice!r} is not a {exc.modality} backbone "
+                         f"(it is {exc.actual})") from None
     if metrics is not None:
         from scenedet.cli.output import write_json
 
-        write_json({"best_epoch": result.best_epoch, "epochs": result.epochs, "val": result.val,
-                    "test": result.test, "splits": result.splits,
-                    "class_balance": result.class_balance}, metrics)
+        write_json(result.metrics(), metrics)
     click.echo(f"{result.model_path}: test F1 {result.test['f1']:.3f} "
                f"(val F1 {result.val['f1']:.3f}, best epoch {result.best_epoch})")

@@ -22,7 +22,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from scenedet.evaluation.annotations import AnnotationSet, video_key
+from scenedet.evaluation.annotations.model import AnnotationSet, video_key
 from scenedet.errors import UsageError
 from scenedet.evaluation.metrics import (TIOU_THRESHOLDS, BinaryMetrics, DetectionMetrics, Segment, SegmentMetrics,
                       binary_metrics, detection_map, format_number, format_table,

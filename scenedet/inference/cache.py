@@ -4,21 +4,24 @@ Keyed by the film's content hash (not its path: a renamed or copied film still h
 backbone's name, options and weights, and the preprocessing version; values are ``.npy`` files
 read memory-mapped, so training on cached features neither decodes again nor loads every film
 into memory. Location: ``$SCENEDET_HOME/features``.
+
+The dependency goes one way: the cache decides *where* an array lives and *whether* it must be
+computed; computing and writing it is :mod:`scenedet.inference.features`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from scenedet.inference.modelfile import PREPROCESSING_VERSION
 from scenedet.files import write_text
+from scenedet.inference.features import write_backbone_features
+from scenedet.inference.modelfile import PREPROCESSING_VERSION
 from scenedet.paths import feature_cache_dir
 
 _HASH_CHUNK = 1 << 20
@@ -56,21 +59,30 @@ def backbone_key(backbone: Any, options: dict[str, Any] | None = None) -> str:
 
 
 class FeatureCache:
-    """``get``/``fill`` per-second features of films; ``root`` defaults to ``$SCENEDET_HOME/features``."""
+    """Where per-second arrays of films live; ``root`` defaults to ``$SCENEDET_HOME/features``.
+
+    :meth:`path` and :meth:`inputs_path` name the files; :meth:`features` returns a film's
+    features for some backbones, computing (one decode pass) and storing only the missing ones.
+    """
 
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = Path(root) if root is not None else feature_cache_dir()
 
     def path(self, film_hash: str, backbone: Any, options: dict[str, Any] | None = None) -> Path:
+        """The ``.npy`` file of one backbone's features (with ``options``) of one film."""
         safe = backbone.name.replace(":", "_").replace("/", "_")
         return self.root / film_hash[:2] / film_hash / f"{safe}-{backbone_key(backbone, options)}.npy"
+
+    def inputs_path(self, film_hash: str, extractor: str, size: int) -> Path:
+        """The ``.npy`` file of one extractor's per-second inputs of one film, as fine-tuning
+        keeps them (stills shrunk to a ``size``-pixel short side)."""
+        return self.root / "inputs" / film_hash / f"{extractor}-{size}.npy"
 
     def features(self, video: str | Path, backbones: Sequence[Any], *, device: Any = "cpu",
                  batch_size: int = 16, progress: Any = None,
                  options: Sequence[dict[str, Any] | None] | None = None) -> list[np.ndarray]:
         """Features of ``video`` for each backbone, memory-mapped; missing ones are computed in
         one decode pass for all of them and stored."""
-        from scenedet.inference.features import write_backbone_features
         from scenedet.media.probe import probe
 
         film_hash = content_hash(video)

@@ -1,23 +1,24 @@
 """Per-second features (or raw extractor inputs) of a film, streamed to ``.npy`` files.
 
-What ``scenedet features`` and training call. Output arrays are written through a memory map as
-batches arrive, so a feature file of a long film never sits in memory whole; files appear
-atomically (written under a temporary name, then renamed), so a crash leaves no partial file.
+The writing half of the feature path: one decode pass feeds every backbone, and each output array
+is written through a memory map as batches arrive, so a feature file of a long film never sits in
+memory whole; files appear atomically (:class:`scenedet.files.PendingOutput`), so a crash leaves
+no partial file. Where the files go and when they are reused is the feature cache's job
+(:mod:`scenedet.inference.cache`, which calls this module); ``scenedet features`` goes through
+:func:`scenedet.inference.extract.extract_features`.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from scenedet.plugin._factory import create_backbone, create_extractor, list_backbones, list_extractors
+from scenedet.plugin._factory import create_extractor
 from scenedet.errors import UsageError
-from scenedet.files import PendingOutput, write_with
+from scenedet.files import PendingOutput
 from scenedet.progress import Progress
 
 
@@ -114,47 +115,3 @@ def write_extractor_output(video: str | Path, name: str, output: Path, *, n_seco
     except BaseException:
         stream.abort()
         raise
-
-
-def extract_features(video: str | Path, name: str, output: str | Path | None = None, *,
-                     weights: str = "pretrained", device: str = "cpu", batch_size: int = 16,
-                     progress: bool | None = None, **options: Any) -> np.ndarray:
-    """The per-second output of extractor or backbone ``name`` for ``video``, memory-mapped.
-
-    Extractors give their inputs (``audio-logmel``: ``(n_seconds, 96, 64)``) and need
-    ``output``. Backbones give their features ``(n_seconds, dim)`` through the feature cache
-    (:mod:`scenedet.inference.cache`): computed once per film, backbone, weights and options, then copied
-    to ``output`` when one is given; without ``output`` the cache is filled, so that training on
-    this film later does not decode it again.
-    """
-    from scenedet.inference.cache import FeatureCache, content_hash
-    from scenedet.media.probe import probe
-    from scenedet.inference.model import prepare_for_inference, resolve_device
-
-    if output is not None and Path(output).suffix != ".npy":
-        raise UsageError(f"output must be a .npy file: {output}")
-    is_extractor = name in list_extractors()
-    if not is_extractor and name not in list_backbones() and ":" not in name:
-        known = ", ".join(list_extractors() + list_backbones())
-        raise UsageError(f"unknown extractor or backbone {name!r} (available: {known})")
-    if is_extractor and output is None:
-        raise UsageError(f"{name!r} is an extractor: give -o OUT.npy (only backbone features are cached)")
-    info = probe(video)
-    bar = Progress(info.n_seconds, label=f"{Path(video).name}: ", enabled=progress)
-    try:
-        if is_extractor:
-            write_extractor_output(video, name, Path(output), n_seconds=info.n_seconds,
-                                   progress=bar, **options)
-            return np.load(output, mmap_mode="r")
-        dev = resolve_device(device)
-        backbone = prepare_for_inference(create_backbone(name, weights=weights, **options), dev)
-        cache = FeatureCache()
-        array = cache.features(video, [backbone], device=dev, batch_size=batch_size,
-                               progress=bar, options=[options])[0]
-    finally:
-        bar.close()
-    if output is None:
-        return array
-    cached = cache.path(content_hash(video), backbone, options)
-    write_with(output, lambda tmp: shutil.copyfile(cached, tmp))
-    return np.load(output, mmap_mode="r")

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from scenedet.plugin._factory import create_backbone, create_head
-from scenedet.errors import UsageError
+from scenedet.errors import UsageError, one_line
 from scenedet.inference.modelfile import ModelFile, check_compatible
 
 
@@ -27,7 +27,7 @@ def resolve_device(device: str | None) -> Any:
         raise UsageError(f"unknown device {device!r}: use cpu, cuda, cuda:N or auto") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise UsageError(f"device {device!r} requested but CUDA is not available here "
-                         f"(torch {torch.__version__}); use --device cpu")
+                         f"(torch {torch.__version__}); use the cpu device")
     if dev.type not in ("cpu", "cuda"):
         raise UsageError(f"unsupported device {device!r}: use cpu, cuda, cuda:N or auto")
     return dev
@@ -36,9 +36,9 @@ def resolve_device(device: str | None) -> Any:
 def prepare_for_inference(module: Any, device: Any) -> Any:
     """Eval mode, on ``device``, 4-D weights in channels-last layout.
 
-    Channels-last (with channels-last inputs, as :mod:`scenedet.inference.pipeline` feeds them) measured
-    ~1.5x faster than the default layout for ResNet-18 and ~1.3x for VGGish on 2 CPU cores, and
-    it is the layout cuDNN's fastest convolution kernels want. 5-D weights (3-D CNNs) stay as
+    Channels-last (with channels-last inputs, as :mod:`scenedet.inference.pipeline` feeds them) is
+    faster than the default layout on the CPU for both reference backbones (timings in
+    ``docs/performance.md``), and it is the layout cuDNN's fastest convolution kernels want. 5-D weights (3-D CNNs) stay as
     they are (``Module.to(memory_format=...)`` would refuse them).
     """
     module = module.eval().to(device)
@@ -70,8 +70,8 @@ def build_backbones(names: Sequence[str], weights: Sequence[str], *,
     overrides = dict(overrides or {})
     unknown = set(overrides) - set(names)
     if unknown:
-        raise UsageError(f"--weights names {', '.join(sorted(unknown))}, which this model does "
-                         f"not use (it uses {', '.join(names)})")
+        raise UsageError(f"weight files given for {', '.join(sorted(unknown))}, which this model "
+                         f"does not use (it uses {', '.join(names)})")
     built = []
     for name, weights_id in zip(names, weights):
         wanted = overrides.get(name)
@@ -103,7 +103,6 @@ def build_scene_model(model_file: ModelFile, scene: str, *, device: Any = "cpu",
     try:
         head.load_state_dict(model_file.head_state)
     except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise UsageError(f"{model_file.path}: head weights do not fit: {first}") from None
+        raise UsageError(f"{model_file.path}: head weights do not fit: {one_line(exc)}") from None
     model = SceneModel(backbones, head)
     return prepare_for_inference(model, resolve_device(device) if isinstance(device, str) else device)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from scenedet import __version__
-from scenedet.errors import ModelFileError
+from scenedet.errors import ModelFileError, one_line
 from scenedet.files import output_path
 
 if TYPE_CHECKING:
@@ -89,8 +89,8 @@ def load_model_file(path: str | Path) -> ModelFile:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelFileError(f"not a scenedet model file: {path} ({reason[:200]})") from None
+        reason = one_line(exc, limit=200) or type(exc).__name__
+        raise ModelFileError(f"not a scenedet model file: {path} ({reason})") from None
     if not isinstance(payload, dict) or _META_KEY not in payload or "head" not in payload:
         raise ModelFileError(f"not a scenedet model file: {path} (no scenedet metadata)")
     try:

@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from scenedet.plugin._factory import get_aggregator_spec, get_scene
+from scenedet.plugin._factory import check_scene_usable, get_aggregator_spec, get_scene
 from scenedet.errors import UsageError
 from scenedet.inference.modelfile import load_model_file
 from scenedet.paths import default_model_path
@@ -93,7 +93,7 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
     from scenedet.media.probe import probe
     from scenedet.inference.model import build_scene_model, resolve_device
 
-    spec = get_scene(scene)
+    spec = check_scene_usable(get_scene(scene))
     # Validate the cheap things before loading models and decoding an hour of film.
     settings = resolve_settings({"aggregator": aggregator, "min_length": min_length,
                                  "threshold": threshold, "label_threshold": label_threshold},

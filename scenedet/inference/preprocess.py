@@ -45,7 +45,8 @@ class ImagePreprocess:
     Inference preprocessing only (no random augmentation): resize (``int``: the shorter side, the
     aspect ratio kept; ``(h, w)``: exactly, timm's "squash"), centre crop, scale to [0, 1],
     normalise. Resizing runs torchvision's (v2) antialiased kernel on the uint8 tensor, on the CPU
-    (decode thread): about 3 ms for a 1080p still, 8x faster than resizing in float. Results match
+    (decode thread): several times faster than resizing in float (timings in
+    ``docs/performance.md``), so the decode thread keeps up. Results match
     torchvision's ``weights.transforms()`` and PIL to within one uint8 level (rounding).
     """
 

@@ -189,7 +189,7 @@ def _download(known: KnownWeights, *, backbone: str) -> Path:
                                f"checksum (expected sha256 {known.hash_prefix[:16]}...); "
                                f"nothing was saved") from exc
         raise WeightsError(f"{backbone}: could not download pretrained weights "
-                           f"({type(exc).__name__}: {one_line(exc)[:160]}): "
+                           f"({type(exc).__name__}: {one_line(exc, limit=160)}): "
                            f"{_put_file_hint(known)}") from exc
     return path
 
@@ -228,14 +228,14 @@ def load_file(path: Path, *, backbone: str, allow_numpy: bool = False) -> Any:
     except pickle.UnpicklingError as exc:
         if "Unsupported global" not in str(exc):  # not a pickle of objects: a broken file
             raise WeightsError(f"{backbone}: cannot read weight file {path} "
-                               f"({type(exc).__name__}: {one_line(exc)[:160]})") from exc
+                               f"({type(exc).__name__}: {one_line(exc, limit=160)})") from exc
         raise WeightsError(
             f"{backbone}: {path} holds Python objects besides tensors, which scenedet does not "
             f"unpickle; if you trust the file, re-save its state dict: torch.save(torch.load(PATH, "
             f"weights_only=False)['state_dict'], 'clean.pth')") from exc
     except Exception as exc:
         raise WeightsError(f"{backbone}: cannot read weight file {path} "
-                           f"({type(exc).__name__}: {one_line(exc)[:160]})") from exc
+                           f"({type(exc).__name__}: {one_line(exc, limit=160)})") from exc
 
 
 def unwrap_state_dict(obj: Any, *, backbone: str, source: object) -> StateDict:

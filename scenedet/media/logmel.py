@@ -91,8 +91,8 @@ def log_mel_patches(batch: np.ndarray | torch.Tensor, *, dtype: str = "float64")
     always the last 15,600 samples. Returned as float32, computed in ``dtype``: float64 by
     default, because in float32 the FFT's rounding (relative to the loudest bin) reaches quiet
     bands through ``log(mel + 0.01)``: 1.6e-4 off the float64 reference on a 1 kHz sine, above
-    the 1e-4 the frontend is held to. float64 costs 2.4 ms a patch instead of 1.1 ms on one core,
-    negligible next to decoding a second of video.
+    the 1e-4 the frontend is held to. float64 is slower than float32 but small next to decoding a
+    second of video (timings in ``docs/performance.md``).
     """
     import torch
 

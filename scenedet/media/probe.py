@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Literal
 import attrs
 import numpy as np
 
-from scenedet.errors import MediaError
+from scenedet.errors import MediaError, one_line
 
 if TYPE_CHECKING:
     import av.container
@@ -188,7 +188,7 @@ def open_input(path: Path) -> av.container.InputContainer:
 def ffmpeg_reason(exc: BaseException) -> str:
     """FFmpeg's message without the ``[Errno N]`` prefix and the repeated path."""
     reason = getattr(exc, "strerror", None) or str(exc)
-    return " ".join(str(reason).split()) or type(exc).__name__
+    return one_line(reason) or type(exc).__name__
 
 
 def film_video_stream(container: av.container.InputContainer) -> av.stream.Stream | None:

@@ -64,6 +64,19 @@ def get_scene(name: str) -> SceneSpec:
     return _registry("scene").get(name)
 
 
+def check_scene_usable(spec: SceneSpec) -> SceneSpec:
+    """``spec`` if every component it names is registered, else a one-line :class:`UsageError`.
+
+    A scene plugin may name backbones, a head or an aggregator that another plugin provides; if
+    that plugin is missing, broken or disabled, say so before loading models or decoding a film.
+    """
+    reasons = get_host().scene_problems(spec)
+    if reasons:
+        raise UsageError(f"scene {spec.name!r} cannot be used: {'; '.join(reasons)} "
+                         "(is the plugin that provides it installed and loading?)")
+    return spec
+
+
 def _call(kind: str, name: str, factory: Callable[..., Any], **kwargs: Any) -> Any:
     """Call a plugin's factory; options it does not take are a usage error, not a traceback."""
     try:

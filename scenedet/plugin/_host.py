@@ -1,20 +1,46 @@
 """The plugin host: finds plugins through the ``scenedet`` entry-point group and fills registries.
 
-Each plugin is imported and asked to register on its own: one that fails to import or to register
-is recorded in :attr:`PluginHost.failures` (and warned about) while the others keep working. Set
-``SCENEDET_LOAD_PLUGINS`` to a comma-separated list of entry-point names to load only those
-(an empty value loads none), e.g. to isolate a broken plugin.
+No plugin can break the others or the tool (docs/plugin-host.md is the user's account of this):
+
+* plugins load one at a time in a fixed order: the core (distribution ``scenedet``), then the
+  reference set (``scenedet-kissing``), then third parties sorted by distribution name, then
+  entry-point name. Plugins added in-process (:meth:`PluginHost.add_plugin`) come last, in call
+  order. That order is each plugin's *rank*; on a name clash the better rank keeps the name,
+  whatever order the plugins were loaded in, and the other's component is refused;
+* each hook implementation is checked before it is used: a misspelt hook is reported (with the
+  nearest real name) and a hook whose arguments are not the hookspec's is skipped, while the
+  plugin's valid hooks still load;
+* a ``register_*`` hook stages what it registers and the host commits it only if the hook
+  returns: a hook that raises halfway keeps nothing (all or nothing, per hook call);
+* commands come from ``register_commands(cli)`` called on a scratch copy of the group: a plugin
+  cannot replace or remove a command that exists before it;
+* every problem is recorded on the plugin's :class:`PluginInfo` with a one-line reason, the
+  plugin's ``file:line`` and the traceback, and warned about (``RuntimeWarning``).
+
+``SCENEDET_PLUGINS`` (allow-list; ``SCENEDET_LOAD_PLUGINS`` is its old name) and
+``SCENEDET_DISABLE_PLUGINS`` (deny-list) take comma-separated entry-point or distribution names.
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib.metadata
+import inspect
 import os
+import re
+import types
 import warnings
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 import pluggy
+
+from scenedet.errors import one_line
+from scenedet.plugin._problems import (Problem, caller, describe, format_traceback,
+                                       plugin_roots, source_of, where)
+from scenedet.plugin._registry import NameClash
+from scenedet.plugin.specs import SpecError
 
 from scenedet.plugin import hookspecs
 from scenedet.plugin._registry import Registry
@@ -22,6 +48,13 @@ from scenedet.plugin.specs import (AggregatorSpec, BackboneSpec, DetectorSpec, E
                                    HeadSpec, SceneSpec)
 
 ENTRY_POINT_GROUP = "scenedet"
+CORE_DISTRIBUTION = "scenedet"
+REFERENCE_DISTRIBUTIONS = frozenset({"scenedet-kissing"})
+ALLOW_ENV, OLD_ALLOW_ENV, DENY_ENV = "SCENEDET_PLUGINS", "SCENEDET_LOAD_PLUGINS", "SCENEDET_DISABLE_PLUGINS"
+#: rank tiers: who wins a name clash (lower wins)
+CORE, REFERENCE, THIRD_PARTY, IN_PROCESS = 0, 1, 2, 3
+TIER_NAMES = {CORE: "core", REFERENCE: "reference set", THIRD_PARTY: "third party",
+              IN_PROCESS: "added in-process"}
 
 #: hook name -> (registry kind, spec type accepted by that hook's ``register``)
 REGISTER_HOOKS: dict[str, tuple[str, type]] = {
@@ -33,16 +66,70 @@ REGISTER_HOOKS: dict[str, tuple[str, type]] = {
     "register_detectors": ("detector", DetectorSpec),
 }
 
+#: every hook a plugin may implement, with the arguments the host passes
+HOOK_NAMES = tuple(sorted(n for n in dir(hookspecs) if n.startswith("register_")))
+
+
+def normalize(name: str) -> str:
+    """A distribution name as packaging compares it: ``Scenedet_Kissing`` -> ``scenedet-kissing``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def tier_of(distribution: str | None) -> int:
+    if distribution is None:
+        return IN_PROCESS
+    dist = normalize(distribution)
+    return CORE if dist == CORE_DISTRIBUTION else REFERENCE if dist in REFERENCE_DISTRIBUTIONS else THIRD_PARTY
+
+
+def _names(value: str | None) -> set[str] | None:
+    return None if value is None else {normalize(n.strip()) for n in value.split(",") if n.strip()}
+
+
+def plugin_selection(environ: Mapping[str, str] = os.environ) -> tuple[set[str] | None, set[str]]:
+    """``(allowed or None for all, denied)`` from the environment, names normalised."""
+    allowed = environ.get(ALLOW_ENV, environ.get(OLD_ALLOW_ENV))
+    return _names(allowed), _names(environ.get(DENY_ENV)) or set()
+
 
 @attrs.define
 class PluginInfo:
-    """One loaded plugin, as ``scenedet plugins`` shows it."""
+    """One plugin, as ``scenedet plugins`` shows it: what it registered and what went wrong."""
 
     name: str
     version: str | None
     module: str
+    distribution: str | None = None
+    rank: tuple[Any, ...] = ()
     hooks: list[str] = attrs.Factory(list)
     components: dict[str, list[str]] = attrs.Factory(dict)
+    problems: list[Problem] = attrs.Factory(list)
+
+    @property
+    def tier(self) -> str:
+        return TIER_NAMES[self.rank[0]] if self.rank else TIER_NAMES[IN_PROCESS]
+
+    @property
+    def loaded(self) -> bool:
+        return not any(p.fatal for p in self.problems)
+
+    @property
+    def status(self) -> str:
+        return "failed" if not self.loaded else "problems" if self.problems else "ok"
+
+
+def _Hooks(impls: Mapping[str, Callable[..., Any]]) -> types.ModuleType:
+    """The hook implementations of one plugin that passed the checks: what pluggy registers
+    (a bare module: pluggy scans it without the cost of an object's many attributes)."""
+    hooks = types.ModuleType("scenedet-checked-hooks")
+    hooks.__dict__.update(impls)
+    return hooks
+
+
+def _checker() -> pluggy.PluginManager:
+    checker = pluggy.PluginManager("scenedet")
+    checker.add_hookspecs(hookspecs)
+    return checker
 
 
 class PluginHost:
@@ -55,60 +142,284 @@ class PluginHost:
             kind: Registry(kind) for kind, _ in REGISTER_HOOKS.values()
         }
         self.plugins: dict[str, PluginInfo] = {}
-        self.failures: dict[str, str] = {}
+        self.disabled: dict[str, PluginInfo] = {}
+        self._commands: dict[str, Any] | None = None
+        self._in_process = 0
+        self._checker = _checker()
+
+    @property
+    def failures(self) -> dict[str, str]:
+        """Plugin name -> its first problem, for every plugin with one."""
+        return {name: info.problems[0].line() for name, info in self.plugins.items() if info.problems}
+
+    def problems(self) -> list[tuple[PluginInfo, Problem]]:
+        """Every recorded problem, in load order."""
+        return [(info, p) for info in self.ordered() for p in info.problems]
+
+    def ordered(self) -> list[PluginInfo]:
+        """Plugins in load order (which is also precedence order)."""
+        return sorted(self.plugins.values(), key=lambda i: i.rank)
 
     # -- loading ---------------------------------------------------------------------------
-    def load_entry_points(self) -> None:
-        """Import every installed plugin of the ``scenedet`` group, each on its own."""
-        wanted = os.environ.get("SCENEDET_LOAD_PLUGINS")
-        allowed = None if wanted is None else {w.strip() for w in wanted.split(",") if w.strip()}
-        for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-            if allowed is not None and ep.name not in allowed:
-                continue
+    def load_entry_points(self, environ: Mapping[str, str] = os.environ) -> None:
+        """Import every installed plugin of the ``scenedet`` group, each on its own, in rank order."""
+        allowed, denied = plugin_selection(environ)
+        found = []
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            dist = ep.dist.metadata["Name"] if ep.dist is not None else None
+            rank = (tier_of(dist), normalize(dist or ""), ep.name)
+            found.append((rank, ep, dist))
+        for rank, ep, dist in sorted(found, key=lambda r: r[0]):
             version = ep.dist.version if ep.dist is not None else None
+            keys = {normalize(ep.name), normalize(dist or "")}
+            why = (f"disabled by {DENY_ENV}" if keys & denied else
+                   f"not in {ALLOW_ENV}" if allowed is not None and not keys & allowed else None)
+            if why:
+                self.disabled[ep.name] = PluginInfo(ep.name, version, ep.value, dist, rank,
+                                                    problems=[Problem("disabled", why)])
+                continue
+            if ep.name in self.plugins:
+                self._name_taken(ep.name, version, ep.value, dist, rank)
+                continue
             try:
                 module = ep.load()
-            except Exception as exc:  # a broken plugin must not break the others
-                self._fail(ep.name, f"import failed: {type(exc).__name__}: {exc}")
+            except (Exception, SystemExit) as exc:  # a broken plugin must not break the others
+                info = self._info(ep.name, version, ep.value, dist, rank)
+                self._problem(info, "import", f"import failed: {describe(exc)}", exc=exc,
+                              roots=plugin_roots(module_name=ep.value), fatal=True)
                 continue
-            self.add_plugin(module, ep.name, version=version, module_name=ep.value)
+            self._add(module, self._info(ep.name, version, ep.value, dist, rank))
 
     def add_plugin(self, plugin: object, name: str, *, version: str | None = None,
-                   module_name: str | None = None) -> None:
-        """Register ``plugin`` (a module or object with hook implementations) and its components."""
-        self.pm.register(plugin, name=name)
-        info = PluginInfo(name=name, version=version,
-                          module=module_name or getattr(plugin, "__name__", type(plugin).__name__))
+                   module_name: str | None = None, distribution: str | None = None) -> PluginInfo:
+        """Register ``plugin`` (a module or object with hook implementations) and its components.
+
+        ``distribution`` gives it the rank of an installed plugin of that distribution; without
+        it the plugin ranks after every installed one, in call order.
+        """
+        module = module_name or getattr(plugin, "__name__", type(plugin).__name__)
+        if distribution is None:
+            self._in_process += 1
+            rank: tuple[Any, ...] = (IN_PROCESS, "", "", self._in_process)
+        else:
+            rank = (tier_of(distribution), normalize(distribution), name)
+        if name in self.plugins:
+            return self._name_taken(name, version, module, distribution, rank)
+        return self._add(plugin, self._info(name, version, module, distribution, rank))
+
+    def _info(self, name: str, version: str | None, module: str, dist: str | None,
+              rank: tuple[Any, ...]) -> PluginInfo:
+        info = PluginInfo(name=name, version=version, module=module, distribution=dist, rank=rank)
         self.plugins[name] = info
-        info.hooks = sorted(impl.name for impl in self._hookcallers(name))
+        self._commands = None
+        return info
+
+    def _name_taken(self, name: str, version: str | None, module: str, dist: str | None,
+                    rank: tuple[Any, ...]) -> PluginInfo:
+        """A second plugin under a taken name: listed under ``"name (distribution)"``, not loaded."""
+        info = self._info(f"{name} ({dist or module})", version, module, dist, rank)
+        self._problem(info, "name-taken", f"plugin name {name!r} is already taken by "
+                      f"{self.describe(name)}; rename the entry point", fatal=True)
+        return info
+
+    def _add(self, plugin: object, info: PluginInfo) -> PluginInfo:
+        impls = self._checked_hooks(plugin, info)
+        try:
+            self.pm.register(_Hooks(impls), name=info.name)
+        except Exception as exc:  # pluggy's own checks (wrappers, historic hooks)
+            self._problem(info, "bad-hook", f"rejected by pluggy: {describe(exc)}", exc=exc, fatal=True)
+            return info
+        roots = plugin_roots(plugin)
         for hook_name, (kind, spec_type) in REGISTER_HOOKS.items():
-            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
-                if impl.plugin_name != name:
-                    continue
-                register = self._register_callback(name, kind, spec_type)
-                try:
-                    impl.function(register=register)
-                except Exception as exc:
-                    self._fail(name, f"{hook_name} failed: {type(exc).__name__}: {exc}")
+            if hook_name in info.hooks:
+                self._call_register_hook(info, hook_name, kind, spec_type, roots)
+        return info
 
-    def _hookcallers(self, name: str) -> list[Any]:
-        plugin = self.pm.get_plugin(name)
-        callers = self.pm.get_hookcallers(plugin) or []
-        return callers
+    def _checked_hooks(self, plugin: object, info: PluginInfo) -> dict[str, Callable[..., Any]]:
+        """The plugin's hook implementations that name a real hook with the hookspec's arguments
+        (attribute name -> function); their hook names go to ``info.hooks``."""
+        good: dict[str, Callable[..., Any]] = {}
+        marker = f"{self.pm.project_name}_impl"
+        names = ([a for a, v in vars(plugin).items() if a in HOOK_NAMES or hasattr(v, marker)]
+                 if inspect.ismodule(plugin) else dir(plugin))  # a module has no properties to trip
+        for attr in names:
+            try:
+                opts = self.pm.parse_hookimpl_opts(plugin, attr)
+                function = getattr(plugin, attr)
+            except Exception:  # an attribute that raises when read is not a hook
+                continue
+            if opts is None:
+                if attr in HOOK_NAMES and callable(function):
+                    self._problem(info, "unmarked-hook", f"{attr} is not marked @hookimpl and is "
+                                  "ignored", where_=source_of(function))
+                continue
+            hook_name = opts.get("specname") or attr
+            if hook_name not in HOOK_NAMES:
+                close = difflib.get_close_matches(hook_name, HOOK_NAMES, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else f" (hooks: {', '.join(HOOK_NAMES)})"
+                self._problem(info, "unknown-hook", f"unknown hook {hook_name!r}{hint}; it is ignored",
+                              where_=source_of(function))
+                continue
+            if opts.get("wrapper") or opts.get("hookwrapper"):
+                self._problem(info, "bad-hook", f"hook {hook_name} is a wrapper, which scenedet "
+                              "hooks do not support; it is skipped", where_=source_of(function))
+                continue
+            try:  # pluggy's own signature check, on this hook alone
+                self._checker.register(_Hooks({attr: function}), name="checked")
+                self._checker.unregister(name="checked")
+            except pluggy.PluginValidationError as exc:
+                self._checker = _checker()  # a failed register leaves pluggy half-updated
+                self._problem(info, "bad-hook", _mismatch(hook_name, function,
+                              getattr(self.pm.hook, hook_name).spec.argnames, exc),
+                              where_=source_of(function))
+                continue
+            good[attr] = function
+            info.hooks = sorted({*info.hooks, hook_name})
+        return good
 
-    def _register_callback(self, plugin: str, kind: str, spec_type: type):
+    def _call_register_hook(self, info: PluginInfo, hook_name: str, kind: str, spec_type: type,
+                            roots: tuple[str, ...]) -> None:
+        """Call one ``register_*`` hook; commit what it registered only if it returns."""
+        staged: list[tuple[Any, str]] = []
+        returned = False
+
         def register(spec: Any) -> None:
+            here = caller()
+            if returned:  # a callback kept and called later would bypass staging
+                self._problem(info, "refused", f"register() called after {hook_name} returned; "
+                              "register while the hook runs", where_=here)
+                return
             if not isinstance(spec, spec_type):
-                raise TypeError(f"register() in {kind} hook takes a {spec_type.__name__}, "
-                                f"got {type(spec).__name__}")
-            self.registries[kind].add(spec, plugin)
-            self.plugins[plugin].components.setdefault(kind, []).append(spec.name)
+                self._problem(info, "refused", f"register() in {hook_name} takes a "
+                              f"{spec_type.__name__}, got {type(spec).__name__}", where_=here)
+                return
+            try:
+                attrs.validate(spec)
+            except (SpecError, ValueError, TypeError) as exc:
+                self._problem(info, "refused", f"{kind} refused: {exc}", where_=here)
+                return
+            staged.append((spec, here))
 
-        return register
+        try:
+            self._call(info.name, hook_name, register=register)
+        except (Exception, SystemExit) as exc:  # sys.exit() in a hook ends only the hook
+            kept = "nothing it registered was kept" if staged else "it registered nothing"
+            reason = f"{kind} refused: {exc}" if isinstance(exc, SpecError) else describe(exc)
+            self._problem(info, "hook-raised", f"{hook_name} failed: {reason}; {kept}",
+                          exc=exc, roots=roots)
+            return
+        finally:
+            returned = True
+        for spec, here in staged:
+            self._commit(info, kind, spec, here)
 
-    def _fail(self, name: str, reason: str) -> None:
-        self.failures[name] = reason
-        warnings.warn(f"scenedet plugin {name!r} skipped: {reason}", RuntimeWarning, stacklevel=3)
+    def _call(self, plugin: str, hook_name: str, **kwargs: Any) -> None:
+        """Call ``plugin``'s implementation of one hook with the arguments it declares."""
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            if impl.plugin_name == plugin:
+                impl.function(*[kwargs[a] for a in impl.argnames])
+
+    def _commit(self, info: PluginInfo, kind: str, spec: Any, here: str) -> None:
+        try:
+            displaced = self.registries[kind].add(spec, info.name, info.rank)
+        except NameClash as clash:
+            self._problem(info, "clash", f"{clash} ({self.describe(clash.owner)}); refused", where_=here)
+            return
+        except ValueError as exc:
+            self._problem(info, "refused", f"{kind} refused: {exc}", where_=here)
+            return
+        info.components.setdefault(kind, []).append(spec.name)
+        for lost, owner in displaced:  # a plugin of worse rank that loaded earlier
+            loser = self.plugins[owner]
+            loser.components[kind].remove(lost.name)
+            if not loser.components[kind]:
+                del loser.components[kind]
+            self._problem(loser, "clash", f"{kind} {lost.name!r} from plugin {owner!r} is also "
+                          f"registered by {info.name!r} ({self.describe(info.name)}), which takes "
+                          "precedence; refused")
+
+    # -- commands ----------------------------------------------------------------------------
+    def plugin_commands(self, builtin: Mapping[str, Any]) -> dict[str, Any]:
+        """The click commands plugins add beside ``builtin``, by name (built once per host).
+
+        See :func:`scenedet.plugin._commands.collect_commands`: a plugin cannot replace or
+        remove a command that exists before it.
+        """
+        if self._commands is None:
+            from scenedet.plugin._commands import collect_commands
+
+            self._commands = collect_commands(self, builtin)
+        return self._commands
+
+    # -- reporting ---------------------------------------------------------------------------
+    def describe(self, name: str) -> str:
+        """``"scenedet-kissing 0.1.0, reference set"``: who a plugin is, for clash messages."""
+        info = self.plugins.get(name)
+        if info is None:
+            return "core" if name == CORE_DISTRIBUTION else "unknown"
+        dist = f"{info.distribution} {info.version or ''}".strip() if info.distribution else info.module
+        return f"{dist}, {info.tier}"
+
+    def scene_problems(self, spec: SceneSpec) -> list[str]:
+        """Why ``spec`` cannot run here: components it names that no loaded plugin registers."""
+        reasons = []
+        backbones, extractors = self.registries["backbone"], self.registries["extractor"]
+        for name in spec.backbones:
+            if name not in backbones:
+                reasons.append(f"backbone {name!r} is not registered")
+            elif backbones.get(name).input not in extractors:
+                reasons.append(f"backbone {name!r} needs extractor {backbones.get(name).input!r}, "
+                               "which is not registered")
+        for kind in ("head", "aggregator"):
+            if getattr(spec, kind) not in self.registries[kind]:
+                reasons.append(f"{kind} {getattr(spec, kind)!r} is not registered")
+        return reasons
+
+    def report(self) -> list[dict[str, Any]]:
+        """One dict per plugin (loaded, failed, then disabled), as ``scenedet plugins --json``."""
+        scenes = self.registries.get("scene")
+        unusable: dict[str, list[Problem]] = {}
+        for spec in scenes.specs() if scenes is not None else []:
+            reasons = self.scene_problems(spec)
+            if reasons:
+                unusable.setdefault(scenes.owner(spec.name), []).append(
+                    Problem("unusable", f"scene {spec.name!r} is unusable: {'; '.join(reasons)}"))
+        rows = []
+        for info in [*self.ordered(), *self.disabled.values()]:
+            problems = info.problems + unusable.get(info.name, [])
+            status = ("disabled" if info is self.disabled.get(info.name) else
+                      "failed" if not info.loaded else "problems" if problems else "ok")
+            rows.append({"name": info.name, "version": info.version, "module": info.module,
+                         "distribution": info.distribution, "tier": info.tier, "status": status,
+                         "hooks": info.hooks, "components": info.components,
+                         "problems": [p.to_dict() for p in problems]})
+        return rows
+
+    def _problem(self, info: PluginInfo, kind: str, message: str, *, where_: str = "",
+                 exc: BaseException | None = None, roots: tuple[str, ...] = (),
+                 fatal: bool = False) -> None:
+        problem = Problem(kind=kind, message=message, fatal=fatal,
+                          where=where_ or (where(exc, roots) if exc is not None else ""),
+                          traceback=format_traceback(exc) if exc is not None else "")
+        info.problems.append(problem)
+        warnings.warn(f"scenedet plugin {info.name!r}: {problem.line()}", RuntimeWarning, stacklevel=3)
+
+
+def _mismatch(hook_name: str, function: Callable[..., Any], spec_args: tuple[str, ...],
+              exc: Exception) -> str:
+    """``register_scenes(reg) does not match the hookspec register_scenes(register): ...``."""
+    try:
+        params = inspect.signature(function).parameters
+        shown = f"{hook_name}({', '.join(params)})"
+        extra = [n for n, p in params.items() if p.default is p.empty and n not in spec_args
+                 and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    except (TypeError, ValueError):
+        shown, extra = hook_name, []
+    why = (f"argument{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))} "
+           f"{'are' if len(extra) > 1 else 'is'} not the hookspec's" if extra else
+           one_line(str(exc).strip().splitlines()[-1]))
+    return (f"hook {shown} does not match the hookspec {hook_name}({', '.join(spec_args)}): "
+            f"{why}; it is skipped")
 
 
 _host: PluginHost | None = None
@@ -118,9 +429,8 @@ def get_host() -> PluginHost:
     """The process-wide host, loading installed plugins on first use."""
     global _host
     if _host is None:
-        host = PluginHost()
-        host.load_entry_points()
-        _host = host
+        _host = PluginHost()  # set first: a plugin that lists components at import sees a partial host
+        _host.load_entry_points()
     return _host
 
 

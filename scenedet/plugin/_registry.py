@@ -1,13 +1,26 @@
-"""A registry of one kind of component, timm-style: look up by name or alias, list with a filter."""
+"""A registry of one kind of component, timm-style: look up by name or alias, list with a filter.
+
+Each name (and alias) has one owner. When two plugins claim a name, the one of higher
+precedence keeps it, whatever order they were added in: the host gives every plugin a *rank*
+(core, then the reference set, then third parties in a documented order) and the lower rank wins.
+"""
 
 from __future__ import annotations
 
 import fnmatch
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from scenedet.errors import UnknownComponentError
 
 S = TypeVar("S")
+
+
+class NameClash(ValueError):
+    """A component refused because a plugin of higher precedence owns one of its names."""
+
+    def __init__(self, kind: str, key: str, plugin: str, owner: str) -> None:
+        super().__init__(f"{kind} {key!r} from plugin {plugin!r} is already registered by {owner!r}")
+        self.kind, self.key, self.plugin, self.owner = kind, key, plugin, owner
 
 
 class Registry(Generic[S]):
@@ -18,20 +31,41 @@ class Registry(Generic[S]):
         self._specs: dict[str, S] = {}
         self._aliases: dict[str, str] = {}
         self._owner: dict[str, str] = {}
+        self._rank: dict[str, Any] = {}
 
-    def add(self, spec: S, plugin: str) -> None:
-        """Add ``spec`` for ``plugin``; a name already taken is an error naming both plugins."""
+    def add(self, spec: S, plugin: str, rank: Any = ()) -> list[tuple[S, str]]:
+        """Add ``spec`` for ``plugin``; return the ``(spec, owner)`` pairs it displaced.
+
+        A name or alias already taken by a plugin of equal or better (lower) ``rank`` raises
+        :class:`NameClash` naming both plugins and changes nothing. Taken only by plugins of worse
+        rank, those specs are removed whole (name and aliases) and returned, so that the outcome
+        does not depend on the order in which plugins were added.
+        """
         name = spec.name  # type: ignore[attr-defined]
-        for key in (name, *spec.aliases):  # type: ignore[attr-defined]
-            taken = self._owner.get(self._aliases.get(key, key))
-            if key in self._specs or key in self._aliases:
-                raise ValueError(
-                    f"{self.kind} {key!r} from plugin {plugin!r} is already registered by {taken!r}"
-                )
+        keys = (name, *spec.aliases)  # type: ignore[attr-defined]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"{self.kind} {name!r} from plugin {plugin!r} repeats a name in its aliases")
+        holders: dict[str, str] = {}  # displaced spec name -> the key that collided
+        for key in keys:
+            holder = self._aliases.get(key, key)
+            if holder in self._specs:
+                if not rank < self._rank[holder]:
+                    raise NameClash(self.kind, key, plugin, self._owner[holder])
+                holders.setdefault(holder, key)
+        displaced = [(self._specs[h], self._owner[h]) for h in holders]
+        for holder in holders:
+            self._remove(holder)
         self._specs[name] = spec
         self._owner[name] = plugin
+        self._rank[name] = rank
         for alias in spec.aliases:  # type: ignore[attr-defined]
             self._aliases[alias] = name
+        return displaced
+
+    def _remove(self, name: str) -> None:
+        del self._specs[name], self._owner[name], self._rank[name]
+        for alias in [a for a, target in self._aliases.items() if target == name]:
+            del self._aliases[alias]
 
     def get(self, name: str) -> S:
         """The spec for ``name``, an alias, or ``prefix:variant`` of a prefix spec."""

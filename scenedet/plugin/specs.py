@@ -2,18 +2,140 @@
 
 A spec names a component and holds a *factory*, not an instance, so that listing plugins never
 imports torch or builds a network. ``create_*`` in :mod:`scenedet.plugin._factory` calls the factory.
+
+Every field is checked when the spec is built: a malformed spec raises :class:`SpecError` with a
+one-line reason right there, inside the plugin's hook, so the host can refuse it and say why
+instead of accepting it and failing later, in the middle of a film.
 """
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from typing import Any
 
 import attrs
 
+from scenedet.errors import UsageError
+from scenedet.segmentation.segments import to_fraction, to_label_threshold, to_min_length
 
-def _names(value: Any) -> tuple[str, ...]:
-    return tuple(value)
+MODALITIES = ("visual", "audio")
+
+
+class SpecError(UsageError, TypeError):
+    """A spec field that cannot work (an empty name, a non-callable factory, ``min_length=0``).
+
+    A ``ValueError`` (through :class:`UsageError`) and a ``TypeError``, so callers who catch
+    either keep working.
+    """
+
+
+def _fail(instance: Any, attribute: attrs.Attribute, reason: str) -> None:
+    name = getattr(instance, "name", None)
+    owner = f"{type(instance).__name__}({name!r})" if isinstance(name, str) and name else type(instance).__name__
+    raise SpecError(f"{owner}: {attribute.name} {reason}")
+
+
+def _bad_name(value: Any) -> str | None:
+    """Why ``value`` cannot be a component name (``None`` when it can)."""
+    if not isinstance(value, str):
+        return f"must be a string, got {type(value).__name__} {value!r}"
+    if not value:
+        return "must not be empty"
+    if value != value.strip() or any(c.isspace() for c in value) or ":" in value:
+        return f"must be one word without spaces or ':', got {value!r}"
+    return None
+
+
+def _name(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    reason = _bad_name(value)
+    if reason:
+        _fail(instance, attribute, reason)
+
+
+def _reference(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    """A name of another component; ``timm:convnext_tiny`` (prefix and variant) is allowed."""
+    head, _, variant = value.partition(":") if isinstance(value, str) else (value, "", "")
+    reason = _bad_name(head) or (f"has an empty variant after ':', got {value!r}"
+                                 if isinstance(value, str) and ":" in value and not variant else None)
+    if reason:
+        _fail(instance, attribute, reason)
+
+
+def _names(value: Any) -> Any:
+    """A list becomes a tuple; anything else but a tuple is left for :func:`_each` to refuse."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _each(check: Callable[[Any, attrs.Attribute, Any], None]):
+    """A tuple of names, each passing ``check``; a plain string is refused, not split into letters."""
+    def validate(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+        if isinstance(value, str):
+            _fail(instance, attribute, f"must be a tuple of names, got the string {value!r} "
+                                       f"(write ({value!r},) for one)")
+        if not isinstance(value, tuple):
+            _fail(instance, attribute, f"must be a tuple of names, got {type(value).__name__} {value!r}")
+        for item in value:
+            check(instance, attribute, item)
+    return validate
+
+
+def _non_empty(instance: Any, attribute: attrs.Attribute, value: tuple[Any, ...]) -> None:
+    if not value:
+        _fail(instance, attribute, "must name at least one component")
+
+
+def _callable(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if not callable(value):
+        _fail(instance, attribute, f"must be callable, got {type(value).__name__} {value!r}")
+
+
+def _text(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if not isinstance(value, str):
+        _fail(instance, attribute, f"must be a string, got {type(value).__name__} {value!r}")
+
+
+def _flag(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if not isinstance(value, bool):
+        _fail(instance, attribute, f"must be True or False, got {value!r}")
+
+
+def _modality(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if value not in MODALITIES:
+        _fail(instance, attribute, f"must be one of {', '.join(map(repr, MODALITIES))}, got {value!r}")
+
+
+def _feature_dim(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+    if value is not None and not ok:
+        _fail(instance, attribute, f"must be a whole number >= 1 (or None for a prefix backbone), got {value!r}")
+
+
+def _setting(check: Callable[[Any, str], Any]):
+    """A scene default checked exactly as ``scenedet run`` will check it, so it cannot fail later."""
+    def validate(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+        try:
+            check(value, attribute.name)
+        except UsageError as exc:
+            _fail(instance, attribute, str(exc).removeprefix(attribute.name + " "))
+    return validate
+
+
+def _labels(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if not isinstance(value, tuple) or len(value) != 2 or not all(isinstance(v, str) and v for v in value):
+        _fail(instance, attribute, f"must be two non-empty strings (negative, positive), got {value!r}")
+
+
+def _name_field() -> Any:
+    return attrs.field(validator=_name)
+
+
+def _aliases_field() -> Any:
+    return attrs.field(default=(), converter=_names, validator=_each(_name))
+
+
+def _summary_field() -> Any:
+    return attrs.field(default="", validator=_text)
 
 
 @attrs.frozen(kw_only=True)
@@ -24,11 +146,11 @@ class ExtractorSpec:
     ``output`` describes one second's array for people (``"(96, 64) float32 log-mel"``).
     """
 
-    name: str
-    factory: Callable[..., Any]
-    summary: str = ""
-    output: str = ""
-    aliases: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    name: str = _name_field()
+    factory: Callable[..., Any] = attrs.field(validator=_callable)
+    summary: str = _summary_field()
+    output: str = attrs.field(default="", validator=_text)
+    aliases: tuple[str, ...] = _aliases_field()
 
     kind = "extractor"
 
@@ -43,14 +165,14 @@ class BackboneSpec:
     its factory; its ``feature_dim`` may then be ``None`` (known once built).
     """
 
-    name: str
-    factory: Callable[..., Any]
-    input: str
-    modality: str = attrs.field(validator=attrs.validators.in_(("visual", "audio")))
-    feature_dim: int | None
-    summary: str = ""
-    prefix: bool = False
-    aliases: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    name: str = _name_field()
+    factory: Callable[..., Any] = attrs.field(validator=_callable)
+    input: str = attrs.field(validator=_reference)
+    modality: str = attrs.field(validator=_modality)
+    feature_dim: int | None = attrs.field(validator=_feature_dim)
+    summary: str = _summary_field()
+    prefix: bool = attrs.field(default=False, validator=_flag)
+    aliases: tuple[str, ...] = _aliases_field()
 
     kind = "backbone"
 
@@ -59,10 +181,10 @@ class BackboneSpec:
 class HeadSpec:
     """A classifier head: ``factory(in_features=..., num_classes=...)`` returns a torch module."""
 
-    name: str
-    factory: Callable[..., Any]
-    summary: str = ""
-    aliases: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    name: str = _name_field()
+    factory: Callable[..., Any] = attrs.field(validator=_callable)
+    summary: str = _summary_field()
+    aliases: tuple[str, ...] = _aliases_field()
 
     kind = "head"
 
@@ -73,14 +195,14 @@ class AggregatorSpec:
 
     ``function(labels, min_length, threshold)`` takes a 1-D ``bool`` NumPy array, an ``int >= 1``
     and a ``fractions.Fraction`` in ``(0, 1]`` (already validated by the host) and returns the
-    scenes as ``(start, end)`` pairs of second indices, **end inclusive**, sorted and
-    non-overlapping. :func:`scenedet.segment` wraps it with validation and value objects.
+    scenes as ``(start, end)`` pairs of second indices, **end exclusive** (half-open, as
+    :class:`~scenedet.plugin.Segment`), sorted and non-overlapping. :func:`scenedet.segment` wraps it with validation and value objects.
     """
 
-    name: str
-    function: Callable[..., Any]
-    summary: str = ""
-    aliases: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    name: str = _name_field()
+    function: Callable[..., Any] = attrs.field(validator=_callable)
+    summary: str = _summary_field()
+    aliases: tuple[str, ...] = _aliases_field()
 
     kind = "aggregator"
 
@@ -93,16 +215,17 @@ class SceneSpec:
     defaults of ``scenedet run``; every one of them can be overridden per call.
     """
 
-    name: str
-    backbones: tuple[str, ...] = attrs.field(converter=_names)
-    summary: str = ""
-    head: str = "linear"
-    aggregator: str = "runs"
-    min_length: int = 10
-    threshold: float = 0.7
-    label_threshold: float = 0.5
-    labels: tuple[str, str] = ("negative", "positive")
-    aliases: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    name: str = _name_field()
+    backbones: tuple[str, ...] = attrs.field(converter=_names, validator=[_each(_reference), _non_empty])
+    summary: str = _summary_field()
+    head: str = attrs.field(default="linear", validator=_reference)
+    aggregator: str = attrs.field(default="runs", validator=_reference)
+    min_length: int = attrs.field(default=10, validator=_setting(to_min_length))
+    threshold: float = attrs.field(default=0.7, validator=_setting(to_fraction))
+    label_threshold: float = attrs.field(default=0.5, validator=_setting(to_label_threshold))
+    labels: tuple[str, str] = attrs.field(default=("negative", "positive"), converter=_names,
+                                          validator=_labels)
+    aliases: tuple[str, ...] = _aliases_field()
 
     kind = "scene"
 

@@ -189,8 +189,8 @@ def segment(scores: Sequence[Any] | np.ndarray, *, min_length: Any = DEFAULT_MIN
     Raises :class:`scenedet.errors.UsageError` (a ``ValueError``) with a one-line reason for any
     bad argument or value, naming the offending index.
 
-    >>> segment([1, 0, 1, 1, 1, 0, 0, 1, 1], min_length=4, threshold=0.7)
-    [Segment(start=2, end=9, score=None)]
+    >>> segment([1, 0, 1, 1, 1, 0, 0, 1, 1], min_length=3)
+    [Segment(start=2, end=5, score=None)]
     """
     m = to_min_length(min_length)
     t = to_fraction(threshold)

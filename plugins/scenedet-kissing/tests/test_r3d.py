@@ -51,6 +51,7 @@ def test_architecture_is_resnet34_with_type_b_shortcuts(r3d):
     assert not any(k.startswith("fc.") for k in state)
 
 
+@pytest.mark.slow
 def test_features_at_112(r3d):
     x = r3d.preprocess(clip())
     assert x.shape == (3, 16, 112, 112) and x.dtype == torch.float32
@@ -58,6 +59,7 @@ def test_features_at_112(r3d):
     assert out.shape == (1, 512) and torch.isfinite(out).all()
 
 
+@pytest.mark.slow
 def test_options_set_input_and_size():
     motion = scenedet.create_backbone("r3d34", weights="random:0", clip="motion", size=224)
     assert motion.input == "frames16"
@@ -68,6 +70,7 @@ def test_options_set_input_and_size():
         scenedet.create_backbone("r3d34", weights="random:0", clip="optical-flow")
 
 
+@pytest.mark.slow
 def test_random_weights_are_deterministic(r3d):
     assert torch.equal(run(scenedet.create_backbone("r3d34", weights="random:0")), run(r3d))
     assert not torch.equal(run(scenedet.create_backbone("r3d34", weights="random:1")), run(r3d))
@@ -81,6 +84,7 @@ def test_frames_use_the_image_preprocessing(r3d):
     assert torch.equal(x, expected.view(3, 1, 1, 1).expand(3, 16, 112, 112))
 
 
+@pytest.mark.slow
 def test_start_of_film_padding_is_zero_after_normalisation(r3d):
     frames = clip()
     frames[:15] = 0  # first second of a film: 15 padding frames, then the first still
@@ -102,6 +106,7 @@ def test_pretrained_explains_there_is_no_official_file():
     assert "--weights PATH" in str(err.value) and "\n" not in str(err.value)
 
 
+@pytest.mark.slow
 def test_loads_a_3d_resnets_pytorch_checkpoint(r3d, tmp_path):
     """Their layout: {"epoch", "arch", "state_dict": {"module.<key>": ...}, "optimizer"}, with fc."""
     # Half precision keeps the file small; the loader casts to the model's float32.
@@ -131,6 +136,7 @@ def test_checkpoint_of_another_depth_is_one_line_error(r3d, tmp_path):
     assert "missing layer1.2.conv1.weight" in str(err.value) and "\n" not in str(err.value)
 
 
+@pytest.mark.slow
 def test_shortcut_a_for_the_2017_checkpoints():
     model = scenedet.create_backbone("r3d34", weights="random:0", shortcut="A")
     assert not any("downsample" in k for k in model.state_dict())

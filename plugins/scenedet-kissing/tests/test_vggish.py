@@ -58,6 +58,7 @@ def test_embeddings(vggish):
     assert out.shape == (2, 128) and (out >= 0).all()  # the port ends with a ReLU
 
 
+@pytest.mark.slow
 def test_flatten_is_in_tensorflow_nhwc_order(vggish):
     x = torch.stack([vggish.preprocess(p) for p in patches()])
     with torch.inference_mode():
@@ -74,6 +75,7 @@ def test_preprocess_adds_the_channel(vggish):
         vggish.preprocess(np.zeros((64, 96), np.float32))
 
 
+@pytest.mark.slow
 def test_random_weights_are_deterministic(vggish):
     again = scenedet.create_backbone("vggish", weights="random:0")
     assert torch.equal(embed(again, patches()), embed(vggish, patches()))
@@ -96,6 +98,7 @@ def test_cached_file_with_wrong_hash_is_refused(tmp_path):
         scenedet.create_backbone("vggish")
 
 
+@pytest.mark.slow
 def test_weights_path_round_trip(vggish, tmp_path):
     path = tmp_path / "vggish.pth"
     torch.save(vggish.state_dict(), path)
@@ -104,6 +107,7 @@ def test_weights_path_round_trip(vggish, tmp_path):
     assert torch.equal(embed(loaded, patches(seed=1)), embed(vggish, patches(seed=1)))
 
 
+@pytest.mark.slow
 def test_pca_postprocessing_from_a_file(vggish, tmp_path):
     rng = np.random.default_rng(0)
     matrix = rng.normal(size=(128, 128)).astype(np.float32)

@@ -47,6 +47,7 @@ def test_plugin_modules_import_without_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+@pytest.mark.slow
 def test_resnet18_features(resnet):
     assert isinstance(resnet, Backbone) and isinstance(resnet, torch.nn.Module)
     assert not resnet.training and not any(m.training for m in resnet.modules())
@@ -56,6 +57,7 @@ def test_resnet18_features(resnet):
     assert out.shape == (2, 512) and torch.isfinite(out).all()
 
 
+@pytest.mark.slow
 def test_random_weights_are_deterministic(resnet):
     again = scenedet.create_backbone("resnet18", weights="random:0")
     other = scenedet.create_backbone("resnet18", weights="random:1")
@@ -102,6 +104,7 @@ def _mkparent(path: str) -> str:
     return path
 
 
+@pytest.mark.slow
 def test_weights_path_round_trip_and_torchvision_layout(resnet, tmp_path):
     plain = tmp_path / "resnet18.pth"
     torch.save(resnet.state_dict(), plain)
@@ -128,6 +131,7 @@ def test_wrong_shapes_are_one_line(resnet, tmp_path):
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.slow
 def test_densenet121_features_and_old_torchvision_keys(tmp_path):
     densenet = scenedet.create_backbone("densenet121", weights="random:0")
     assert densenet.feature_dim == 1024 and densenet.weights_id == "random:0"
@@ -149,6 +153,7 @@ def test_densenet121_features_and_old_torchvision_keys(tmp_path):
 
 # -- timm ---------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_timm_model_by_name():
     import timm
 
@@ -162,6 +167,7 @@ def test_timm_model_by_name():
     assert torch.equal(features(again, still(), still(seed=1)), out)
 
 
+@pytest.mark.slow
 def test_timm_feature_dim_is_the_pooled_output_width():
     """mobilenetv3's num_features (288) is not its pooled output width (1024, after conv_head)."""
     backbone = scenedet.create_backbone("timm:mobilenetv3_small_050", weights="random:0")
@@ -188,6 +194,7 @@ def test_timm_pretrained_offline_says_where_to_put_the_file():
     assert "huggingface.co/timm/test_vit.r160_in1k" in message and "\n" not in message
 
 
+@pytest.mark.slow
 def test_timm_pretrained_from_the_drop_in_file():
     import timm
     from safetensors.torch import save_file

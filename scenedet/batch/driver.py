@@ -1,0 +1,259 @@
+"""Plan a library (what is done, what is left) and run it: what ``scenedet batch`` calls.
+
+:func:`prepare_settings` validates the scene, model and settings once, before any worker starts;
+:func:`plan_batch` finds the films and decides each one's fate by the rule of
+:mod:`scenedet.batch.state`; :func:`run_batch` feeds the films left to an executor
+(:class:`~scenedet.batch.local.LocalExecutor` or :class:`~scenedet.batch.ray_executor.RayExecutor`)
+and, as each film finishes, writes its result atomically, then appends its summary line. The
+driver is the only writer of OUTDIR, so a kill at any moment loses at most the films in flight.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+import attrs
+
+from scenedet.batch.discovery import LibraryFilm, discover
+from scenedet.batch.jobs import BatchSettings, FilmJob, FilmOutcome, result_path, write_outputs
+from scenedet.batch.progress import BatchProgress
+from scenedet.batch.state import (SUMMARY_NAME, OutdirLock, SummaryLog, batch_block, content_hash,
+                                  file_hash, read_summary, result_status)
+from scenedet.errors import ScenedetError, UsageError
+
+
+class BatchInterrupted(ScenedetError):
+    """The batch was stopped by a signal; ``exit_code`` is 128 + its number (130 Ctrl-C, 143 TERM)."""
+
+    def __init__(self, signum: int, done: int = 0, left: int = 0) -> None:
+        self.signum = signum
+        self.exit_code = 128 + signum
+        self.done = done
+        self.left = left
+        super().__init__(f"interrupted ({signal.Signals(signum).name}) with {left} film(s) left")
+
+
+def prepare_settings(scene: str, *, model: str | Path | None = None,
+                     aggregator: str | None = None, min_length: int | None = None,
+                     threshold: float | str | None = None, label_threshold: float | None = None,
+                     device: str = "cpu", batch_size: int = 16,
+                     weights: Mapping[str, str] | None = None,
+                     strategy: str = "auto") -> BatchSettings:
+    """Validate everything a batch needs before a film is touched (one-line errors).
+
+    Same defaults as :func:`~scenedet.inference.pipeline.run_scene`: the scene's installed model
+    and its recipe's segmentation settings.
+    """
+    from scenedet.errors import ModelFileError
+    from scenedet.inference.modelfile import load_model_file
+    from scenedet.paths import default_model_path
+    from scenedet.plugin._factory import get_aggregator_spec, get_scene
+    from scenedet.segmentation.settings import resolve_settings
+
+    spec = get_scene(scene)
+    settings = resolve_settings({"aggregator": aggregator, "min_length": min_length,
+                                 "threshold": threshold, "label_threshold": label_threshold},
+                                (attrs.asdict(spec), f"scene {spec.name!r}"))
+    get_aggregator_spec(settings["aggregator"])
+    if batch_size < 1:
+        raise UsageError(f"batch size must be at least 1, got {batch_size}")
+    model_path = Path(model) if model is not None else default_model_path(spec.name)
+    if model is None and not model_path.is_file():
+        raise UsageError(f"no model for scene {spec.name!r}: give a model file, or install one at "
+                         f"{model_path} (train with install=True)")
+    meta = load_model_file(model_path).meta
+    if meta.scene != spec.name:
+        raise ModelFileError(f"{model_path} was trained for scene {meta.scene!r}, not {spec.name!r}")
+    return BatchSettings(scene=spec.name, model=str(model_path.absolute()),
+                         model_hash=file_hash(model_path), segmentation=settings, device=device,
+                         batch_size=batch_size, weights=dict(weights or {}), strategy=strategy)
+
+
+@attrs.frozen
+class PlannedFilm:
+    """A film and its fate: ``status`` is ``"done"`` (skipped) or why it must be (re)done."""
+
+    film: LibraryFilm
+    film_hash: str | None
+    status: str
+    error: str | None = None  # the film cannot even be read (it is recorded as failed)
+
+    @property
+    def todo(self) -> bool:
+        return self.status != "done"
+
+
+@attrs.frozen
+class BatchPlan:
+    outdir: Path
+    settings: BatchSettings
+    films: list[PlannedFilm]
+
+    @property
+    def todo(self) -> list[PlannedFilm]:
+        return [f for f in self.films if f.todo]
+
+    @property
+    def done(self) -> list[PlannedFilm]:
+        return [f for f in self.films if not f.todo]
+
+    @property
+    def summary_path(self) -> Path:
+        return self.outdir / SUMMARY_NAME
+
+
+def plan_batch(library: Sequence[str], outdir: str | Path, settings: BatchSettings, *,
+               stdin: IO[str] | None = None) -> BatchPlan:
+    """Find the films of ``library`` and decide, for each, whether its result is current.
+
+    Reads each film's content fingerprint (:func:`~scenedet.batch.state.content_hash`) and
+    existing result; writes nothing.
+    """
+    outdir = Path(outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise UsageError(f"output folder {outdir} is a file")
+    films = discover(library, stdin=stdin)
+    if not films:
+        raise UsageError(f"no films found in {' '.join(map(str, library))} "
+                         f"(folders are searched for video suffixes such as .mp4, .mkv)")
+    last = read_summary(outdir / SUMMARY_NAME)
+    key = settings.key()
+    planned = []
+    for film in films:
+        try:
+            digest = content_hash(film.path)
+        except OSError as exc:
+            planned.append(PlannedFilm(film, None, "unreadable film",
+                                       error=f"cannot read {film.path}: {exc.strerror or exc}"))
+            continue
+        status = result_status(result_path(outdir, film.name),
+                               batch_block(digest, settings.model_hash, key))
+        record = last.get(str(film.path))
+        if (status == "new" and record is not None and record.get("status") == "failed"
+                and record.get("hash") == digest):
+            status = f"failed before: {record.get('error')}"
+        planned.append(PlannedFilm(film, digest, status))
+    return BatchPlan(outdir=outdir, settings=settings, films=planned)
+
+
+@attrs.frozen
+class BatchReport:
+    """What a run did. ``failed`` holds the outcomes of the films that failed."""
+
+    done: int
+    skipped: int
+    failed: list[FilmOutcome]
+    film_seconds: int
+    wall: float
+    summary: Path
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def _record(outcome: FilmOutcome, output: str | None) -> dict[str, Any]:
+    return {"path": outcome.path, "name": outcome.name, "hash": outcome.film_hash,
+            "status": outcome.status, "seconds": outcome.seconds, "scenes": outcome.scenes,
+            "wall": None if outcome.wall is None else round(outcome.wall, 3),
+            "error": outcome.error, "output": output,
+            "time": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def _recover_lines(plan: BatchPlan, log: SummaryLog) -> None:
+    """A film done whose summary line a kill took (result written, line not) gets its line."""
+    last = read_summary(plan.summary_path)
+    for item in plan.done:
+        record = last.get(str(item.film.path))
+        if record is not None and record.get("status") == "done" and record.get("hash") == item.film_hash:
+            continue
+        import json
+
+        path = result_path(plan.outdir, item.film.name)
+        data = json.loads(path.read_text(encoding="utf-8"))
+        outcome = FilmOutcome(name=item.film.name, path=str(item.film.path),
+                              film_hash=item.film_hash or "", status="done",
+                              seconds=len(data["scores"]), scenes=len(data["segments"]), wall=None)  # type: ignore[arg-type]
+        log.append(_record(outcome, path.name))
+
+
+@contextlib.contextmanager
+def _signals_raise() -> Iterator[None]:
+    """SIGTERM raises :class:`BatchInterrupted` (as Ctrl-C raises KeyboardInterrupt), so the
+    executor's clean-up runs: workers stopped, nothing half-written."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise BatchInterrupted(signum)
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_batch(plan: BatchPlan, executor: Any, *, progress: str = "off",
+              extra_outputs: Mapping[str, Any] | None = None) -> BatchReport:
+    """Score the films ``plan`` has left with ``executor`` and record each as it finishes.
+
+    A film that fails is recorded (summary line with its error) and the others go on. Raises
+    :class:`BatchInterrupted` on Ctrl-C or SIGTERM, after stopping the workers: what finished
+    is kept, and rerunning the same batch resumes. ``progress``: a mode of
+    :class:`~scenedet.batch.progress.BatchProgress`.
+    """
+    start = time.perf_counter()
+    todo = plan.todo
+    failed: list[FilmOutcome] = []
+    done = 0
+    finished = 0  # jobs with an outcome
+    film_seconds = 0
+    with OutdirLock(plan.outdir), SummaryLog(plan.summary_path) as log:
+        _recover_lines(plan, log)
+        jobs = []
+        for item in todo:
+            if item.error is not None:
+                outcome = FilmOutcome(name=item.film.name, path=str(item.film.path),
+                                      film_hash="", status="failed", error=item.error)
+                log.append(_record(outcome, None))
+                failed.append(outcome)
+            else:
+                jobs.append(FilmJob(path=str(item.film.path), name=item.film.name,
+                                    film_hash=item.film_hash or ""))
+        bar = BatchProgress(len(jobs), skipped=len(plan.done), mode=progress)
+        try:
+            with _signals_raise(), contextlib.closing(executor.outcomes(jobs)) as outcomes:
+                for outcome in outcomes:
+                    output = None
+                    if outcome.status == "done":
+                        try:
+                            output = write_outputs(outcome, plan.outdir, extra_outputs).name
+                        except ScenedetError as exc:  # e.g. disk full: the film counts as failed
+                            outcome = attrs.evolve(outcome, status="failed", error=str(exc),
+                                                   result=None)
+                    log.append(_record(outcome, output))
+                    bar.update(outcome)
+                    finished += 1
+                    if outcome.status == "done":
+                        done += 1
+                        film_seconds += outcome.seconds
+                    else:
+                        failed.append(outcome)
+        except KeyboardInterrupt:
+            raise BatchInterrupted(signal.SIGINT, done, len(jobs) - finished) from None
+        except BatchInterrupted as exc:
+            raise BatchInterrupted(exc.signum, done, len(jobs) - finished) from None
+        finally:
+            bar.close()
+    return BatchReport(done=done, skipped=len(plan.done), failed=failed,
+                       film_seconds=film_seconds, wall=time.perf_counter() - start,
+                       summary=plan.summary_path)

@@ -1,0 +1,155 @@
+"""``scenedet batch``: a whole film library, resumable, on local workers or a Ray cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from scenedet.cli import cli
+from scenedet.cli.output import parse_weight_overrides
+from scenedet.cli.params import TIME
+
+
+@cli.command("batch")
+@click.option("--plugin", "-p", "scene", required=True, metavar="NAME",
+              help="Scene to detect, as registered by a plugin (see `scenedet plugins`).")
+@click.argument("library", nargs=-1, required=True, metavar="LIBRARY...")
+@click.option("-o", "--output", "outdir", required=True, metavar="OUTDIR",
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the results (one NAME.json per film) and summary.jsonl.")
+@click.option("--model", "-m", type=click.Path(path_type=Path), metavar="PATH",
+              help="Model file (default: the scene's installed model).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N",
+              help="Workers, each loading the models once (local default 1; Ray default: one per "
+                   "GPU on a GPU run, else one per CPU).")
+@click.option("--threads", type=click.IntRange(min=1), metavar="N",
+              help="CPU threads per worker (local default: cores / jobs; Ray: 1, or 2 with a GPU).")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where the workers run: processes here, or Ray actors (pip install 'scenedet[ray]').")
+@click.option("--ray-address", metavar="ADDR",
+              help="An existing Ray cluster (auto, HOST:PORT, ray://HOST:PORT); default: start a "
+                   "local Ray for this batch.")
+@click.option("--gpus-per-worker", type=click.FloatRange(min=0, max=1, min_open=True), default=1.0,
+              show_default=True, metavar="F",
+              help="Ray, GPU run: GPU share per actor; 0.25 runs 4 actors (4 films decoding) per GPU.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1),
+              help="Seconds per model batch.")
+@click.option("--aggregator", metavar="NAME", help="Segmentor (default: the scene's).")
+@click.option("--min-length", "-l", type=TIME, metavar="TIME", help="Shortest scene, whole seconds (default: the scene's).")
+@click.option("--threshold", "-t", metavar="T", help="Least fraction of positive seconds in a scene, in (0, 1].")
+@click.option("--label-threshold", type=float, metavar="P", help="Probability from which a second counts as positive.")
+@click.option("--weights", "weights", multiple=True, metavar="NAME=PATH",
+              help="Backbone weight file for offline use (repeatable), as for `scenedet run`.")
+@click.option("--dry-run", "-n", is_flag=True, help="List what would be done and what is already done; run nothing.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress and no summary (errors still print).")
+def batch_command(scene: str, library: tuple[str, ...], outdir: Path, model: Path | None,
+                  jobs: int | None, threads: int | None, executor: str, ray_address: str | None,
+                  gpus_per_worker: float, device: str, batch_size: int, aggregator: str | None, min_length: float | None,
+                  threshold: str | None, label_threshold: float | None, weights: tuple[str, ...],
+                  dry_run: bool, quiet: bool) -> None:
+    """Run a scene over every film of LIBRARY, resumably.
+
+    LIBRARY is films, folders (searched recursively for video suffixes), globs
+    ("films/**/*.mkv"), or a text file of paths (.txt/.list, one per line; - reads one from
+    stdin). Each film's result goes to OUTDIR/STEM-HASH.json, the JSON of `scenedet run` plus a
+    "batch" block (film fingerprint, model hash, settings); HASH keeps films of one name in
+    different folders apart. OUTDIR/summary.jsonl gets one line per film finished (path, hash,
+    status, seconds, scenes, wall time, error; the last line per film counts).
+
+    \b
+    Rerun the same command at any time, after a crash or kill -9 too: films whose result is
+    complete and made from the same film, model and settings are skipped; the rest are redone.
+    A film that fails is recorded and the others go on.
+
+    \b
+    Examples:
+      scenedet batch -p kissing /films -o results --jobs 2
+      scenedet batch -p kissing /films -o results --dry-run
+      find /films -name '*.mkv' | scenedet batch -p kissing - -o results
+      scenedet batch -p kissing /shared/films -o /shared/results \\
+          --executor ray --ray-address auto --device cuda
+
+    Exit codes: 0 every film done (or already done), 1 a film failed (see summary.jsonl),
+    2 bad usage, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM); rerun to resume.
+    """
+    from scenedet.batch import plan_batch, prepare_settings, run_batch
+    from scenedet.batch.driver import BatchInterrupted
+
+    if ray_address and executor != "ray":
+        raise click.BadParameter("needs --executor ray", param_hint="--ray-address")
+    if gpus_per_worker != 1.0 and executor != "ray":
+        raise click.BadParameter("needs --executor ray (local workers share the device as they "
+                                 "are: use --jobs)", param_hint="--gpus-per-worker")
+    min_len = None
+    if min_length is not None:
+        if min_length != int(min_length) or min_length < 1:
+            raise click.BadParameter("must be a whole number of seconds >= 1", param_hint="--min-length")
+        min_len = int(min_length)
+    if model is None:
+        _check_installed_model(scene)
+    settings = prepare_settings(scene, model=model, aggregator=aggregator, min_length=min_len,
+                                threshold=threshold, label_threshold=label_threshold,
+                                device=device, batch_size=batch_size,
+                                weights=parse_weight_overrides(weights))
+    plan = plan_batch(library, outdir, settings)
+    if dry_run:
+        _print_plan(plan)
+        return
+    runner = _executor(settings, executor, jobs, threads, ray_address, gpus_per_worker)
+    if not quiet:
+        click.echo(f"{len(plan.todo)} film(s) to do, {len(plan.done)} already done; "
+                   f"{runner.describe()}", err=True)
+    try:
+        report = run_batch(plan, runner, progress="off" if quiet else "auto")
+    except BatchInterrupted as exc:
+        click.echo(f"Interrupted: {exc.done} film(s) finished this run, {exc.left} left; "
+                   f"rerun the same command to resume.", err=True)
+        click.get_current_context().exit(exc.exit_code)
+        return
+    if not quiet:
+        click.echo(f"{report.done} done, {report.skipped} already done, {len(report.failed)} failed "
+                   f"({report.film_seconds} film-s in {report.wall:.1f} s) -> {report.summary}",
+                   err=True)
+    for outcome in report.failed:
+        click.echo(f"failed: {outcome.path}: {outcome.error}", err=True)
+    if report.failed:
+        click.get_current_context().exit(1)
+
+
+def _check_installed_model(scene: str) -> None:
+    from scenedet.errors import UsageError
+    from scenedet.paths import default_model_path
+    from scenedet.plugin._factory import get_scene
+
+    installed = default_model_path(get_scene(scene).name)
+    if not installed.is_file():
+        raise UsageError(f"no model for scene {scene!r}: pass --model FILE, or install one at "
+                         f"{installed} (scenedet train --plugin {scene} ... --install)")
+
+
+def _executor(settings, kind: str, jobs: int | None, threads: int | None, address: str | None,
+              gpus_per_worker: float):
+    if kind == "ray":
+        from scenedet.batch.ray_executor import RayExecutor, import_ray
+
+        import_ray()  # a one-line error now if Ray is missing
+        return RayExecutor(settings, jobs=jobs, threads=threads, address=address,
+                           gpus_per_actor=gpus_per_worker)
+    from scenedet.batch.local import LocalExecutor
+
+    return LocalExecutor(settings, jobs=jobs or 1, threads=threads)
+
+
+def _print_plan(plan) -> None:
+    from scenedet.batch.jobs import result_path
+
+    for item in plan.films:
+        out = result_path(plan.outdir, item.film.name)
+        if item.todo:
+            click.echo(f"todo  {item.film.path} -> {out}  ({item.status})")
+        else:
+            click.echo(f"done  {item.film.path} -> {out}")
+    click.echo(f"{len(plan.todo)} film(s) to do, {len(plan.done)} already done "
+               f"(of {len(plan.films)}); nothing was run.", err=True)

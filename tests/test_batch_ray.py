@@ -1,0 +1,92 @@
+"""The Ray executor on a local Ray with 2 CPUs: the same results as local workers, failures
+recorded, resume rules kept (the driver writes). Skipped only when Ray cannot be imported."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from batch_helpers import GOOD, make_library, make_model, result_files
+from click.testing import CliRunner
+
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'scenedet[ray]')")
+
+from scenedet.batch import (LocalExecutor, RayExecutor, plan_batch,  # noqa: E402
+                            prepare_settings, read_summary, run_batch)
+from scenedet.batch.state import iter_summary  # noqa: E402
+from scenedet.cli import cli  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def lib(tmp_path_factory):
+    return make_library(tmp_path_factory.mktemp("library"))
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return make_model(tmp_path_factory.mktemp("model") / "kissing.pt")
+
+
+def test_ray_actors_give_the_local_results_and_record_failures(lib, model, tmp_path, local_ray):
+    settings = prepare_settings("kissing", model=model)
+    library = [str(lib / "good"), str(lib / "bad.mp4")]
+
+    local_out = tmp_path / "local"
+    report = run_batch(plan_batch(library, local_out, settings),
+                       LocalExecutor(settings, jobs=1, threads=1))
+    assert report.done == len(GOOD) and len(report.failed) == 1
+
+    ray_out = tmp_path / "ray"
+    executor = RayExecutor(settings, jobs=2, threads=1)
+    assert "2 Ray actor(s) x 1 CPU(s)" in executor.describe()
+    report = run_batch(plan_batch(library, ray_out, settings), executor)
+    assert report.done == len(GOOD) and [f.path for f in report.failed] == [str(lib / "bad.mp4")]
+    assert "cannot decode" in report.failed[0].error
+    assert result_files(ray_out) == result_files(local_out)  # byte for byte
+    assert read_summary(ray_out / "summary.jsonl")[str(lib / "bad.mp4")]["status"] == "failed"
+
+    # resume on Ray through the CLI: the done films are skipped, the failed one retried
+    plan = plan_batch(library, ray_out, settings)
+    assert len(plan.done) == len(GOOD) and [f.film.path.name for f in plan.todo] == ["bad.mp4"]
+    again = CliRunner().invoke(cli, ["batch", "-p", "kissing", *library, "-o", str(ray_out),
+                                     "-m", str(model), "--executor", "ray", "--jobs", "2"])
+    assert again.exit_code == 1, again.output
+    assert "0 done, 3 already done, 1 failed" in again.output and "Ray actor" in again.output
+    paths = [r["path"] for r in iter_summary(ray_out / "summary.jsonl")]
+    assert all(paths.count(str(lib / "good" / rel)) == 1 for rel in GOOD)
+    assert ray.is_initialized()  # a Ray the caller started is left running
+
+
+def test_a_bad_model_stops_the_ray_batch_with_one_line(lib, model, tmp_path, local_ray):
+    from scenedet.errors import UsageError
+
+    settings = prepare_settings("kissing", model=model,
+                                weights={"resnet18": str(tmp_path / "missing.pth")})
+    with pytest.raises(UsageError) as info:
+        run_batch(plan_batch([str(lib / "good")], tmp_path / "out", settings),
+                  RayExecutor(settings, jobs=1))
+    assert "\n" not in str(info.value) and "missing.pth" in str(info.value)
+    assert not result_files(tmp_path / "out")
+
+
+def test_gpu_share_per_actor_is_validated_and_described():
+    from scenedet.batch import BatchSettings
+    from scenedet.errors import UsageError
+
+    settings = BatchSettings(scene="kissing", model="m.pt", model_hash="h", segmentation={},
+                             device="cuda:1")
+    executor = RayExecutor(settings, gpus_per_actor=0.25)
+    assert executor.settings.device == "cuda"  # Ray shows each actor its own GPU as cuda:0
+    assert "2 CPU(s) + 0.25 GPU" in executor.describe()
+    with pytest.raises(UsageError, match=r"in \(0, 1\]"):
+        RayExecutor(settings, gpus_per_actor=1.5)

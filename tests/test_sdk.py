@@ -1,0 +1,63 @@
+"""The plugin SDK: one import root, and the reference plugin set uses nothing else."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import scenedet
+import scenedet.plugin as sdk
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE_SET = ROOT / "plugins" / "scenedet-kissing" / "scenedet_kissing"
+
+
+def test_every_promised_name_resolves():
+    assert sdk.__all__, "the SDK promises nothing"
+    missing = [name for name in sdk.__all__ if not hasattr(sdk, name)]
+    assert missing == []
+    assert len(set(sdk.__all__)) == len(sdk.__all__)
+
+
+def test_the_sdk_covers_what_plugins_need():
+    for name in ("hookimpl", "ExtractorSpec", "BackboneSpec", "HeadSpec", "AggregatorSpec",
+                 "SceneSpec", "Extractor", "Backbone", "MediaRequest", "Second", "ImagePreprocess",
+                 "parse_weights", "build_with_weights", "make_backbone", "KnownWeights",
+                 "UsageError", "ScenedetError", "WeightsError", "Segment", "create_backbone"):
+        assert name in sdk.__all__, name
+
+
+def test_the_top_level_names_stay_and_are_the_same_objects():
+    from scenedet import AggregatorSpec, SceneSpec, hookimpl
+
+    assert SceneSpec is sdk.SceneSpec and AggregatorSpec is sdk.AggregatorSpec
+    assert hookimpl is sdk.hookimpl
+    assert scenedet.segment([1, 1], min_length=2) == [sdk.Segment(0, 2, None)]
+
+
+def _scenedet_imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "scenedet":
+            found.append(node.module)
+        elif isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.split(".")[0] == "scenedet"]
+    return found
+
+
+@pytest.mark.parametrize("module", sorted(REFERENCE_SET.glob("*.py")), ids=lambda p: p.name)
+def test_the_reference_set_imports_only_the_sdk(module):
+    """The reference plugins are written exactly as a third party would write theirs."""
+    bad = [m for m in _scenedet_imports(module) if m not in ("scenedet", "scenedet.plugin")]
+    assert bad == [], f"{module.name} imports private scenedet modules: {bad}"
+
+
+def test_importing_the_sdk_does_not_import_torch():
+    code = "import sys, scenedet.plugin; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
