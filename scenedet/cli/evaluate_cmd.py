@@ -39,10 +39,13 @@ from scenedet.cli.params import OUTPUT_HELP
               type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the full report as JSON (per film, per threshold). " + OUTPUT_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead of tables.")
+@click.option("--frame-tolerance", "frame_tolerances", multiple=True, type=click.IntRange(min=0),
+              metavar="N", help="Cut annotations: a found cut within N frames of a transition "
+                                "matches it (repeatable; default 0 and 2).")
 def evaluate_command(annotations_path: Path, prediction_files: tuple[Path, ...],
                      model: Path | None, scene: str | None, split: str, device: str,
                      videos_dir: Path | None, label_threshold: float | None,
-                     output: Path | None, as_json: bool) -> None:
+                     output: Path | None, as_json: bool, frame_tolerances: tuple[int, ...]) -> None:
     """Score found scenes against annotated ones, per second and per scene.
 
     \b
@@ -66,7 +69,23 @@ def evaluate_command(annotations_path: Path, prediction_files: tuple[Path, ...],
     relative to --videos, or its trailing components). Films in the
     annotations without a prediction are listed as not evaluated. See
     docs/evaluation.md for the annotation format and every definition.
+
+    \b
+    Shot cuts: when --annotations holds cuts (a CSV with frame, start_frame/
+    end_frame or time columns, or the shots.json of `scenedet synth --kind
+    shots`), the results of a shot detector are scored TRECVID style:
+    precision, recall and F1 with greedy one-to-one matching within
+    --frame-tolerance frames, hard cuts and gradual transitions apart:
+      scenedet evaluate --annotations synth/cuts.csv --predictions s.json
     """
+    from scenedet.evaluation.cuts import is_cut_annotation_file
+
+    if is_cut_annotation_file(annotations_path):
+        from scenedet.evaluation.cuts import evaluate_cuts_cli
+
+        evaluate_cuts_cli(annotations_path, prediction_files, frame_tolerances or (0, 2),
+                          output, as_json)
+        return
     from scenedet.cli.output import write_json
     from scenedet.evaluation.annotations import load_annotations
     from scenedet.evaluation.evaluate import evaluate_model, evaluate_results, read_results

@@ -16,8 +16,9 @@ from scenedet.cli.params import TIME, part_options, resolve_part
 
 
 @cli.command("run")
-@click.option("--plugin", "-p", "scene", required=True, metavar="NAME",
-              help="Scene to detect, as registered by a plugin (see `scenedet plugins`).")
+@click.option("--plugin", "-p", "scenes", required=True, multiple=True, metavar="NAME",
+              help="Scene or frame-level detector to run, as registered by a plugin (see "
+                   "`scenedet plugins`); repeat to run several over one decode.")
 @click.argument("video", type=click.Path(dir_okay=True, path_type=Path))
 @click.option("--model", "-m", type=click.Path(path_type=Path), metavar="PATH",
               help="Model file (default: the scene's installed model, see `scenedet train --install`).")
@@ -37,12 +38,22 @@ from scenedet.cli.params import TIME, part_options, resolve_part
 @click.option("--no-audio", is_flag=True,
               help="Ignore the film's audio track: the audio model hears silence (recorded in the settings).")
 @output_options
+@click.option("--option", "-O", "options", multiple=True, metavar="[NAME.]KEY=VALUE",
+              help="Option of a frame-level detector, e.g. -O threshold=0.4 or "
+                   "-O shots-content.min_shot=10 (repeatable).")
+@click.option("--snap-to", metavar="DETECTOR",
+              help="Move each scene's start and end to the nearest cut this shot detector finds "
+                   "(e.g. shots), in the same run.")
+@click.option("--snap-tolerance", default="2", show_default=True, type=TIME, metavar="TIME",
+              help="With --snap-to: farthest a boundary moves.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
-def run_command(scene: str, video: Path, model: Path | None, outputs: tuple[Path, ...],
+def run_command(scenes: tuple[str, ...], video: Path, model: Path | None, outputs: tuple[Path, ...],
                 aggregator: str | None, min_length: float | None, threshold: str | None,
                 label_threshold: float | None, device: str, batch_size: int, threads: int | None,
                 weights: tuple[str, ...], start: float | None, end: float | None,
-                duration: float | None, no_audio: bool, quiet: bool, **output_opts: object) -> None:
+                duration: float | None, no_audio: bool, options: tuple[str, ...],
+                snap_to: str | None, snap_tolerance: float, quiet: bool,
+                **output_opts: object) -> None:
     """Score every whole second of VIDEO and cut the scenes.
 
     \b
@@ -61,7 +72,44 @@ def run_command(scene: str, video: Path, model: Path | None, outputs: tuple[Path
     0 unless --start) and, when packets of a damaged film were skipped, "damage" (how many,
     which seconds; those seconds got silence or the previous still). Re-cut it later without
     the models: `scenedet segment --min-length 20 film.json`; convert it with `scenedet export`.
+
+    \b
+    Frame-level detectors (no model to train; see docs/shots.md):
+      scenedet run -p shots film.mp4                  shots, TransNetV2
+      scenedet run -p shots-content film.mp4 -O threshold=2.5   classical
+      scenedet run -p cues film.mp4                   black, silence, colour bars
+      scenedet run -p shots -p cues film.mp4          one decode, a list of results
+      scenedet run -p kissing -p shots film.mp4 --snap-to shots
+    Their segments carry "start"/"end" in seconds and "start_frame"/"end_frame"
+    (end exclusive) and a "score" (a shot's: the confidence of its cut). For them and for
+    several plugins at once, -o takes one JSON file (other formats and --start/--end: one
+    per-second scene at a time).
     """
+    from scenedet.plugin._factory import is_detector
+
+    if len(scenes) > 1 or snap_to is not None or any(is_detector(s) for s in scenes):
+        from scenedet.cli.frames_cli import run_many
+
+        json_outputs = [o for o in outputs if str(o) == "-" or o.suffix.lower() in ("", ".json")]
+        extra = [k for k, v in output_opts.items() if v not in (None, False, ())]
+        if len(json_outputs) != len(outputs) or len(outputs) > 1 or extra or no_audio \
+                or start is not None or end is not None or duration is not None:
+            raise UsageError("frame-level detectors and several plugins at once write one JSON "
+                             "result (-o FILE.json) of the whole film; run one scene for other "
+                             "outputs or a part of the film")
+        output = outputs[0] if outputs and str(outputs[0]) != "-" else None
+        if output is not None:
+            check_output(output)
+        run_many(scenes, video, model=model, output=output, aggregator=aggregator,
+                 min_length=min_length, threshold=threshold, label_threshold=label_threshold,
+                 device=device, batch_size=batch_size, threads=threads, weights=weights,
+                 options=options, snap_to=snap_to, snap_tolerance=snap_tolerance, quiet=quiet,
+                 batch_size_given=click.get_current_context().get_parameter_source("batch_size")
+                 is not click.core.ParameterSource.DEFAULT)
+        return
+    if options:
+        raise UsageError("--option is for frame-level detectors (e.g. -p shots)")
+    scene = scenes[0]
     from scenedet.inference.pipeline import run_scene
     from scenedet.segmentation.segments import to_fraction, to_label_threshold
 

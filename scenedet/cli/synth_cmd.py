@@ -41,10 +41,17 @@ def _size(value: str) -> tuple[int, int]:
 @click.option("--fps", default=12.0, show_default=True, type=click.FloatRange(1, 120),
               help="Frames per second.")
 @click.option("--overwrite", is_flag=True, help="Replace a dataset already in DIR.")
+@click.option("--kind", type=click.Choice(["scenes", "shots"]), default="scenes", show_default=True,
+              help="scenes: films with kissing-like scenes (below); shots: films of shots with "
+                   "known cuts, fades, dissolves and cues (black, silence, colour bars) for the "
+                   "frame-level detectors, see docs/shots.md (uses --films, --seed, --size, "
+                   "--fps (default 25 here), --shots).")
+@click.option("--shots", "n_shots", default=12, show_default=True, type=click.IntRange(min=2),
+              help="With --kind shots: shots per film.")
 @click.option("-q", "--quiet", is_flag=True, help="No line per film on stderr.")
 def synth_command(out_dir: Path, films: int, seed: int, min_length: float, max_length: float,
                   min_scene: float, max_scene: float, size: str, fps: float, overwrite: bool,
-                  quiet: bool) -> None:
+                  kind: str, n_shots: int, quiet: bool) -> None:
     """Render synthetic films with known scenes: a stand-in for labelled films.
 
     \b
@@ -76,6 +83,14 @@ def synth_command(out_dir: Path, films: int, seed: int, min_length: float, max_l
     from scenedet.synth import synthesize
 
     width, height = _size(size)
+    if kind == "shots":
+        from scenedet.synth.shots import synthesize_cli
+
+        source = click.get_current_context().get_parameter_source("fps")
+        synthesize_cli(out_dir, films=films, seed=seed, shots=n_shots, width=width, height=height,
+                       fps=25 if source == click.core.ParameterSource.DEFAULT else fps,
+                       overwrite=overwrite, quiet=quiet)
+        return
     lengths = (math.ceil(min_length - 1e-9), math.floor(max_length + 1e-9))
     scenes = (math.ceil(min_scene - 1e-9), math.floor(max_scene + 1e-9))
     if lengths[0] > lengths[1]:

@@ -38,11 +38,13 @@ from scenedet.plugin._factory import (create_aggregator, create_backbone, create
                                       list_extractors, list_heads, list_scenes)
 from scenedet.plugin._factory import (create_exporter, get_exporter_for_suffix,
                                       get_exporter_spec, list_exporters)
+from scenedet.plugin._factory import create_detector, get_detector_spec, list_detectors
 from scenedet.plugin.hookspecs import hookimpl
 from scenedet.plugin.interfaces import Backbone, Extractor
-from scenedet.plugin.specs import (AggregatorSpec, BackboneSpec, ExtractorSpec, HeadSpec,
+from scenedet.plugin.specs import (AggregatorSpec, BackboneSpec, DetectorSpec, ExporterSpec,
+                                   ExtractorSpec, HeadSpec,
                                    SceneSpec)
-from scenedet.plugin.specs import ExporterSpec
+from scenedet.media.frames import AudioChunk, FrameBatch, FrameSegment, StreamInfo
 from scenedet.segmentation.segments import Segment
 
 __all__ = [
@@ -63,6 +65,9 @@ __all__ = [
     # output formats (register_exporters)
     "ExporterSpec", "list_exporters", "create_exporter", "get_exporter_spec",
     "get_exporter_for_suffix",
+    # frame-level detectors
+    "DetectorSpec", "FrameBatch", "AudioChunk", "StreamInfo", "FrameSegment", "list_detectors",
+    "create_detector", "get_detector_spec",
     # errors
     "ScenedetError", "UsageError", "MediaError", "WeightsError", "ModelFileError",
     "UnknownComponentError", "one_line",

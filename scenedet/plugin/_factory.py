@@ -12,8 +12,8 @@ from typing import Any
 
 from scenedet.errors import UsageError
 from scenedet.plugin._host import get_host
-from scenedet.plugin.specs import AggregatorSpec, BackboneSpec, ExtractorSpec, HeadSpec, SceneSpec
-from scenedet.plugin.specs import ExporterSpec
+from scenedet.plugin.specs import (AggregatorSpec, BackboneSpec, DetectorSpec, ExporterSpec,
+                                   ExtractorSpec, HeadSpec, SceneSpec)
 
 
 def _registry(kind: str):
@@ -168,3 +168,35 @@ def get_exporter_for_suffix(path_or_suffix: str) -> ExporterSpec:
 def create_exporter(name: str) -> Callable[..., Any]:
     """The exporter function registered as ``name``: ``function(scenes) -> str | bytes``."""
     return get_exporter_spec(name).function
+
+
+def list_detectors(pattern: str = "") -> list[str]:
+    """Names of registered frame-level detectors (``scenedet run --plugin NAME`` takes them too)."""
+    return _registry("detector").names(pattern)
+
+
+def get_detector_spec(name: str) -> DetectorSpec:
+    return _registry("detector").get(name)
+
+
+def is_detector(name: str) -> bool:
+    """Whether ``name`` (or an alias) is a registered frame-level detector."""
+    try:
+        get_detector_spec(name)
+    except KeyError:
+        return False
+    return True
+
+
+def create_detector(name: str, **options: Any):
+    """A fresh detector (it keeps per-film state). ``device``/``batch_size`` are dropped unless its
+    factory names them: they are offers from the run, not the user's options."""
+    factory = get_detector_spec(name).factory
+    try:
+        params = inspect.signature(factory).parameters
+    except ValueError:
+        params = {}
+    for offered in ("device", "batch_size"):  # only to factories that name them
+        if offered in options and offered not in params:
+            del options[offered]
+    return _call("detector", name, factory, **options)

@@ -44,8 +44,8 @@ from scenedet.plugin.specs import SpecError
 
 from scenedet.plugin import hookspecs
 from scenedet.plugin._registry import Registry
-from scenedet.plugin.specs import AggregatorSpec, BackboneSpec, ExtractorSpec, HeadSpec, SceneSpec
-from scenedet.plugin.specs import ExporterSpec
+from scenedet.plugin.specs import (AggregatorSpec, BackboneSpec, DetectorSpec, ExporterSpec,
+                                   ExtractorSpec, HeadSpec, SceneSpec)
 
 ENTRY_POINT_GROUP = "scenedet"
 CORE_DISTRIBUTION = "scenedet"
@@ -64,6 +64,7 @@ REGISTER_HOOKS: dict[str, tuple[str, type]] = {
     "register_aggregators": ("aggregator", AggregatorSpec),
     "register_scenes": ("scene", SceneSpec),
     "register_exporters": ("exporter", ExporterSpec),
+    "register_detectors": ("detector", DetectorSpec),
 }
 
 #: every hook a plugin may implement, with the arguments the host passes

@@ -43,5 +43,10 @@ def register_exporters(register):
 
 
 @hookspec
+def register_detectors(register):
+    """Register frame-level detectors (``DetectorSpec``): shot cuts, black frames, silence."""
+
+
+@hookspec
 def register_commands(cli):
     """Add click commands to the ``scenedet`` command group."""

@@ -257,4 +257,37 @@ class ExporterSpec:
     kind = "exporter"
 
 
-Spec = ExtractorSpec | BackboneSpec | HeadSpec | AggregatorSpec | SceneSpec | ExporterSpec
+@attrs.frozen(kw_only=True)
+class DetectorSpec:
+    """A frame-level detector: small frames (and optionally audio) in, timed segments out.
+
+    Shot cuts and technical cues need frame-accurate times, not whole seconds: such a detector
+    declares its time grid as one picture per decoded frame, scaled to ``width`` x ``height``
+    (``0`` x ``0``: no pictures), and ``audio=True`` when it wants the sound. One decode feeds
+    every detector of a run (:mod:`scenedet.inference.framerun`).
+
+    ``factory(**options)`` returns an object with ``add_frames(batch)`` (a
+    :class:`scenedet.media.frames.FrameBatch`), ``add_audio(chunk)`` (a
+    :class:`scenedet.media.frames.AudioChunk`; called only when ``audio``) and
+    ``finish(info) -> list[FrameSegment]`` (``info``: :class:`scenedet.media.frames.StreamInfo`).
+    The factory receives ``device=`` and ``batch_size=`` only when its signature names them.
+    """
+
+    name: str
+    factory: Callable[..., Any]
+    width: int = 0
+    height: int = 0
+    audio: bool = False
+    summary: str = ""
+    aliases: tuple[str, ...] = attrs.field(default=(), converter=_names)
+
+    kind = "detector"
+
+    @property
+    def size(self) -> tuple[int, int] | None:
+        """``(width, height)`` of the frames it gets, ``None`` when it wants no pictures."""
+        return (self.width, self.height) if self.width and self.height else None
+
+
+Spec = (ExtractorSpec | BackboneSpec | HeadSpec | AggregatorSpec | SceneSpec | ExporterSpec
+        | DetectorSpec)

@@ -1,0 +1,1 @@
+"""scenedet-cues: black frames, silence and colour bars as frame-level detectors."""

@@ -1,0 +1,38 @@
+"""From cut frames to shots: the segments both detectors return."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from scenedet.plugin import FrameSegment
+
+
+def shots_from_cuts(cuts: Sequence[tuple[int, float]], times: np.ndarray, n_frames: int,
+                    duration: float) -> list[FrameSegment]:
+    """Shots ``[cut_k, cut_k+1)`` for sorted ``(frame, confidence)`` cuts; the first shot starts
+    at frame 0 with no score (no cut opens it)."""
+    if n_frames == 0:
+        return []
+    bounds = [(0, None)] + [(int(f), float(c)) for f, c in cuts if 0 < f < n_frames]
+    out = []
+    for k, (start, score) in enumerate(bounds):
+        end = bounds[k + 1][0] if k + 1 < len(bounds) else n_frames
+        out.append(FrameSegment(start=float(times[start]),
+                                end=float(times[end]) if end < n_frames else float(duration),
+                                start_frame=start, end_frame=end, score=score))
+    return out
+
+
+class FrameClock:
+    """Keeps every frame's time (8 bytes a frame: the only per-frame state a detector holds)."""
+
+    def __init__(self) -> None:
+        self._parts: list[np.ndarray] = []
+
+    def add(self, times: np.ndarray) -> None:
+        self._parts.append(np.asarray(times, dtype=np.float64))
+
+    def times(self) -> np.ndarray:
+        return np.concatenate(self._parts) if self._parts else np.zeros(0)

