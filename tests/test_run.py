@@ -247,3 +247,11 @@ def test_the_feature_path_depends_one_way():
     assert not imported("features") & {"scenedet.inference.cache", "scenedet.inference.extract"}
     assert "scenedet.inference.features" in imported("cache")
     assert "scenedet.inference.extract" not in imported("cache")
+
+
+def test_several_plugins_at_once_write_one_json_and_say_so_for_other_outputs(film, tmp_path):
+    for extra in (["--plot", str(tmp_path / "p.png")], ["-o", str(tmp_path / "a.edl")],
+                  ["--start", "1"]):
+        result = CliRunner().invoke(cli, ["run", "-p", "kissing", "-p", "kissing", str(film), *extra])
+        _one_line_error(result, "several plugins at once write one JSON result")
+    assert list(tmp_path.iterdir()) == []

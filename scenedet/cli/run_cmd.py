@@ -85,13 +85,16 @@ def run_command(scenes: tuple[str, ...], video: Path, model: Path | None, output
     several plugins at once, -o takes one JSON file (other formats and --start/--end: one
     per-second scene at a time).
     """
-    from scenedet.plugin._factory import is_detector
+    from scenedet.plugin._factory import get_scene, is_detector
 
+    for name in scenes:  # an unknown name says so first, whatever else is asked
+        if not is_detector(name):
+            get_scene(name)
     if len(scenes) > 1 or snap_to is not None or any(is_detector(s) for s in scenes):
         from scenedet.cli.frames_cli import run_many
 
         json_outputs = [o for o in outputs if str(o) == "-" or o.suffix.lower() in ("", ".json")]
-        extra = [k for k, v in output_opts.items() if v not in (None, False, ())]
+        extra = [k for k in ("clips", "stills", "plot", "report") if output_opts.get(k) is not None]
         if len(json_outputs) != len(outputs) or len(outputs) > 1 or extra or no_audio \
                 or start is not None or end is not None or duration is not None:
             raise UsageError("frame-level detectors and several plugins at once write one JSON "
