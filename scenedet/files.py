@@ -288,3 +288,19 @@ def describe_file(path: str | os.PathLike[str]) -> str:
     except UnicodeDecodeError:
         return "binary data of an unknown kind"
     return "a JSON text file" if text.lstrip()[:1] in ("{", "[") else "a text file"
+
+
+def read_input_text(path: str | os.PathLike[str], *, what: str = "file",
+                    encoding: str = "utf-8-sig") -> str:
+    """The text of an input file, or one :class:`~scenedet.errors.UsageError` line saying why not.
+
+    ``what`` names the file for a person (``"annotation file"``); a BOM is dropped.
+    """
+    from scenedet.errors import UsageError
+
+    try:
+        return Path(path).read_text(encoding=encoding)
+    except FileNotFoundError:
+        raise UsageError(f"{what} not found: {os.fspath(path)}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {what} {os.fspath(path)}: {exc}") from None

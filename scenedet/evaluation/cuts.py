@@ -25,6 +25,7 @@ from typing import Any
 import attrs
 
 from scenedet.errors import UsageError
+from scenedet.files import read_input_text
 
 FRAME_COLUMNS = ("frame", "start_frame", "end_frame")
 TIME_COLUMNS = ("time",)
@@ -147,12 +148,7 @@ def load_cuts(path: str | Path) -> dict[str, list[TrueCut]]:
     ``end_frame``, ``time`` or ``start`` / ``end`` seconds; optional ``kind``) or a JSON file as
     ``scenedet synth --kind shots`` writes (``{"films": [{"video", "transitions": [...]}]}``)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"annotations not found: {p}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {p}: {exc}") from None
+    text = read_input_text(p, what="cut annotations")
     if p.suffix.lower() == ".json":
         return _from_json(p, text)
     rows = list(csv.DictReader(text.splitlines()))

@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 
 from scenedet.errors import UsageError
+from scenedet.files import read_input_text
 from scenedet.outputs.timecode import (CONSTANT, NOMINAL_AVERAGE, FrameRate, frames_to_timecode,
                                        seconds_to_frame)
 
@@ -191,12 +192,7 @@ def from_dict(data: Any, *, source: str = "<result>", rate: FrameRate | None = N
 def load_result(path: str | Path, *, rate: FrameRate | None = None) -> SceneList:
     """Read a saved ``scenedet run`` JSON (see :func:`from_dict`)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UsageError(f"result file not found: {p}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {p}: {exc}") from None
+    text = read_input_text(p, what="result file")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -27,7 +27,7 @@ from scenedet.errors import UsageError
 from scenedet.evaluation.annotations.model import (Annotation, AnnotationError, AnnotationSet,
                                                    format_seconds, video_key)
 from scenedet.evaluation.annotations.validation import existing_videos, probe_durations, validate
-from scenedet.files import output_file, write_json
+from scenedet.files import output_file, read_input_text, write_json
 from scenedet.timefmt import parse_time
 
 CSV_COLUMNS = ("video", "start", "end", "label")
@@ -43,12 +43,7 @@ def load_annotations(path: str | Path, *, videos_dir: str | Path | None = None,
     :class:`AnnotationError` (a :class:`UsageError`) listing every problem with its place.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UsageError(f"annotation file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read annotation file {path}: {exc}") from None
+    text = read_input_text(path, what="annotation file")
     if path.suffix.lower() == ".json":
         annotations, videos, problems = _parse_json(text, str(path))
     else:
