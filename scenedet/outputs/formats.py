@@ -11,6 +11,7 @@ import io
 import json
 
 from scenedet.outputs.document import SceneList
+from scenedet.timefmt import format_time
 
 CSV_COLUMNS = ("index", "start_seconds", "end_seconds", "start_timecode", "end_timecode",
                "start_frame", "end_frame", "duration_seconds", "score")
@@ -34,12 +35,8 @@ def to_csv(scenes: SceneList) -> str:
 
 
 def vtt_time(seconds: float) -> str:
-    """WebVTT's ``HH:MM:SS.mmm``."""
-    ms = int(round(seconds * 1000))
-    h, rest = divmod(ms, 3_600_000)
-    m, rest = divmod(rest, 60_000)
-    s, ms = divmod(rest, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
+    """WebVTT's ``HH:MM:SS.mmm``: the CLI's own time format, to the millisecond."""
+    return format_time(seconds)
 
 
 def to_vtt(scenes: SceneList) -> str:
