@@ -3,6 +3,7 @@ after ``kill -9`` / SIGTERM / Ctrl-C with byte-identical results."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -137,7 +138,17 @@ def test_result_status_checks_film_model_and_settings(tmp_path):
                          ({"settings": {"min_length": 5}}, "settings changed"), ({}, "done")):
         path.write_text(json.dumps({"scores": [0.1], "segments": [], "batch": {**block, **changed}}))
         assert result_status(path, block) == why
-
+    # every output asked for must be recorded with the result and be there
+    csv_path, plot_path = tmp_path / "r.csv", tmp_path / "r.png"
+    outputs = {".csv": csv_path, "plot": plot_path}
+    assert result_status(path, block, outputs) == "outputs missing: .csv, plot"
+    path.write_text(json.dumps({"scores": [0.1], "segments": [],
+                                "batch": {**block, "outputs": [".csv", "plot"]}}))
+    assert result_status(path, block, outputs) == "outputs missing: .csv, plot"  # not on disk
+    csv_path.write_text("index\n")
+    plot_path.write_bytes(b"png")
+    assert result_status(path, block, outputs) == "done"
+    assert result_status(path, block, {**outputs, ".vtt": csv_path}) == "outputs missing: .vtt"
 
 # ---------------------------------------------------------------- batches of real films
 
@@ -168,6 +179,8 @@ def reference(lib, model, tmp_path_factory):
 
 def test_batch_writes_one_run_result_per_film_and_a_summary(lib, model, reference):
     from scenedet.inference.pipeline import run_scene
+    from scenedet.outputs.document import scenes_of
+    from scenedet.outputs.formats import to_json
 
     results = result_files(reference)
     assert len(results) == len(GOOD) == len(set(results))
@@ -179,12 +192,13 @@ def test_batch_writes_one_run_result_per_film_and_a_summary(lib, model, referenc
         assert data["video"] == r["path"] and r["seconds"] == len(data["scores"])
         assert r["seconds"] == GOOD[str(Path(r["path"]).relative_to(lib / "good"))]
         assert r["scenes"] == len(data["segments"]) and r["hash"] == data["batch"]["film_hash"]
-    # exactly what `scenedet run` computes, plus the batch block
+    # exactly what `scenedet run -o film.json` writes, plus the batch block
     film = lib / "good" / "b" / "film.mp4"
     data = json.loads(results[read_summary(reference / "summary.jsonl")[str(film)]["output"]])
-    del data["batch"]
-    assert data == json.loads(json.dumps(run_scene(film, scene="kissing", model=model, threads=1,
-                                                   progress=False).to_dict()))
+    assert data.pop("batch")["outputs"] == []
+    assert data == json.loads(to_json(scenes_of(run_scene(film, scene="kissing", model=model,
+                                                          threads=1, progress=False))))
+    assert "frame_rate" in data  # frames and timecodes at the film's rate
 
 
 def test_rerun_skips_what_is_done_and_dry_run_says_so(lib, model, reference, tmp_path):
@@ -416,3 +430,149 @@ def test_results_whose_summary_lines_were_lost_get_them_back(lib, model, referen
     assert sorted(r["path"] for r in records) == sorted(str(lib / "good" / rel) for rel in GOOD)
     assert [r["wall"] is None for r in records] == [False, True, True]  # not measured: unknown
     assert result_files(out) == result_files(reference)
+
+
+# ---------------------------------------------------------------- run's outputs, per film
+
+#: settings that give every film one scene (every second positive): outputs with content
+ONE_SCENE = ("--min-length", "1", "--label-threshold", "0")
+
+
+def _by_film(out: Path) -> dict[str, dict]:
+    """film path -> its result JSON."""
+    state = read_summary(out / "summary.jsonl")
+    return {path: json.loads((out / r["output"]).read_text()) for path, r in state.items()
+            if r["status"] == "done"}
+
+
+@pytest.fixture(scope="module")
+def scened(lib, model, tmp_path_factory):
+    """A batch whose films have one scene each (results only)."""
+    out = tmp_path_factory.mktemp("scened")
+    result = _batch(lib / "good", "-o", out, "-m", model, "-q", *ONE_SCENE)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_asked_formats_are_written_per_film_and_parse_back(lib, model, scened, tmp_path):
+    from test_exporters import parse_edl, parse_vtt
+
+    import opentimelineio as otio
+
+    out = tmp_path / "out"
+    shutil.copytree(scened, out)
+    before = _by_film(out)
+    result = _batch(lib / "good", "-o", out, "-m", model, *ONE_SCENE,
+                    "--format", ".csv", "--format", "edl", "--format", ".OTIO", "--format", ".vtt")
+    assert result.exit_code == 0, result.output
+    assert "3 done, 0 already done, 0 failed" in result.output  # completed, not rescored
+    after = _by_film(out)
+    assert set(after) == set(before) == {str(lib / "good" / rel) for rel in GOOD}
+    for path, data in after.items():
+        name = Path(read_summary(out / "summary.jsonl")[path]["output"]).stem
+        assert data["batch"].pop("outputs") == [".csv", ".edl", ".otio", ".vtt"]
+        del before[path]["batch"]["outputs"]
+        assert data == before[path]  # the scores and scenes are the saved ones
+        segs = data["segments"]
+        assert len(segs) == 1 and segs[0]["start"] == 0 and segs[0]["end"] == len(data["scores"])
+        with open(out / f"{name}.csv", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        assert [(float(r["start_seconds"]), float(r["end_seconds"]), int(r["end_frame"]))
+                for r in rows] == [(s["start"], s["end"], s["end_frame"]) for s in segs]
+        edl_text = (out / f"{name}.edl").read_text()
+        events = [line.split()[-4:] for line in edl_text.splitlines() if line[:3].isdigit()]
+        assert events == [[s["start_timecode"], s["end_timecode"]] * 2 for s in segs]
+        if path.endswith("c.mkv"):  # 12 fps: two-digit frames (below 11 fps the exporter
+            edl = parse_edl(edl_text)  # writes one digit, which this strict reader refuses)
+            assert [e["src"] for e in edl["events"]] == [(s["start_timecode"], s["end_timecode"])
+                                                         for s in segs]
+        cues = parse_vtt((out / f"{name}.vtt").read_text())
+        assert [(c[1], c[2]) for c in cues] == [(s["start"], s["end"]) for s in segs]
+        clips = list(otio.adapters.read_from_file(str(out / f"{name}.otio")).find_clips())
+        assert [round(c.source_range.duration.value) for c in clips] == \
+            [s["end_frame"] - s["start_frame"] for s in segs]
+    # one "done" line per film still; and now everything is done
+    paths = [r["path"] for r in iter_summary(out / "summary.jsonl")]
+    assert sorted(paths) == sorted(set(paths))
+    again = _batch(lib / "good", "-o", out, "-m", model, *ONE_SCENE, "--format", ".csv",
+                   "--format", ".edl", "--format", ".otio", "--format", ".vtt")
+    assert "0 done, 3 already done" in again.output
+    # a deleted output, or a new format, makes a film incomplete
+    csv_file = next(out.glob("*.csv"))
+    csv_file.unlink()
+    dry = _batch(lib / "good", "-o", out, "-m", model, *ONE_SCENE, "-n", "--format", ".csv",
+                 "--format", ".vtt", "--plot")
+    assert dry.output.count("(outputs missing: plot)") == 2
+    assert dry.output.count("(outputs missing: .csv, plot)") == 1
+    fill = _batch(lib / "good", "-o", out, "-m", model, *ONE_SCENE, "-q", "--format", ".csv",
+                  "--plot")
+    assert fill.exit_code == 0, fill.output
+    assert csv_file.is_file() and len(list(out.glob("*.png"))) == 3
+    assert all(d["batch"]["outputs"] == [".csv", ".edl", ".otio", ".vtt", "plot"]
+               for d in _by_film(out).values())
+
+
+def test_completing_outputs_gives_the_bytes_of_a_fresh_run(lib, model, scened, tmp_path):
+    fresh, completed = tmp_path / "fresh", tmp_path / "completed"
+    shutil.copytree(scened, completed)
+    args = (*ONE_SCENE, "-q", "--format", ".csv", "--format", ".vtt")
+    assert _batch(lib / "good" / "c.mkv", "-o", fresh, "-m", model, *args).exit_code == 0
+    assert _batch(lib / "good" / "c.mkv", "-o", completed, "-m", model, *args).exit_code == 0
+    for path in fresh.iterdir():
+        if path.suffix in (".json", ".csv", ".vtt"):
+            assert path.read_bytes() == (completed / path.name).read_bytes(), path.name
+
+
+def test_an_unknown_suffix_is_refused_before_any_film(lib, model, tmp_path):
+    for args, needle in ((["--format", ".xyz"], ".xyz"), (["--clips-exact"], "needs --clips")):
+        result = _batch(lib / "good", "-o", tmp_path / "out", "-m", model, *args)
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output and needle in result.output
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_clips_stills_plot_and_report_per_film(lib, model, tmp_path):
+    out = tmp_path / "out"
+    film = lib / "good" / "b" / "film.mp4"
+    result = _batch(film, "-o", out, "-m", model, *ONE_SCENE, "-q", "--clips", "--stills",
+                    "--stills-per-scene", "2", "--plot", "--report")
+    assert result.exit_code == 0, result.output
+    (data,) = _by_film(out).values()
+    name = read_summary(out / "summary.jsonl")[str(film)]["output"][:-len(".json")]
+    assert data["batch"]["outputs"] == ["clips", "plot", "report", "stills-2"]
+    (scene,) = data["segments"]
+    assert Path(scene["clip"]["path"]).parent == out / f"{name}.clips"
+    assert Path(scene["clip"]["path"]).is_file()
+    assert len(scene["stills"]) == 2 and all(Path(s["path"]).is_file() for s in scene["stills"])
+    assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<html" in (out / f"{name}.html").read_text().lower()
+    # exact clips are another output: asked for, they are made from the saved result
+    dry = _batch(film, "-o", out, "-m", model, *ONE_SCENE, "-n", "--clips", "--clips-exact",
+                 "--stills", "--stills-per-scene", "2", "--plot", "--report")
+    assert "(outputs missing: clips-exact)" in dry.output
+
+
+@pytest.mark.slow
+def test_kill_9_with_formats_then_rerun_gives_the_uninterrupted_outputs(lib, model, reference,
+                                                                      tmp_path):
+    expected = tmp_path / "expected"
+    shutil.copytree(reference, expected)
+    assert _batch(lib / "good", "-o", expected, "-m", model, "-q", "--format", ".csv").exit_code == 0
+    out = tmp_path / "out"
+    proc = _start(lib, out, model, "--jobs", "2", "--format", ".csv")
+    try:
+        _wait_for(lambda: _done_lines(out) or proc.poll() is not None, 180, "a first film")
+        proc.kill()
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    for path in out.glob("*.json"):  # a result exists only with its other outputs
+        if path.name != "summary.jsonl":
+            assert path.with_suffix(".csv").is_file()
+    resumed = _batch(lib / "good", "-o", out, "-m", model, "-q", "--format", ".csv")
+    assert resumed.exit_code == 0, resumed.output
+    assert result_files(out) == result_files(expected)  # byte for byte
+    csvs = {p.name: p.read_bytes() for p in out.glob("*.csv")}
+    assert csvs == {p.name: p.read_bytes() for p in expected.glob("*.csv")} and len(csvs) == 3

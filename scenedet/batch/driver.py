@@ -22,10 +22,12 @@ from typing import IO, Any
 import attrs
 
 from scenedet.batch.discovery import LibraryFilm, discover
-from scenedet.batch.jobs import BatchSettings, FilmJob, FilmOutcome, result_path, write_outputs
+from scenedet.batch.jobs import (BatchSettings, FilmJob, FilmOutcome, complete_outputs, result_path,
+                                 write_outputs)
+from scenedet.batch.outputs import BatchOutputs
 from scenedet.batch.progress import BatchProgress
 from scenedet.batch.state import (SUMMARY_NAME, OutdirLock, SummaryLog, batch_block, content_hash,
-                                  file_hash, read_summary, result_status)
+                                  OUTPUTS_MISSING, file_hash, read_summary, result_status)
 from scenedet.errors import ScenedetError, UsageError
 
 
@@ -89,12 +91,20 @@ class PlannedFilm:
     def todo(self) -> bool:
         return self.status != "done"
 
+    @property
+    def missing(self) -> list[str] | None:
+        """The outputs to complete, when the result is current but lacks them (no scoring)."""
+        if not self.status.startswith(OUTPUTS_MISSING + ": "):
+            return None
+        return self.status[len(OUTPUTS_MISSING) + 2:].split(", ")
+
 
 @attrs.frozen
 class BatchPlan:
     outdir: Path
     settings: BatchSettings
     films: list[PlannedFilm]
+    outputs: BatchOutputs = attrs.Factory(BatchOutputs)
 
     @property
     def todo(self) -> list[PlannedFilm]:
@@ -110,12 +120,16 @@ class BatchPlan:
 
 
 def plan_batch(library: Sequence[str], outdir: str | Path, settings: BatchSettings, *,
-               stdin: IO[str] | None = None) -> BatchPlan:
+               stdin: IO[str] | None = None, outputs: BatchOutputs | None = None) -> BatchPlan:
     """Find the films of ``library`` and decide, for each, whether its result is current.
 
     Reads each film's content fingerprint (:func:`~scenedet.batch.state.content_hash`) and
-    existing result; writes nothing.
+    existing result; writes nothing. ``outputs``: what to write per film besides the result
+    (:class:`~scenedet.batch.outputs.BatchOutputs`, checked here: an unknown suffix is a
+    :class:`UsageError` before any film is read).
     """
+    outputs = outputs or BatchOutputs()
+    outputs.check()
     outdir = Path(outdir)
     if outdir.exists() and not outdir.is_dir():
         raise UsageError(f"output folder {outdir} is a file")
@@ -134,13 +148,14 @@ def plan_batch(library: Sequence[str], outdir: str | Path, settings: BatchSettin
                                        error=f"cannot read {film.path}: {exc.strerror or exc}"))
             continue
         status = result_status(result_path(outdir, film.name),
-                               batch_block(digest, settings.model_hash, key))
+                               batch_block(digest, settings.model_hash, key),
+                               outputs.paths(outdir, film.name))
         record = last.get(str(film.path))
         if (status == "new" and record is not None and record.get("status") == "failed"
                 and record.get("hash") == digest):
             status = f"failed before: {record.get('error')}"
         planned.append(PlannedFilm(film, digest, status))
-    return BatchPlan(outdir=outdir, settings=settings, films=planned)
+    return BatchPlan(outdir=outdir, settings=settings, films=planned, outputs=outputs)
 
 
 @attrs.frozen
@@ -184,6 +199,29 @@ def _recover_lines(plan: BatchPlan, log: SummaryLog) -> None:
         log.append(_record(outcome, path.name))
 
 
+def _complete(plan: BatchPlan, item: PlannedFilm) -> FilmOutcome:
+    """Write the outputs ``item`` lacks from its current result (no models)."""
+    start = time.perf_counter()
+    base = dict(name=item.film.name, path=str(item.film.path), film_hash=item.film_hash or "")
+    try:
+        data = complete_outputs(plan.outdir, item.film.name, plan.outputs, item.missing or [])
+    except ScenedetError as exc:
+        from scenedet.batch.jobs import describe_failure
+
+        return FilmOutcome(**base, status="failed", wall=time.perf_counter() - start,
+                           error=describe_failure(exc))
+    return FilmOutcome(**base, status="done", seconds=len(data["scores"]),
+                       scenes=len(data["segments"]), wall=time.perf_counter() - start)
+
+
+def _record_done_once(log: SummaryLog, last: Mapping[str, Mapping[str, Any]],
+                      outcome: FilmOutcome) -> None:
+    """A completed film keeps one "done" line: one is appended only if its last line is not."""
+    record = last.get(outcome.path)
+    if record is None or record.get("status") != "done" or record.get("hash") != outcome.film_hash:
+        log.append(_record(outcome, result_path(".", outcome.name).name))
+
+
 @contextlib.contextmanager
 def _signals_raise() -> Iterator[None]:
     """SIGTERM raises :class:`BatchInterrupted` (as Ctrl-C raises KeyboardInterrupt), so the
@@ -202,9 +240,12 @@ def _signals_raise() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def run_batch(plan: BatchPlan, executor: Any, *, progress: str = "off",
-              extra_outputs: Mapping[str, Any] | None = None) -> BatchReport:
+def run_batch(plan: BatchPlan, executor: Any, *, progress: str = "off") -> BatchReport:
     """Score the films ``plan`` has left with ``executor`` and record each as it finishes.
+
+    Each film's outputs (``plan.outputs``) are written here, by the driver, the result JSON
+    last. A film whose result is current but lacks an output asked for is completed from its
+    result, without scoring it again.
 
     A film that fails is recorded (summary line with its error) and the others go on. Raises
     :class:`BatchInterrupted` on Ctrl-C or SIGTERM, after stopping the workers: what finished
@@ -219,9 +260,18 @@ def run_batch(plan: BatchPlan, executor: Any, *, progress: str = "off",
     film_seconds = 0
     with OutdirLock(plan.outdir), SummaryLog(plan.summary_path) as log:
         _recover_lines(plan, log)
+        last_records = read_summary(plan.summary_path)
         jobs = []
         for item in todo:
-            if item.error is not None:
+            if item.missing is not None:
+                outcome = _complete(plan, item)
+                if outcome.status == "done":
+                    done += 1
+                    _record_done_once(log, last_records, outcome)
+                else:
+                    log.append(_record(outcome, None))
+                    failed.append(outcome)
+            elif item.error is not None:
                 outcome = FilmOutcome(name=item.film.name, path=str(item.film.path),
                                       film_hash="", status="failed", error=item.error)
                 log.append(_record(outcome, None))
@@ -236,7 +286,7 @@ def run_batch(plan: BatchPlan, executor: Any, *, progress: str = "off",
                     output = None
                     if outcome.status == "done":
                         try:
-                            output = write_outputs(outcome, plan.outdir, extra_outputs).name
+                            output = write_outputs(outcome, plan.outdir, plan.outputs).name
                         except ScenedetError as exc:  # e.g. disk full: the film counts as failed
                             outcome = attrs.evolve(outcome, status="failed", error=str(exc),
                                                    result=None)

@@ -10,12 +10,12 @@ process that owns OUTDIR, writes it with :func:`write_outputs`. That keeps the r
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from scenedet.batch.outputs import BatchOutputs
 from scenedet.errors import ScenedetError, UsageError, one_line
 
 
@@ -97,7 +97,9 @@ class FilmRunner:
         """Score ``job``'s film. A failure is returned as an outcome, never raised (except
         interrupts), so one bad film does not stop the worker."""
         from scenedet.inference.pipeline import SceneResult, score_film
+        from scenedet.media.damage import Damage
         from scenedet.media.probe import probe
+        from scenedet.outputs.document import scenes_of
         from scenedet.segmentation.segments import segment
 
         from scenedet.batch.state import batch_block
@@ -109,12 +111,15 @@ class FilmRunner:
             if info.n_seconds == 0:
                 raise UsageError(f"{job.path} is shorter than one second ({info.duration:.2f} s): "
                                  f"nothing to score")
+            damage = Damage()
             scores = score_film(self.model, job.path, device=self.device,
-                                batch_size=s.batch_size, strategy=s.strategy)
+                                batch_size=s.batch_size, strategy=s.strategy, damage=damage)
             found = segment(scores, **s.segmentation)
-            result = SceneResult(video=job.path, scene=s.scene, duration=info.duration,
-                                 scores=scores, segments=found, model=s.model,
-                                 settings=s.result_settings()).to_dict()
+            # the JSON `scenedet run -o film.json` writes: frames and timecodes at the film's rate
+            result = scenes_of(SceneResult(video=job.path, scene=s.scene, duration=info.duration,
+                                           scores=scores, segments=found, model=s.model,
+                                           settings=s.result_settings(),
+                                           damage=damage if damage else None)).to_dict()
             result["batch"] = batch_block(job.film_hash, s.model_hash, s.key())
         except Exception as exc:  # noqa: BLE001  (recorded; the batch goes on)
             self._after_failure()
@@ -138,18 +143,56 @@ def result_path(outdir: str | Path, name: str) -> Path:
 
 
 def write_outputs(outcome: FilmOutcome, outdir: str | Path,
-                  extra: Mapping[str, Any] | None = None) -> Path:
+                  outputs: BatchOutputs | None = None) -> Path:
     """Write a finished film's outputs atomically; returns the result file's path.
 
-    The result JSON is written exactly as ``scenedet run -o`` writes it (``files.write_json``),
-    plus its ``"batch"`` block. It is written last among a film's outputs, so its presence
-    means every output of that film is complete. ``extra`` is reserved for the output options
-    ``scenedet run`` may grow (exports, plots, clips); none exist yet.
+    The other outputs (``outputs``: formats, clips, stills, plot, report) are written first, by
+    :func:`~scenedet.outputs.produce.produce` as ``scenedet run`` writes them; then the result
+    JSON, exactly as ``scenedet run -o NAME.json`` writes it (clips and stills named in its
+    scenes), plus its ``"batch"`` block listing those outputs. The JSON is written last, so its
+    presence means every output it lists is complete.
     """
-    from scenedet import files
-
     if outcome.result is None:
         raise ValueError(f"{outcome.path} has no result to write (status {outcome.status})")
-    if extra:
-        raise UsageError(f"unsupported batch outputs: {', '.join(sorted(extra))}")
-    return files.write_json(result_path(outdir, outcome.name), outcome.result)
+    return _write_film(outcome.result, outdir, outcome.name, outputs or BatchOutputs(), None)
+
+
+def complete_outputs(outdir: str | Path, name: str, outputs: BatchOutputs,
+                     missing: list[str]) -> dict[str, Any]:
+    """Write the ``missing`` outputs of a film whose result is current, from that result (no
+    models), then rewrite the result listing them; returns the result as written."""
+    import json
+
+    path = result_path(outdir, name)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ScenedetError(f"cannot read {path}: {exc}") from None
+    _write_film(data, outdir, name, outputs, missing)
+    return data
+
+
+def _write_film(result: dict[str, Any], outdir: str | Path, name: str, outputs: BatchOutputs,
+                only: list[str] | None) -> Path:
+    from scenedet import files
+    from scenedet.outputs.document import from_dict
+    from scenedet.outputs.produce import produce
+
+    path = result_path(outdir, name)
+    block = dict(result.get("batch") or {})
+    doc = result
+    if outputs:
+        scenes = from_dict(result, source=str(path))
+        try:
+            produce(scenes, outputs.plan(outdir, name, only), progress=False)
+        except ScenedetError:
+            raise
+        except Exception as exc:  # noqa: BLE001  (an output failing fails this film only)
+            raise ScenedetError(describe_failure(exc)) from exc
+        doc = {**scenes.to_dict(), **{k: v for k, v in result.items()
+                                      if k not in scenes.to_dict() and k != "batch"}}
+        previous = block.get("outputs") if only is not None else None
+        block["outputs"] = sorted(set(outputs.names()) | set(previous or ()))
+    else:
+        block["outputs"] = []
+    return files.write_json(path, {**doc, "batch": block})

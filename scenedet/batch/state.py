@@ -4,8 +4,10 @@ Two things record progress, and neither can be half-written:
 
 * each film's result, ``OUTDIR/<name>.json``, written atomically (:mod:`scenedet.files`) and
   carrying a ``"batch"`` block: the film's content hash, the model file's hash and the settings.
-  This file is the truth: a film is **done** when its result parses, has scores, and its block
-  matches the film, model and settings of this run (:func:`result_is_current`);
+  This file is the truth: a film is **done** when its result parses, has scores, its block
+  matches the film, model and settings of this run, and every other output asked for
+  (:mod:`scenedet.batch.outputs`) is recorded in the block and exists (:func:`result_status`);
+  the result is written after those outputs, so its presence vouches for them;
 * ``OUTDIR/summary.jsonl``, an append-only log: one JSON line per finished film attempt (path,
   content hash, status, seconds, scenes, wall time, error), each line flushed and fsynced
   before the next film is reported. After ``kill -9`` its last line may be torn: readers ignore
@@ -64,14 +66,30 @@ def file_hash(path: str | os.PathLike[str]) -> str:
 
 
 def batch_block(film_hash: str, model_hash: str, settings: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``"batch"`` block of a result file: what it was made from."""
+    """The ``"batch"`` block of a result file: what it was made from (the driver adds
+    ``"outputs"``, the names of the other outputs written with it)."""
     return {"film_hash": film_hash, "model_hash": model_hash, "settings": dict(settings)}
 
 
-def result_status(path: Path, expected: Mapping[str, Any]) -> str:
-    """``"done"`` if ``path`` holds a complete result made from ``expected`` (a batch block),
-    else why not: ``"new"``, ``"unreadable result"``, ``"film changed"``, ``"model changed"``,
-    ``"settings changed"``."""
+OUTPUTS_MISSING = "outputs missing"
+
+
+def missing_outputs(data: Any, outputs: Mapping[str, Path]) -> list[str]:
+    """The names of ``outputs`` (name -> path) that a parsed result does not record or that are
+    not on disk: a film is complete only with every output asked for."""
+    block = data.get("batch") if isinstance(data, dict) else None
+    recorded = block.get("outputs") if isinstance(block, dict) else None
+    recorded = set(recorded) if isinstance(recorded, list) else set()
+    return [name for name, path in outputs.items() if name not in recorded or not path.exists()]
+
+
+def result_status(path: Path, expected: Mapping[str, Any],
+                  outputs: Mapping[str, Path] | None = None) -> str:
+    """``"done"`` if ``path`` holds a complete result made from ``expected`` (a batch block) and
+    every output of ``outputs`` (name -> path, see :mod:`scenedet.batch.outputs`) was written
+    with it, else why not: ``"new"``, ``"unreadable result"``, ``"film changed"``, ``"model
+    changed"``, ``"settings changed"``, ``"outputs missing: NAME, ..."`` (the scores are current:
+    the driver completes the outputs from the result, without the models)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -88,6 +106,9 @@ def result_status(path: Path, expected: Mapping[str, Any]) -> str:
         return "model changed"
     if block.get("settings") != expected["settings"]:
         return "settings changed"
+    missing = missing_outputs(data, outputs or {})
+    if missing:
+        return f"{OUTPUTS_MISSING}: {', '.join(missing)}"
     return "done"
 
 
@@ -193,8 +214,10 @@ class OutdirLock:
             self._fh.close()
             raise OutputError(f"another scenedet batch is writing {self.outdir} "
                               f"(wait for it, or stop it)") from None
-        for stale in self.outdir.glob(".*.partial*"):
-            stale.unlink(missing_ok=True)
+        for pattern in (".*.partial*", "*/.*.partial*"):  # results, and clips/stills folders
+            for stale in self.outdir.glob(pattern):
+                if stale.is_file():
+                    stale.unlink(missing_ok=True)
         return self
 
     def __exit__(self, *exc: object) -> None:

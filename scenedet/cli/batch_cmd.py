@@ -17,7 +17,8 @@ from scenedet.cli.params import TIME
 @click.argument("library", nargs=-1, required=True, metavar="LIBRARY...")
 @click.option("-o", "--output", "outdir", required=True, metavar="OUTDIR",
               type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the results (one NAME.json per film) and summary.jsonl.")
+              help="Folder for the results (one NAME.json per film, plus the outputs asked for) "
+                   "and summary.jsonl.")
 @click.option("--model", "-m", type=click.Path(path_type=Path), metavar="PATH",
               help="Model file (default: the scene's installed model).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N",
@@ -42,12 +43,28 @@ from scenedet.cli.params import TIME
 @click.option("--label-threshold", type=float, metavar="P", help="Probability from which a second counts as positive.")
 @click.option("--weights", "weights", multiple=True, metavar="NAME=PATH",
               help="Backbone weight file for offline use (repeatable), as for `scenedet run`.")
+@click.option("--format", "formats", multiple=True, metavar="SUFFIX",
+              help="Also write each film's scenes as OUTDIR/NAME.SUFFIX, in the format the suffix "
+                   "names: .csv .edl .otio .vtt (and any a plugin adds, see `scenedet plugins`). "
+                   "Repeatable.")
+@click.option("--clips", is_flag=True,
+              help="Each scene of each film as its own file in OUTDIR/NAME.clips/ (stream copy, "
+                   "as `scenedet run --clips`).")
+@click.option("--clips-exact", is_flag=True, help="With --clips: re-encode (H.264) for frame-exact cuts.")
+@click.option("--stills", is_flag=True, help="Thumbnails of each scene in OUTDIR/NAME.stills/ (JPEG).")
+@click.option("--stills-per-scene", type=click.IntRange(min=1), default=3, show_default=True,
+              metavar="N", help="Thumbnails per scene.")
+@click.option("--plot", is_flag=True, help="Timeline plot per film: OUTDIR/NAME.png.")
+@click.option("--report", is_flag=True,
+              help="Self-contained HTML page per film: OUTDIR/NAME.html (player, timeline, scenes).")
 @click.option("--dry-run", "-n", is_flag=True, help="List what would be done and what is already done; run nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no summary (errors still print).")
 def batch_command(scene: str, library: tuple[str, ...], outdir: Path, model: Path | None,
                   jobs: int | None, threads: int | None, executor: str, ray_address: str | None,
                   gpus_per_worker: float, device: str, batch_size: int, aggregator: str | None, min_length: float | None,
                   threshold: str | None, label_threshold: float | None, weights: tuple[str, ...],
+                  formats: tuple[str, ...], clips: bool, clips_exact: bool, stills: bool,
+                  stills_per_scene: int, plot: bool, report: bool,
                   dry_run: bool, quiet: bool) -> None:
     """Run a scene over every film of LIBRARY, resumably.
 
@@ -59,6 +76,15 @@ def batch_command(scene: str, library: tuple[str, ...], outdir: Path, model: Pat
     status, seconds, scenes, wall time, error; the last line per film counts).
 
     \b
+    Other outputs per film, written by the same code as `scenedet run`'s:
+      --format .csv --format .edl   OUTDIR/NAME.csv, OUTDIR/NAME.edl (any export suffix)
+      --clips [--clips-exact]       OUTDIR/NAME.clips/
+      --stills                      OUTDIR/NAME.stills/
+      --plot, --report              OUTDIR/NAME.png, OUTDIR/NAME.html
+    A film is done only when all of them exist; ask for one more and a rerun writes it from
+    each film's saved result, without scoring the films again.
+
+    \b
     Rerun the same command at any time, after a crash or kill -9 too: films whose result is
     complete and made from the same film, model and settings are skipped; the rest are redone.
     A film that fails is recorded and the others go on.
@@ -67,6 +93,7 @@ def batch_command(scene: str, library: tuple[str, ...], outdir: Path, model: Pat
     Examples:
       scenedet batch -p kissing /films -o results --jobs 2
       scenedet batch -p kissing /films -o results --dry-run
+      scenedet batch -p kissing /films -o results --format .csv --format .edl --plot
       find /films -name '*.mkv' | scenedet batch -p kissing - -o results
       scenedet batch -p kissing /shared/films -o /shared/results \\
           --executor ray --ray-address auto --device cuda
@@ -74,7 +101,7 @@ def batch_command(scene: str, library: tuple[str, ...], outdir: Path, model: Pat
     Exit codes: 0 every film done (or already done), 1 a film failed (see summary.jsonl),
     2 bad usage, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM); rerun to resume.
     """
-    from scenedet.batch import plan_batch, prepare_settings, run_batch
+    from scenedet.batch import BatchOutputs, plan_batch, prepare_settings, run_batch
     from scenedet.batch.driver import BatchInterrupted
 
     if ray_address and executor != "ray":
@@ -82,6 +109,11 @@ def batch_command(scene: str, library: tuple[str, ...], outdir: Path, model: Pat
     if gpus_per_worker != 1.0 and executor != "ray":
         raise click.BadParameter("needs --executor ray (local workers share the device as they "
                                  "are: use --jobs)", param_hint="--gpus-per-worker")
+    if clips_exact and not clips:
+        raise click.BadParameter("needs --clips", param_hint="--clips-exact")
+    outputs = BatchOutputs(formats=formats, clips=clips, clips_exact=clips_exact, stills=stills,
+                           stills_per_scene=stills_per_scene, plot=plot, report=report)
+    outputs.check()  # an unknown suffix: exit 2 before any model or film is read
     min_len = None
     if min_length is not None:
         if min_length != int(min_length) or min_length < 1:
@@ -93,7 +125,7 @@ def batch_command(scene: str, library: tuple[str, ...], outdir: Path, model: Pat
                                 threshold=threshold, label_threshold=label_threshold,
                                 device=device, batch_size=batch_size,
                                 weights=parse_weight_overrides(weights))
-    plan = plan_batch(library, outdir, settings)
+    plan = plan_batch(library, outdir, settings, outputs=outputs)
     if dry_run:
         _print_plan(plan)
         return
