@@ -12,7 +12,7 @@ from click.testing import CliRunner
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'scenedet[ray]')")
 
-from scenedet.batch import (LocalExecutor, RayExecutor, plan_batch,  # noqa: E402
+from scenedet.batch import (BatchOutputs, LocalExecutor, RayExecutor, plan_batch,  # noqa: E402
                             prepare_settings, read_summary, run_batch)
 from scenedet.batch.state import iter_summary  # noqa: E402
 from scenedet.cli import cli  # noqa: E402
@@ -40,26 +40,32 @@ def model(tmp_path_factory):
 def test_ray_actors_give_the_local_results_and_record_failures(lib, model, tmp_path, local_ray):
     settings = prepare_settings("kissing", model=model)
     library = [str(lib / "good"), str(lib / "bad.mp4")]
+    outputs = BatchOutputs(formats=(".csv", ".vtt"))  # written by the driver, not the actors
 
     local_out = tmp_path / "local"
-    report = run_batch(plan_batch(library, local_out, settings),
+    report = run_batch(plan_batch(library, local_out, settings, outputs=outputs),
                        LocalExecutor(settings, jobs=1, threads=1))
     assert report.done == len(GOOD) and len(report.failed) == 1
 
     ray_out = tmp_path / "ray"
     executor = RayExecutor(settings, jobs=2, threads=1)
     assert "2 Ray actor(s) x 1 CPU(s)" in executor.describe()
-    report = run_batch(plan_batch(library, ray_out, settings), executor)
+    report = run_batch(plan_batch(library, ray_out, settings, outputs=outputs), executor)
     assert report.done == len(GOOD) and [f.path for f in report.failed] == [str(lib / "bad.mp4")]
     assert "cannot decode" in report.failed[0].error
     assert result_files(ray_out) == result_files(local_out)  # byte for byte
+    for suffix in (".csv", ".vtt"):
+        made = {p.name: p.read_bytes() for p in ray_out.glob(f"*{suffix}")}
+        assert len(made) == len(GOOD)
+        assert made == {p.name: p.read_bytes() for p in local_out.glob(f"*{suffix}")}
     assert read_summary(ray_out / "summary.jsonl")[str(lib / "bad.mp4")]["status"] == "failed"
 
     # resume on Ray through the CLI: the done films are skipped, the failed one retried
-    plan = plan_batch(library, ray_out, settings)
+    plan = plan_batch(library, ray_out, settings, outputs=outputs)
     assert len(plan.done) == len(GOOD) and [f.film.path.name for f in plan.todo] == ["bad.mp4"]
     again = CliRunner().invoke(cli, ["batch", "-p", "kissing", *library, "-o", str(ray_out),
-                                     "-m", str(model), "--executor", "ray", "--jobs", "2"])
+                                     "-m", str(model), "--executor", "ray", "--jobs", "2",
+                                     "--format", ".csv", "--format", ".vtt"])
     assert again.exit_code == 1, again.output
     assert "0 done, 3 already done, 1 failed" in again.output and "Ray actor" in again.output
     paths = [r["path"] for r in iter_summary(ray_out / "summary.jsonl")]
