@@ -29,19 +29,27 @@ def snap_segments(segments: Sequence[tuple[float, float]], cuts: Sequence[float]
                   tolerance: float = 2.0, end: float | None = None) -> list[tuple[float, float]]:
     """Each ``(start, end)`` with both bounds moved to the nearest cut within ``tolerance`` s.
 
-    A bound at the film's start (0) or end (``end``) stays: no cut is needed there. A segment that
-    snapping would empty (start >= end) or make overlap the previous one keeps its own bounds.
+    A bound at the film's start (0) or end (``end``) stays: no cut is needed there. ``segments``
+    are sorted and non-overlapping, and so is the result: an end never snaps past the next
+    segment's start, a start never before the previous segment's (snapped) end, and a segment
+    that snapping would empty keeps its own bounds.
     """
     if tolerance < 0:
         raise UsageError(f"tolerance must be >= 0 seconds, got {tolerance:g}")
     ordered = sorted(float(c) for c in cuts)
     out: list[tuple[float, float]] = []
-    for start, stop in segments:
+    for i, (start, stop) in enumerate(segments):
+        following = float(segments[i + 1][0]) if i + 1 < len(segments) else float("inf")
+        previous_end = out[-1][1] if out else float("-inf")
         new_start = start if start <= 0 else _or(nearest_cut(start, ordered, tolerance), start)
+        if new_start < previous_end:
+            new_start = start  # the previous end never passed this start, so this one fits
         at_end = end is not None and stop >= end
         new_stop = stop if at_end else _or(nearest_cut(stop, ordered, tolerance), stop)
-        if new_start >= new_stop or (out and new_start < out[-1][1]):
-            new_start, new_stop = float(start), float(stop)
+        if new_stop > following:
+            new_stop = stop
+        if new_start >= new_stop:
+            new_start, new_stop = start, stop
         out.append((float(new_start), float(new_stop)))
     return out
 
