@@ -48,6 +48,8 @@ def test_drop_frame_never_shows_a_dropped_label(rate, frame):
     (Fraction(25), 90000, "01:00:00:00"),
     (FILM, 86400, "01:00:00:00"),  # 23.976 counts at 24, non-drop: drifts from the clock
     (Fraction(24), 24 * 3600 * 25 + 1, "25:00:00:01"),  # hours do not wrap
+    (Fraction(10), 37, "00:00:03:07"),  # frames keep two digits below 11 fps (CMX 3600)
+    (Fraction(5), 4, "00:00:00:04"),
 ])
 def test_known_timecodes(rate, frame, expected):
     assert frames_to_timecode(frame, rate) == expected

@@ -125,7 +125,7 @@ def frames_to_timecode(frame: int, rate: FrameRate | Fraction | float) -> str:
     ff = label % n
     total_seconds = label // n
     return (f"{total_seconds // 3600:02d}:{total_seconds // 60 % 60:02d}:"
-            f"{total_seconds % 60:02d}{sep}{ff:0{len(str(n - 1))}d}")
+            f"{total_seconds % 60:02d}{sep}{ff:0{max(2, len(str(n - 1)))}d}")  # FF: two digits at least
 
 
 def timecode_to_frames(timecode: str, rate: FrameRate | Fraction | float) -> int:
