@@ -55,21 +55,12 @@ def prepare_settings(scene: str, *, model: str | Path | None = None,
     """
     from scenedet.errors import ModelFileError
     from scenedet.inference.modelfile import load_model_file
-    from scenedet.paths import default_model_path
-    from scenedet.plugin._factory import get_aggregator_spec, get_scene
-    from scenedet.segmentation.settings import resolve_settings
+    from scenedet.inference.pipeline import prepare_run
 
-    spec = get_scene(scene)
-    settings = resolve_settings({"aggregator": aggregator, "min_length": min_length,
-                                 "threshold": threshold, "label_threshold": label_threshold},
-                                (attrs.asdict(spec), f"scene {spec.name!r}"))
-    get_aggregator_spec(settings["aggregator"])
-    if batch_size < 1:
-        raise UsageError(f"batch size must be at least 1, got {batch_size}")
-    model_path = Path(model) if model is not None else default_model_path(spec.name)
-    if model is None and not model_path.is_file():
-        raise UsageError(f"no model for scene {spec.name!r}: give a model file, or install one at "
-                         f"{model_path} (train with install=True)")
+    spec, settings, model_path = prepare_run(scene, model=model, aggregator=aggregator,
+                                             min_length=min_length, threshold=threshold,
+                                             label_threshold=label_threshold,
+                                             batch_size=batch_size)
     meta = load_model_file(model_path).meta
     if meta.scene != spec.name:
         raise ModelFileError(f"{model_path} was trained for scene {meta.scene!r}, not {spec.name!r}")

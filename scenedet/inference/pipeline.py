@@ -96,6 +96,29 @@ def score_film(model: Any, video: str | Path, *, device: Any = "cpu", batch_size
     return np.concatenate(scores) if scores else np.zeros(0, dtype=np.float32)
 
 
+def prepare_run(scene: str, *, model: str | Path | None = None, aggregator: str | None = None,
+                min_length: int | None = None, threshold: float | str | None = None,
+                label_threshold: float | None = None, batch_size: int = 16,
+                ) -> tuple[Any, dict[str, Any], Path]:
+    """``(scene spec, segmentation settings, model path)``, all checked before any film is touched.
+
+    The model defaults to the scene's installed one; each setting to the scene recipe's. What
+    :func:`run_scene` and a batch over many films both start from (one-line errors).
+    """
+    spec = check_scene_usable(get_scene(scene))
+    settings = resolve_settings({"aggregator": aggregator, "min_length": min_length,
+                                 "threshold": threshold, "label_threshold": label_threshold},
+                                (attrs.asdict(spec), f"scene {spec.name!r}"))
+    get_aggregator_spec(settings["aggregator"])
+    if batch_size < 1:
+        raise UsageError(f"batch size must be at least 1, got {batch_size}")
+    model_path = Path(model) if model is not None else default_model_path(spec.name)
+    if model is None and not model_path.is_file():
+        raise UsageError(f"no model for scene {spec.name!r}: give a model file, or install one at "
+                         f"{model_path} (train with install=True)")
+    return spec, settings, model_path
+
+
 def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
               aggregator: str | None = None, min_length: int | None = None,
               threshold: float | None = None, label_threshold: float | None = None,
@@ -120,21 +143,14 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
     from scenedet.media.probe import probe
     from scenedet.inference.model import build_scene_model, resolve_device
 
-    spec = check_scene_usable(get_scene(scene))
     # Validate the cheap things before loading models and decoding an hour of film.
-    settings = resolve_settings({"aggregator": aggregator, "min_length": min_length,
-                                 "threshold": threshold, "label_threshold": label_threshold},
-                                (attrs.asdict(spec), f"scene {spec.name!r}"))
-    get_aggregator_spec(settings["aggregator"])
-    if batch_size < 1:
-        raise UsageError(f"batch size must be at least 1, got {batch_size}")
+    spec, settings, model_path = prepare_run(scene, model=model, aggregator=aggregator,
+                                             min_length=min_length, threshold=threshold,
+                                             label_threshold=label_threshold,
+                                             batch_size=batch_size)
     if threads is not None and threads < 1:
         raise UsageError(f"threads must be at least 1, got {threads}")
     check_range(start, end)
-    model_path = Path(model) if model is not None else default_model_path(spec.name)
-    if model is None and not model_path.is_file():
-        raise UsageError(f"no model for scene {spec.name!r}: give a model file, or install one at "
-                         f"{model_path} (train with install=True)")
     info = probe(video)
     if info.n_seconds == 0:
         raise UsageError(f"{video} is shorter than one second ({info.duration:.2f} s): "
