@@ -98,8 +98,9 @@ def run_command(scenes: tuple[str, ...], video: Path, model: Path | None, output
         if len(json_outputs) != len(outputs) or len(outputs) > 1 or extra or no_audio \
                 or start is not None or end is not None or duration is not None:
             raise UsageError("frame-level detectors and several plugins at once write one JSON "
-                             "result (-o FILE.json) of the whole film; run one scene for other "
-                             "outputs or a part of the film")
+                             "result (-o FILE.json) of the whole film; convert it afterwards "
+                             "(scenedet export RESULT.json -o FILE.edl), or run one scene for "
+                             "clips, plots, reports or a part of the film")
         output = outputs[0] if outputs and str(outputs[0]) != "-" else None
         if output is not None:
             check_output(output)
