@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from scenedet.plugin import FrameBatch, UsageError
-from scenedet_shots.shotlist import FrameClock, shots_from_cuts
+from scenedet_shots.shotlist import FrameClock, shots_from_cuts, true_runs
 
 SIZE = (64, 36)
 
@@ -135,18 +135,8 @@ class ContentDetector:
     def _fade_cuts(self) -> list[tuple[tuple[int, int], float]]:
         """Each dark run ``(first, last)`` with picture on both sides, and its confidence."""
         dark = np.asarray(self._brightness) < self.dark_level
-        out, i, n = [], 0, len(dark)
-        while i < n:
-            if not dark[i]:
-                i += 1
-                continue
-            j = i
-            while j + 1 < n and dark[j + 1]:
-                j += 1
-            if i > 0 and j + 1 < n:
-                out.append(((i, j), 0.6))
-            i = j + 1
-        return out
+        n = len(dark)
+        return [((i, j), 0.6) for i, j in true_runs(dark) if i > 0 and j + 1 < n]
 
     def finish(self, info: Any) -> list:
         while self._next < self._n:

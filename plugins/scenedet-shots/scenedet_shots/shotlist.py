@@ -9,6 +9,13 @@ import numpy as np
 from scenedet.plugin import FrameSegment
 
 
+def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Each maximal run of ``True`` in ``mask`` as ``(first, last)`` indices, inclusive."""
+    padded = np.concatenate(([False], np.asarray(mask, dtype=bool), [False]))
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    return [(int(a), int(b) - 1) for a, b in zip(edges[0::2], edges[1::2])]
+
+
 def shots_from_cuts(cuts: Sequence[tuple[int, float]], times: np.ndarray, n_frames: int,
                     duration: float) -> list[FrameSegment]:
     """Shots ``[cut_k, cut_k+1)`` for sorted ``(frame, confidence)`` cuts; the first shot starts

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from scenedet.plugin import FrameBatch, UsageError, WeightsError
-from scenedet_shots.shotlist import FrameClock, shots_from_cuts
+from scenedet_shots.shotlist import FrameClock, shots_from_cuts, true_runs
 
 SIZE = (48, 27)
 WINDOW, STEP, CONTEXT = 100, 50, 25
@@ -154,18 +154,10 @@ def cuts_from_probabilities(probs: np.ndarray, threshold: float) -> list[tuple[i
     transition. The cut is placed after the run's most probable frame (a hard cut: the first frame
     of the new shot), the confidence is that frame's probability.
     """
-    above = np.asarray(probs) > threshold
+    probs = np.asarray(probs)
     cuts = []
-    i, n = 0, len(above)
-    while i < n:
-        if not above[i]:
-            i += 1
-            continue
-        j = i
-        while j + 1 < n and above[j + 1]:
-            j += 1
+    for i, j in true_runs(probs > threshold):
         peak = i + int(np.argmax(probs[i:j + 1]))
-        if peak + 1 < n:
+        if peak + 1 < len(probs):
             cuts.append((peak + 1, float(probs[peak])))
-        i = j + 1
     return cuts

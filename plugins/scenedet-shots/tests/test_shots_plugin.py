@@ -119,3 +119,12 @@ def test_run_cli_writes_frame_accurate_shots(shot_film, tmp_path):
     assert data["settings"]["window"] == 3
     bad = CliRunner().invoke(cli, ["run", "-p", "shots-content", str(path), "-O", "nope=1"])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+def test_true_runs_are_the_maximal_runs_inclusive():
+    import numpy as np
+
+    from scenedet_shots.shotlist import true_runs
+
+    assert true_runs(np.array([0, 1, 1, 0, 1, 0, 1, 1, 1], dtype=bool)) == [(1, 2), (4, 4), (6, 8)]
+    assert true_runs(np.zeros(3, dtype=bool)) == [] and true_runs(np.ones(2, dtype=bool)) == [(0, 1)]
