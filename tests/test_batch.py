@@ -177,6 +177,7 @@ def reference(lib, model, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow  # scores real films
 def test_batch_writes_one_run_result_per_film_and_a_summary(lib, model, reference):
     from scenedet.inference.pipeline import run_scene
     from scenedet.outputs.document import scenes_of
@@ -201,6 +202,7 @@ def test_batch_writes_one_run_result_per_film_and_a_summary(lib, model, referenc
     assert "frame_rate" in data  # frames and timecodes at the film's rate
 
 
+@pytest.mark.slow  # scores real films
 def test_rerun_skips_what_is_done_and_dry_run_says_so(lib, model, reference, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(reference, out)
@@ -223,6 +225,7 @@ def test_rerun_skips_what_is_done_and_dry_run_says_so(lib, model, reference, tmp
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.name in before} == before
 
 
+@pytest.mark.slow  # scores real films
 def test_a_changed_film_is_redone(lib, model, reference, tmp_path):
     films = tmp_path / "films"
     shutil.copytree(lib / "good", films)
@@ -234,6 +237,7 @@ def test_a_changed_film_is_redone(lib, model, reference, tmp_path):
     assert "(film changed)" in dry.output
 
 
+@pytest.mark.slow  # scores real films
 def test_a_failing_film_is_recorded_and_the_others_finish(lib, model, reference, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(reference, out)
@@ -419,6 +423,7 @@ def test_a_worker_killed_mid_film_costs_that_film_only(lib, model, reference, tm
     assert result_files(out) == result_files(reference)
 
 
+@pytest.mark.slow  # scores real films
 def test_results_whose_summary_lines_were_lost_get_them_back(lib, model, reference, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(reference, out)
@@ -454,6 +459,7 @@ def scened(lib, model, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow  # scores real films
 def test_asked_formats_are_written_per_film_and_parse_back(lib, model, scened, tmp_path):
     from test_exporters import parse_edl, parse_vtt
 
@@ -511,6 +517,7 @@ def test_asked_formats_are_written_per_film_and_parse_back(lib, model, scened, t
                for d in _by_film(out).values())
 
 
+@pytest.mark.slow  # scores real films
 def test_completing_outputs_gives_the_bytes_of_a_fresh_run(lib, model, scened, tmp_path):
     fresh, completed = tmp_path / "fresh", tmp_path / "completed"
     shutil.copytree(scened, completed)

@@ -420,6 +420,7 @@ def _scenedet(site: Path, allow: str, *args: str, **env: str) -> subprocess.Comp
                           text=True, timeout=120, env=environ)
 
 
+@pytest.mark.slow  # eight plugins installed in one real process (seconds)
 def test_every_broken_plugin_at_once_in_a_real_process(site, tmp_path):
     allow = install(site, *CASES)
     help_ = _scenedet(site, allow, "--help")

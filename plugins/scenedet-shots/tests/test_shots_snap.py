@@ -36,6 +36,7 @@ def test_snap_result_moves_scene_bounds_to_cuts_and_keeps_the_originals():
     assert data["settings"]["snap_to"] == {"detector": "shots", "tolerance": 1.0}
 
 
+@pytest.mark.slow  # scores real films
 def test_a_scene_and_a_detector_in_one_run_with_snapping(tmp_path):
     plan = plan_shot_film(2, 1, shots=3, fps=25, width=160, height=90, min_shot=1.5, max_shot=2,
                           bars=False, black=0)
