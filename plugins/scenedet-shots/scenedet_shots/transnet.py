@@ -9,16 +9,22 @@ Inference follows the reference exactly, but streams: the film is padded with 25
 first frame and 25 + (50 - n mod 50) of its last, cut into windows of 100 frames every 50, and
 each window's middle 50 predictions are kept. Windows are batched (``batch_size`` per forward
 pass); only the window in progress is held, plus one float per frame.
+
+One step is ours: a weak transition (peak probability under ``flash_confidence``) that has the
+shape of a camera flash is dropped (:mod:`scenedet_shots.flashes`); ``flash_confidence=0``
+switches that off and gives the network's own output.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from scenedet.plugin import FrameBatch, UsageError, WeightsError
+from scenedet_shots.flashes import FlashGuard
 from scenedet_shots.shotlist import FrameClock, shots_from_cuts, true_runs
 
 SIZE = (48, 27)
@@ -78,18 +84,29 @@ class TransNetDetector:
 
     ``threshold``: a frame whose transition probability exceeds it belongs to a transition (0.5,
     the reference's). ``batch_size``: windows of 100 frames per forward pass.
+    ``flash_confidence``: transitions whose peak probability is below it are checked for the
+    shape of a flash and dropped if they have it (0 keeps every transition).
     """
 
     def __init__(self, *, threshold: float = 0.5, device: str = "cpu", batch_size: int = 8,
-                 network: Any = None) -> None:
+                 flash_confidence: float = 0.9, network: Any = None) -> None:
         if not 0 < float(threshold) < 1:
             raise UsageError(f"threshold must be in (0, 1), got {threshold}")
         if int(batch_size) < 1:
             raise UsageError(f"batch_size must be at least 1, got {batch_size}")
+        if not 0 <= float(flash_confidence) <= 1:
+            raise UsageError(f"flash_confidence must be in [0, 1], got {flash_confidence}")
         self.threshold = float(threshold)
         self.batch_size = int(batch_size)
+        self.flash_confidence = float(flash_confidence)
         self.net = network if network is not None else load_network(device)
-        self.settings = {"detector": "transnetv2", "threshold": self.threshold}
+        self.settings = {"detector": "transnetv2", "threshold": self.threshold,
+                         "flash_confidence": self.flash_confidence}
+        # frames the probabilities may lag behind (a batch of windows), plus room around a run
+        self._guard = FlashGuard(keep=self.batch_size * STEP + WINDOW + 50)
+        self._flashes: list[tuple[int, int]] = []  # runs judged flashes
+        self._pending: list[np.ndarray] = []  # probabilities of frames from self._scan on
+        self._scan = 0  # first frame whose run is not judged yet
         self._buffer: np.ndarray | None = None  # padded frames from the current window's start
         self._windows: list[np.ndarray] = []
         self._probs: list[np.ndarray] = []
@@ -101,6 +118,7 @@ class TransNetDetector:
         self._clock.add(batch.times)
         if not len(frames):
             return
+        self._guard.add(frames)
         if self._buffer is None:
             self._buffer = np.repeat(frames[:1], CONTEXT, axis=0)
         self._n += len(frames)
@@ -128,7 +146,27 @@ class TransNetDetector:
             single, _many = self.net(x)
             probs = torch.sigmoid(single[:, CONTEXT:CONTEXT + STEP, 0]).float().cpu().numpy()
         self._probs.extend(probs)
+        self._pending.extend(probs)
         self._windows = []
+        self._judge_runs(final=False)
+
+    def _judge_runs(self, *, final: bool) -> None:
+        """Judge the weak runs complete so far (while their frames are still held)."""
+        if not self._pending or self.flash_confidence <= 0:
+            return
+        probs = np.concatenate(self._pending)[:max(0, self._n - self._scan)]
+        above = probs > self.threshold
+        done = len(probs)
+        for i, j in true_runs(above):
+            if j + 1 >= len(probs) and not final:  # may go on in the next batch
+                done = i
+                break
+            if float(probs[i:j + 1].max()) < self.flash_confidence and \
+                    self._guard.is_flash(self._scan + i, self._scan + j):
+                self._flashes.append((self._scan + i, self._scan + j))
+        rest = np.concatenate(self._pending)[done:]
+        self._pending = [rest] if len(rest) else []
+        self._scan += done
 
     def probabilities(self) -> np.ndarray:
         """Per-frame transition probability (after :meth:`finish`)."""
@@ -141,14 +179,21 @@ class TransNetDetector:
             self._buffer = np.concatenate([self._buffer, np.repeat(last, pad, axis=0)])
             self._take_windows()
         self._run()
+        self._judge_runs(final=True)
         probs = self.probabilities()
         self._buffer = None
-        return shots_from_cuts(cuts_from_probabilities(probs, self.threshold),
+        return shots_from_cuts(cuts_from_probabilities(probs, self.threshold, drop=self._flashes),
                                self._clock.times(), self._n, info.duration)
 
+    def flashes(self) -> list[tuple[int, int]]:
+        """The runs of transition frames dropped as flashes, ``(first, last)`` (after finish)."""
+        return list(self._flashes)
 
-def cuts_from_probabilities(probs: np.ndarray, threshold: float) -> list[tuple[int, float]]:
-    """``(frame, confidence)`` per transition: each run of frames above ``threshold``.
+
+def cuts_from_probabilities(probs: np.ndarray, threshold: float,
+                            drop: Sequence[tuple[int, int]] = ()) -> list[tuple[int, float]]:
+    """``(frame, confidence)`` per transition: each run of frames above ``threshold``, but the
+    runs in ``drop`` (``(first, last)``, judged flashes).
 
     TransNetV2 marks the last frame of the outgoing shot; a run of several frames is a gradual
     transition. The cut is placed after the run's most probable frame (a hard cut: the first frame
@@ -156,7 +201,10 @@ def cuts_from_probabilities(probs: np.ndarray, threshold: float) -> list[tuple[i
     """
     probs = np.asarray(probs)
     cuts = []
+    dropped = set(drop)
     for i, j in true_runs(probs > threshold):
+        if (i, j) in dropped:
+            continue
         peak = i + int(np.argmax(probs[i:j + 1]))
         if peak + 1 < len(probs):
             cuts.append((peak + 1, float(probs[peak])))
