@@ -22,7 +22,9 @@ against the other at +-2 frames).
 
     python benchmarks/shots.py --films 2 --shots 10          # generated films only
     python benchmarks/shots.py --films 2 --real               # and the real film
-    python benchmarks/shots.py --skip shots                   # leave TransNetV2 out (CPU time)
+    python benchmarks/shots.py --skip shots,shots-raw         # leave TransNetV2 out (CPU time)
+
+``shots-raw`` is TransNetV2 without the plugin's flash guard (``flash_confidence=0``).
 
 Prints Markdown tables and writes ``benchmarks/results/shots.json``.
 """
@@ -46,11 +48,11 @@ from scenedet.synth.shots import plan_shot_film, render_shot_film
 RESULTS = Path(__file__).parent / "results" / "shots.json"
 
 
-def ours(name: str, device: str):
+def ours(name: str, device: str, **options):
     def detect(path: Path) -> tuple[list[int], float, float]:
         from scenedet.inference.framerun import run_detectors
 
-        (result,) = run_detectors(path, [name], device=device)
+        (result,) = run_detectors(path, [name], device=device, options={name: options})
         return [c.start_frame for c in result.cuts], result.fps, result.duration
     return detect
 
@@ -74,6 +76,8 @@ def detectors(skip: set[str], device: str) -> dict[str, object]:
     for name in ("shots", "shots-content"):
         if name not in skip:
             out[name] = ours(name, device)
+    if "shots-raw" not in skip:  # TransNetV2's own output, without the flash guard
+        out["shots-raw"] = ours("shots", device, flash_confidence=0.0)
     try:
         import scenedetect  # noqa: F401
     except ImportError:
