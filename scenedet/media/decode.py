@@ -73,6 +73,7 @@ from scenedet.errors import MediaError
 from scenedet.media.audio import audio_seconds, silence, warn_no_audio
 from scenedet.media.damage import Damage
 from scenedet.media.demux import STASH_LIMIT, SharedDemux, discard_others, own_packets, seek_stream
+from scenedet.media.nonref import SKIP_CODECS, NonrefSkip, SkipUnsafe
 from scenedet.media.probe import (FilmInfo, Strategy, ffmpeg_reason, film_audio_stream,
                                   film_video_stream, open_input, probe)
 from scenedet.media.seeking import SEEK_RETRIES, seek_windows
@@ -102,8 +103,8 @@ StrategyArg = Literal["auto", "seek", "sequential"]
 
 def iter_seconds(path: str | Path, request: MediaRequest, *, strategy: StrategyArg = "auto",
                  start_second: int = 0, stop_second: int | None = None,
-                 skip_loop_filter: bool = False, damage: Damage | None = None,
-                 use_audio: bool = True) -> Iterator[Second]:
+                 skip_loop_filter: bool = False, skip_nonref: bool = True,
+                 damage: Damage | None = None, use_audio: bool = True) -> Iterator[Second]:
     """Seconds ``start_second .. stop_second - 1`` of a film (default: all ``n_seconds``).
 
     The film is probed now (bad input raises :class:`MediaError` before anything is yielded, and
@@ -111,6 +112,8 @@ def iter_seconds(path: str | Path, request: MediaRequest, *, strategy: StrategyA
     requested); decoding happens as the iterator is consumed. Close the iterator (or exhaust it)
     to release the file. ``skip_loop_filter`` trades exactness for speed in the sequential
     strategy (module docstring); "seek" ignores it, since it decodes few frames per second.
+    ``skip_nonref`` (exact, so on by default) lets the sequential strategy leave undecoded the
+    non-reference frames no second shows (:mod:`scenedet.media.nonref`).
 
     Damaged packets are skipped (:mod:`scenedet.media.damage`): counted in ``damage`` when one is
     given (the caller reports them), else warned about once, when the iteration ends.
@@ -128,7 +131,8 @@ def iter_seconds(path: str | Path, request: MediaRequest, *, strategy: StrategyA
         info = attrs.evolve(info, has_audio=False)
     elif request.audio and not info.has_audio:
         warn_no_audio(info.path, stacklevel=2)
-    return _stream(info, request, chosen, start_second, stop, skip_loop_filter, damage)
+    return _stream(info, request, chosen, start_second, stop, skip_loop_filter, skip_nonref,
+                   damage)
 
 
 def resolve_strategy(strategy: StrategyArg, info: FilmInfo, request: MediaRequest) -> Strategy:
@@ -139,31 +143,37 @@ def resolve_strategy(strategy: StrategyArg, info: FilmInfo, request: MediaReques
 
 
 def _stream(info: FilmInfo, request: MediaRequest, strategy: Strategy, start: int, stop: int,
-            skip_loop_filter: bool, damage: Damage | None) -> Iterator[Second]:
-    """:func:`_run`, retried from further back when a clip at ``start`` came out short."""
+            skip_loop_filter: bool, skip_nonref: bool, damage: Damage | None) -> Iterator[Second]:
+    """:func:`_run`, retried from further back when a clip at ``start`` came out short, and
+    from the first second not yet yielded, without skipping, when skipping frames turned out
+    unsafe (:class:`~scenedet.media.nonref.SkipUnsafe`)."""
     import av
 
     if start >= stop:
         return
     report = damage is None
     damage = Damage() if damage is None else damage
+    at = start  # the second being decoded, for errors, and where a retry starts
     seek_time = _preroll_time(start, request, info) if start > 0 else None
-    at = start  # the second being decoded, for errors
+    attempt = 0
     try:
-        for attempt in range(SEEK_RETRIES):
+        while True:
             try:
-                for second in _run(info, request, strategy, start, stop, skip_loop_filter,
-                                   seek_time, damage):
+                for second in _run(info, request, strategy, at, stop, skip_loop_filter,
+                                   skip_nonref, seek_time, damage):
                     yield second
                     at = second.index + 1
                 return
             except StartedTooLate:  # raised before the first second was yielded
                 assert seek_time is not None
                 seek_time = seek_time - 2.0 ** attempt
-                seek_time = seek_time if seek_time > 0 else None
-        for second in _run(info, request, strategy, start, stop, skip_loop_filter, None, damage):
-            yield second
-            at = second.index + 1
+                attempt += 1
+                seek_time = seek_time if seek_time > 0 and attempt < SEEK_RETRIES else None
+            except SkipUnsafe:
+                if not skip_nonref:
+                    raise
+                skip_nonref, attempt = False, 0
+                seek_time = _preroll_time(at, request, info) if at > 0 else None
     except av.FFmpegError as exc:
         raise MediaError(f"cannot decode {info.path} at {at} s: {ffmpeg_reason(exc)}") from None
     finally:
@@ -172,7 +182,8 @@ def _stream(info: FilmInfo, request: MediaRequest, strategy: Strategy, start: in
 
 
 def _run(info: FilmInfo, request: MediaRequest, strategy: Strategy, start: int, stop: int,
-         skip_loop_filter: bool, seek_time: float | None, damage: Damage) -> Iterator[Second]:
+         skip_loop_filter: bool, skip_nonref: bool, seek_time: float | None, damage: Damage
+         ) -> Iterator[Second]:
     """Open the film, set up the video and audio paths of the strategy, yield the seconds."""
     import av
 
@@ -196,17 +207,20 @@ def _run(info: FilmInfo, request: MediaRequest, strategy: Strategy, start: int, 
                 audio_packets = own
         else:
             discard_others(container, wanted)
+            skip = None
             if request.frames > 0:
                 video.thread_type = "AUTO"
                 if skip_loop_filter:
                     video.codec_context.options = {"skip_loop_filter": "all"}
+                if skip_nonref and video.codec_context.name in SKIP_CODECS:
+                    skip = NonrefSkip(clock, request.frames)
             if seek_time is not None and wanted:
                 seek_stream(container, wanted[0], clock.origin + Fraction(seek_time))
             demux = SharedDemux(info.path, container, wanted, clock.origin, seek_time)
             stack.callback(demux.close)
             windows = (sequential_windows(demux.packets(video), video.codec_context, clock,
                                           info, request.frames, start, stop,
-                                          sought=seek_time is not None)
+                                          sought=seek_time is not None, skip=skip)
                        if request.frames > 0 else repeat(()))
             if audio is not None:
                 audio_packets = demux.packets(audio)

@@ -6,6 +6,10 @@ frames in presentation order, skipping (and counting) packets the decoder reject
 is a decoded frame converted to RGB at most once, when it is handed out; :func:`check_complete`
 tells a file cut short from a complete one when the video data ends. See
 :mod:`scenedet.media.decode` for the rules these implement.
+
+Profiling (:mod:`scenedet.profiling`): pulling packets is the ``demux`` stage, ``decoder.decode``
+the ``decode`` stage, conversion to upright RGB the ``convert`` stage; when the profile is off
+each costs one attribute test.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import math
 from collections import deque
 from collections.abc import Iterable, Iterator
 from fractions import Fraction
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -22,10 +27,13 @@ import numpy as np
 from scenedet.errors import MediaError
 from scenedet.media.damage import Damage
 from scenedet.media.probe import FilmInfo
+from scenedet.profiling import PROFILE
 
 if TYPE_CHECKING:
     import av
     import av.stream
+
+    from scenedet.media.nonref import NonrefSkip
 
 #: Video may stop this much before the declared end of its stream (seconds) before the file is
 #: called truncated, plus one frame. Larger when only the container's duration is known, since
@@ -44,7 +52,12 @@ class Held:
 
     def array(self, info: FilmInfo) -> np.ndarray:
         if self.rgb is None:
-            self.rgb = info.orientation.apply(self.frame.to_ndarray(format="rgb24"))
+            if PROFILE.enabled:
+                began = perf_counter()
+                self.rgb = info.orientation.apply(self.frame.to_ndarray(format="rgb24"))
+                PROFILE.add("convert", perf_counter() - began)
+            else:
+                self.rgb = info.orientation.apply(self.frame.to_ndarray(format="rgb24"))
             self.frame = None  # give the decoder its buffer back
         return self.rgb
 
@@ -71,29 +84,63 @@ class Clock:
         """The largest pts shown at or before the end of second ``k`` (film time ``k + 1``)."""
         return self.start_pts + math.floor(Fraction(k + 1) / self.time_base)
 
+    def second_end(self, pts: int) -> int:
+        """``end_pts(k)`` of the second ``k`` that shows a frame of this pts (``k`` s < its film
+        time <= ``k + 1`` s), in integers: ``k + 1 = ceil((pts - start) * time_base)``."""
+        num, den = self.time_base.numerator, self.time_base.denominator
+        k1 = -((self.start_pts - pts) * num // den)
+        return self.start_pts + k1 * den // num
+
     def film_time(self, pts: int) -> float:
         return float((pts - self.start_pts) * self.time_base)
 
 
-def decode_video(packets: Iterable[av.Packet], decoder: av.CodecContext,
-                 clock: Clock) -> Iterator[Held]:
+def decode_video(packets: Iterable[av.Packet], decoder: av.CodecContext, clock: Clock,
+                 skip: NonrefSkip | None = None) -> Iterator[Held]:
     """Decoded frames in presentation order, each with a pts (made up if the file has none).
 
     A packet the decoder rejects is skipped and counted (the still stays the previous frame).
+    ``skip``: send the packets it picks with ``skip_frame="NONREF"`` (:mod:`scenedet.media.nonref`)
+    and check each frame against its rule. Timed as the ``demux`` and ``decode`` stages when
+    profiling (:mod:`scenedet.profiling`).
     """
     import av
 
     last = None
-    for packet in packets:
+    nonref = False
+    source = iter(packets)
+    while True:
+        if PROFILE.enabled:
+            began = perf_counter()
+            packet = next(source, None)
+            PROFILE.add("demux", perf_counter() - began)
+        else:
+            packet = next(source, None)
+        if packet is None:
+            break
+        if skip is not None:
+            wanted = skip.decide(packet)
+            if wanted is not nonref:
+                decoder.skip_frame = "NONREF" if wanted else "DEFAULT"
+                nonref = wanted
         try:
-            frames = decoder.decode(packet)
+            if PROFILE.enabled:
+                began = perf_counter()
+                frames = decoder.decode(packet)
+                PROFILE.add("decode", perf_counter() - began)
+            else:
+                frames = decoder.decode(packet)
         except av.FFmpegError:
+            if skip is not None:
+                skip.unsafe("a damaged packet")  # raises if anything was skipped
             if clock.damage is not None:
                 ts = packet.pts if packet.pts is not None else packet.dts
                 clock.damage.skipped("video", None if ts is None else clock.film_time(ts), ts)
             continue
         for frame in frames:
             pts = frame.pts
+            if skip is not None:
+                skip.frame(pts)
             if pts is None:
                 pts = 0 if last is None else last + 1
             last = pts
