@@ -106,8 +106,10 @@ class Spy:
         monkeypatch.setattr(nonref.SkipUnsafe, "__init__", unsafe)
 
 
-def frames_of(path: Path, request: MediaRequest = STILL, **options) -> list[tuple[np.ndarray, ...]]:
-    return [s.frames for s in iter_seconds(path, request, strategy="sequential", **options)]
+def frames_of(path: Path, request: MediaRequest = STILL, strategy: str = "sequential",
+              **options) -> list[tuple[np.ndarray, ...]]:
+    return [s.frames for s in iter_seconds(path, request, strategy=strategy,  # type: ignore[arg-type]
+                                           **options)]
 
 
 def assert_same(a: list[tuple[np.ndarray, ...]], b: list[tuple[np.ndarray, ...]]) -> None:
@@ -142,12 +144,13 @@ def test_frame_threads_take_skip_frame_per_packet(films, thread_type):
 # --- exact stills -----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("strategy", ["sequential", "seek"])
 @pytest.mark.parametrize("name", ["default", "gop10", "ntsc", "vfr", "mkv"])
-def test_skipping_keeps_every_still_byte_identical(films, name, monkeypatch):
+def test_skipping_keeps_every_still_byte_identical(films, name, strategy, monkeypatch):
     film = films[name]
     every = frames_of(film.path, skip_nonref=False)
     spy = Spy(monkeypatch)
-    skipping = frames_of(film.path)
+    skipping = frames_of(film.path, strategy=strategy)
     assert_same(skipping, every)
     assert [read_index(f[0]) for f in skipping] == \
         [film.expected_still(k) for k in range(film.n_seconds)]
@@ -163,25 +166,27 @@ def test_default_gop_film_decodes_far_fewer_frames(films, monkeypatch):
     assert skip.frames <= 0.8 * (skip.packets - 1)
 
 
+@pytest.mark.parametrize("strategy", ["sequential", "seek"])
 @pytest.mark.parametrize("n_frames", [2, 5])
-def test_clips_are_exact_too(films, n_frames, monkeypatch):
+def test_clips_are_exact_too(films, n_frames, strategy, monkeypatch):
     request = MediaRequest(frames=n_frames, audio=False)
     for name in ("default", "vfr"):
         path = films[name].path
         every = frames_of(path, request, skip_nonref=False)
         spy = Spy(monkeypatch)
-        assert_same(frames_of(path, request), every)
+        assert_same(frames_of(path, request, strategy), every)
         assert spy.unsafe == []
 
 
+@pytest.mark.parametrize("strategy", ["sequential", "seek"])
 @pytest.mark.parametrize("start, stop", [(3, 7), (1, 2), (6, None)])
-def test_parts_of_the_film_are_exact(films, start, stop, monkeypatch):
+def test_parts_of_the_film_are_exact(films, start, stop, strategy, monkeypatch):
     """What a parallel decode asks for: seconds start..stop-1 equal those of a whole run."""
     for name in ("gop10", "vfr"):
         path = films[name].path
         whole = frames_of(path, skip_nonref=False)
         spy = Spy(monkeypatch)
-        part = frames_of(path, start_second=start, stop_second=stop)
+        part = frames_of(path, strategy=strategy, start_second=start, stop_second=stop)
         assert_same(part, whole[start:stop])
         assert spy.unsafe == []
 
@@ -206,11 +211,12 @@ def test_any_frame_timing_gives_the_same_stills(tmp_path, monkeypatch, steps, go
         t += Fraction(step, 48)
     film = write_bframes(tmp_path / "vfr.mp4", times, gop=gop)
     every = frames_of(film.path, skip_nonref=False)
-    with monkeypatch.context() as patch:
-        spy = Spy(patch)
-        got = frames_of(film.path)
-    assert spy.unsafe == []
-    assert_same(got, every)
+    for strategy in ("sequential", "seek"):
+        with monkeypatch.context() as patch:
+            spy = Spy(patch)
+            got = frames_of(film.path, strategy=strategy)
+        assert spy.unsafe == []
+        assert_same(got, every)
     assert [read_index(f[0]) for f in got] == [film.expected_still(k) for k in range(len(got))]
 
 

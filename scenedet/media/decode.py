@@ -112,8 +112,8 @@ def iter_seconds(path: str | Path, request: MediaRequest, *, strategy: StrategyA
     requested); decoding happens as the iterator is consumed. Close the iterator (or exhaust it)
     to release the file. ``skip_loop_filter`` trades exactness for speed in the sequential
     strategy (module docstring); "seek" ignores it, since it decodes few frames per second.
-    ``skip_nonref`` (exact, so on by default) lets the sequential strategy leave undecoded the
-    non-reference frames no second shows (:mod:`scenedet.media.nonref`).
+    ``skip_nonref`` (exact, so on by default) leaves undecoded the non-reference frames no second
+    shows (:mod:`scenedet.media.nonref`).
 
     Damaged packets are skipped (:mod:`scenedet.media.damage`): counted in ``damage`` when one is
     given (the caller reports them), else warned about once, when the iteration ends.
@@ -200,7 +200,10 @@ def _run(info: FilmInfo, request: MediaRequest, strategy: Strategy, start: int, 
         if request.frames > 0 and strategy == "seek":
             discard_others(container, [video])  # audio has a demuxer of its own (docstring)
             video.thread_type = SEEK_THREAD_TYPE
-            windows = seek_windows(container, video, clock, info, request.frames, start, stop)
+            skip = (NonrefSkip(clock, request.frames)
+                    if skip_nonref and video.codec_context.name in SKIP_CODECS else None)
+            windows = seek_windows(container, video, clock, info, request.frames, start, stop,
+                                   skip)
             if audio is not None:
                 own = own_packets(info.path, audio.index, clock.origin, seek_time, None)
                 stack.callback(own.close)

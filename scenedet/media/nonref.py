@@ -97,6 +97,16 @@ class NonrefSkip:
             self._pending.append(pts)
         return skip
 
+    def restart(self) -> None:
+        """Decoding starts again elsewhere (a seek): the windows are rebuilt from new frames.
+
+        The packets seen stay in the rule's memory: they are facts about the film, wherever
+        decoding stands.
+        """
+        self._pending.clear()
+        self._last_out = None
+        self._handed_out = None
+
     def unsafe(self, why: str) -> None:
         """An assumption failed: stop skipping, or start again if something was skipped."""
         self.enabled = False

@@ -4,8 +4,9 @@ Never decodes a frame twice: when the keyframe before the next target is not pas
 position it keeps decoding instead of seeking, and a second with no new frame reuses the previous
 answer. Seeking is on the container's index (MP4 indexes by decode time, so with B-frames a
 keyframe can sort before a target it is displayed after): when the first frame after a seek is
-later than needed, it seeks a second further back and tries again. See
-:mod:`scenedet.media.decode` for when this strategy is chosen.
+later than needed, it seeks a second further back and tries again. Non-reference frames no
+second shows are left undecoded as in the sequential strategy (:mod:`scenedet.media.nonref`).
+See :mod:`scenedet.media.decode` for when this strategy is chosen.
 """
 
 from __future__ import annotations
@@ -25,15 +26,21 @@ if TYPE_CHECKING:
     import av.container
     import av.stream
 
+    from scenedet.media.nonref import NonrefSkip
+
 #: Seek retries when the first frame after a seek is later than needed (index by decode time).
 SEEK_RETRIES = 6
 
 
 def seek_windows(container: av.container.InputContainer, video: av.stream.Stream, clock: Clock,
-                 info: FilmInfo, n_frames: int, start: int, stop: int
-                 ) -> Iterator[tuple[np.ndarray, ...]]:
-    """Per second: seek near its end (or keep decoding if that is cheaper), decode to the end."""
-    seeker = Seeker(container, video, clock, info, n_frames)
+                 info: FilmInfo, n_frames: int, start: int, stop: int,
+                 skip: NonrefSkip | None = None) -> Iterator[tuple[np.ndarray, ...]]:
+    """Per second: seek near its end (or keep decoding if that is cheaper), decode to the end.
+
+    ``skip``: leave the non-reference frames no window shows undecoded, as the sequential
+    strategy does (:mod:`scenedet.media.nonref`; its rule holds across seeks).
+    """
+    seeker = Seeker(container, video, clock, info, n_frames, skip)
     for k in range(start, stop):
         seeker.advance_to(clock.end_pts(k))
         yield window_arrays(seeker.window, info)
@@ -43,9 +50,11 @@ class Seeker:
     """The "seek" strategy's state: the decoder's position and the frames shown last."""
 
     def __init__(self, container: av.container.InputContainer, video: av.stream.Stream,
-                 clock: Clock, info: FilmInfo, n_frames: int) -> None:
+                 clock: Clock, info: FilmInfo, n_frames: int,
+                 skip: NonrefSkip | None = None) -> None:
         self.container, self.video, self.clock, self.info = container, video, clock, info
         self.n_frames = n_frames
+        self.skip = skip
         self.window: deque[Held] = deque(maxlen=n_frames)
         self._span = math.ceil((n_frames - 1) * clock.frame_pts)  # how far back a clip reaches
         self._frames: Iterator[Held] | None = None
@@ -56,6 +65,11 @@ class Seeker:
 
     def advance_to(self, target: int) -> None:
         """Make ``window`` the last frames with pts <= ``target``."""
+        self._advance_to(target)
+        if self.skip is not None:
+            self.skip.check_window(self.window, None if self._eof else target)
+
+    def _advance_to(self, target: int) -> None:
         if self._frames is not None and (
                 self._eof or (self._pending is not None and self._pending.pts > target)):
             return  # nothing new shown since the previous target: the window stands
@@ -77,7 +91,7 @@ class Seeker:
         if self._frames is not None:
             self._frames.close()
         self._frames, self._pending, self._from_start = seek_for(
-            self.container, self.video, self.clock, need_from)
+            self.container, self.video, self.clock, need_from, self.skip)
         self._eof = False
         self.window.clear()
 
@@ -97,7 +111,8 @@ class Seeker:
 
 
 def seek_for(container: av.container.InputContainer, video: av.stream.Stream, clock: Clock,
-             need_from: int) -> tuple[Iterator[Held], Held | None, bool]:
+             need_from: int, skip: NonrefSkip | None = None
+             ) -> tuple[Iterator[Held], Held | None, bool]:
     """Seek so that decoding starts at or before pts ``need_from``.
 
     Returns (frames, first frame, whether the seek went to the start of the stream). Backs off
@@ -109,15 +124,19 @@ def seek_for(container: av.container.InputContainer, video: av.stream.Stream, cl
     step = math.ceil(Fraction(1) / clock.time_base)
     for _ in range(SEEK_RETRIES):
         at = max(clock.start_pts, need_from - back)
+        if skip is not None:
+            skip.restart()
         container.seek(at, stream=video, backward=True)
-        frames = decode_video(container.demux(video), decoder, clock)
+        frames = decode_video(container.demux(video), decoder, clock, skip)
         first = next(frames, None)
         if first is None or first.pts <= need_from or at <= clock.start_pts:
             return frames, first, at <= clock.start_pts
         frames.close()
         back += step
+    if skip is not None:
+        skip.restart()
     container.seek(clock.start_pts, stream=video, backward=True)
-    frames = decode_video(container.demux(video), decoder, clock)
+    frames = decode_video(container.demux(video), decoder, clock, skip)
     return frames, next(frames, None), True
 
 

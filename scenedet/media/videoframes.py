@@ -108,6 +108,8 @@ def decode_video(packets: Iterable[av.Packet], decoder: av.CodecContext, clock: 
 
     last = None
     nonref = False
+    if skip is not None:
+        decoder.skip_frame = "DEFAULT"  # a previous pass (before a seek) may have left NONREF
     source = iter(packets)
     while True:
         if PROFILE.enabled:
