@@ -53,6 +53,9 @@ counted (:mod:`scenedet.media.damage`): their seconds get silence, or the previo
 corruption a decoder conceals silently is not detectable here. An error that does stop decoding
 says at which second.
 
+Profiling (:mod:`scenedet.profiling`): pulling packets is the ``demux`` stage, video decoding
+``decode``, conversion to upright RGB ``convert``, audio decoding and resampling ``audio``.
+
 Rotation: frames are turned upright by the display matrix FFmpeg attaches to decoded frames
 (:class:`scenedet.media.probe.Orientation`), read once from the film's first frame.
 """
@@ -70,6 +73,7 @@ import attrs
 import numpy as np
 
 from scenedet.errors import MediaError
+from scenedet.media import profiled
 from scenedet.media.audio import audio_seconds, silence, warn_no_audio
 from scenedet.media.damage import Damage
 from scenedet.media.demux import STASH_LIMIT, SharedDemux, discard_others, own_packets, seek_stream
@@ -207,7 +211,7 @@ def _run(info: FilmInfo, request: MediaRequest, strategy: Strategy, start: int, 
             if audio is not None:
                 own = own_packets(info.path, audio.index, clock.origin, seek_time, None)
                 stack.callback(own.close)
-                audio_packets = own
+                audio_packets = profiled.packets(own)
         else:
             discard_others(container, wanted)
             skip = None
@@ -226,7 +230,7 @@ def _run(info: FilmInfo, request: MediaRequest, strategy: Strategy, start: int, 
                                           sought=seek_time is not None, skip=skip)
                        if request.frames > 0 else repeat(()))
             if audio is not None:
-                audio_packets = demux.packets(audio)
+                audio_packets = profiled.packets(demux.packets(audio))
         sounds = _sounds(request, info, audio, audio_packets, clock, start)
         for k in range(start, stop):
             yield Second(index=k, frames=next(windows), audio=next(sounds))
