@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from scenedet.media import nonref
 from scenedet.media.damage import Damage
+from scenedet.media.encode import FilmWriter
 from scenedet.media.decode import iter_seconds
 from scenedet.media.types import MediaRequest
 
@@ -157,6 +158,24 @@ def test_skipping_keeps_every_still_byte_identical(films, name, strategy, monkey
     (skip,) = spy.made
     assert skip.enabled and skip.skipped > 0 and spy.unsafe == []  # the rule alone was exact
     assert skip.frames < skip.packets - 1  # some frames were never decoded (- the flush packet)
+
+
+def test_x264_defaults_on_moving_pictures(tmp_path, monkeypatch):
+    """x264 exactly as it comes (preset "medium", adaptive B-frames) on a panning picture, where
+    it chooses B-frames itself: same stills, fewer frames decoded."""
+    rng = np.random.default_rng(3)
+    scene = rng.integers(0, 256, size=(HEIGHT, 3 * WIDTH, 3), dtype=np.uint8)
+    scene = (scene // 64 * 64).repeat(2, axis=0)[:HEIGHT]  # blocky, so motion search finds it
+    path = tmp_path / "pan.mp4"
+    with FilmWriter(path, width=WIDTH, height=HEIGHT, fps=24, preset="medium", crf=23,
+                    audio_rate=None) as writer:
+        for i in range(24 * 5):
+            writer.write_frame(scene[:, 2 * i:2 * i + WIDTH])
+    every = frames_of(path, skip_nonref=False)
+    spy = Spy(monkeypatch)
+    assert_same(frames_of(path), every)
+    (skip,) = spy.made
+    assert spy.unsafe == [] and skip.frames < 0.9 * (skip.packets - 1)
 
 
 def test_default_gop_film_decodes_far_fewer_frames(films, monkeypatch):

@@ -19,13 +19,17 @@ Two strategies give identical frames (tested):
   target it is displayed after): when the first frame after a seek is later than needed, it
   seeks a second further back and tries again.
 * ``"sequential"`` (:mod:`scenedet.media.sequential`): decode straight through with frame
-  threading (``thread_type="AUTO"``) and convert to RGB only the frames that are kept. Wins with long GOPs, where each seek would
-  decode on average half a GOP. ``skip_loop_filter=True`` also skips H.264/HEVC deblocking:
-  11-19 % faster in ``benchmarks/decode.py``, but the pictures are then NOT the encoder's
-  (blocking, and drift until the next keyframe since reference frames are unfiltered): stills
-  off by 0.5-1.3 grey levels on average, PSNR down to 36.5 dB with 10 s GOPs. Acceptable for a
-  classifier looking at a 224x224 crop, but it breaks exactness and the two strategies'
-  agreement, so it is off by default and never chosen by ``"auto"``.
+  threading (``thread_type="AUTO"``) and convert to RGB only the frames that are kept. Wins with
+  long GOPs, where each seek would decode on average half a GOP. ``skip_loop_filter=True`` also
+  skips H.264/HEVC deblocking: 11-19 % faster in ``benchmarks/decode.py``, but the pictures are
+  then NOT the encoder's (blocking, and drift until the next keyframe since reference frames are
+  unfiltered): stills off by 0.5-1.3 grey levels on average, PSNR down to 36.5 dB with 10 s
+  GOPs. Acceptable for a classifier looking at a 224x224 crop, but it breaks exactness and the
+  two strategies' agreement, so it is off by default and never chosen by ``"auto"``.
+
+Both strategies leave undecoded the H.264 non-reference frames that no second shows
+(``skip_nonref``, on by default: exact, see :mod:`scenedet.media.nonref`): about half the frames
+of a film encoded with x264's defaults, a third less decoding work (``docs/performance.md``).
 
 ``"auto"`` takes the probe's choice (seek when keyframes are at most ~1 s apart, see
 :data:`scenedet.media.probe.SEEK_MAX_KEYFRAME_INTERVAL`) for stills, and sequential for clips

@@ -29,8 +29,9 @@ Strategy = Literal["seek", "sequential"]
 #: about a second is where seeking wins on any machine, since a second then costs a few frames.
 SEEK_MAX_KEYFRAME_INTERVAL = 1.05
 
-#: How much of the video stream :func:`scenedet.media.probe.probe` demuxes (not decodes) to estimate keyframe spacing
-#: when the container index does not list keyframes (MKV before its cues are read, MPEG-TS).
+#: How much of the video stream :func:`scenedet.media.probe.probe` demuxes (not decodes) to
+#: estimate keyframe spacing when the container index does not list keyframes (MKV before its
+#: cues are read, MPEG-TS).
 _SCAN_PACKETS = 720
 _SCAN_SECONDS = 30.0
 
