@@ -19,10 +19,18 @@ decodes unrealistically fast (and leaves ``skip_loop_filter`` nothing to skip).
 * ``sequential+audio``: with 16 kHz audio too (one demux pass).
 
 Prints a Markdown table and writes ``benchmarks/results/decode.json``. The numbers justify the
-``"auto"`` rule in :mod:`scenedet.media.probe` (seek when keyframes are <= ~1 s apart).
+``"auto"`` rule in :mod:`scenedet.media.keyframes` (seek when keyframes are <= ~1 s apart).
+
+``--skip`` measures instead what leaving the non-reference frames no second shows undecoded
+saves (:mod:`scenedet.media.nonref`): both strategies with and without it (``-noskip``), on
+x264's default GOP (keyint 250 with scene cuts) and 1 s GOPs, with how many frames the decoder
+decoded, and checks that the stills are byte-identical. Besides wall time it reports the
+process's CPU time (all threads): on a shared machine the wall time follows the neighbours'
+load, the CPU time follows the work done. Writes ``benchmarks/results/decode-skip.json``.
 
     python benchmarks/decode.py            # 60 s films (generated once into benchmarks/.films)
     python benchmarks/decode.py --quick    # 20 s films
+    python benchmarks/decode.py --skip --quick
 """
 
 from __future__ import annotations
@@ -47,11 +55,12 @@ GOPS = (24, 30, 48, 250)
 NAIVE_SECONDS = 20  # seek-naive is slow with long GOPs: timed on the first 20 s only
 
 
-def stills(path: Path, strategy: str, *, audio: bool = False, skip_loop_filter: bool = False
-           ) -> list[np.ndarray]:
+def stills(path: Path, strategy: str, *, audio: bool = False, skip_loop_filter: bool = False,
+           skip_nonref: bool = True) -> list[np.ndarray]:
     request = MediaRequest(frames=1, audio=audio)
     return [s.still for s in iter_seconds(path, request, strategy=strategy,  # type: ignore[arg-type]
-                                          skip_loop_filter=skip_loop_filter)]
+                                          skip_loop_filter=skip_loop_filter,
+                                          skip_nonref=skip_nonref)]
 
 
 def naive_seek(path: Path) -> list[np.ndarray]:
@@ -137,13 +146,87 @@ def measure(seconds: int, repeats: int) -> list[dict]:
     return rows
 
 
+SKIP_MODES = ("sequential", "sequential-noskip", "seek", "seek-noskip")
+
+
+def decoded_frames(path: Path, mode: str) -> tuple[list[np.ndarray], int, int]:
+    """(stills, frames decoded, video packets) of one run of ``mode`` (a SKIP_MODES entry)."""
+    from scenedet.media import nonref
+
+    made: list[nonref.NonrefSkip] = []
+    real = nonref.NonrefSkip.__init__
+
+    def spy(skip, *args, **kwargs):  # type: ignore[no-untyped-def]
+        real(skip, *args, **kwargs)
+        made.append(skip)
+
+    strategy, _, noskip = mode.partition("-")
+    nonref.NonrefSkip.__init__ = spy  # type: ignore[method-assign]
+    try:
+        got = stills(path, strategy, skip_nonref=not noskip)
+    finally:
+        nonref.NonrefSkip.__init__ = real  # type: ignore[method-assign]
+    if made:  # the flush packet is not a frame
+        return got, sum(m.frames for m in made), sum(m.packets - 1 for m in made)
+    return got, -1, -1
+
+
+def measure_skip(seconds: int, repeats: int) -> list[dict]:
+    rows = []
+    for gop in (None, 24):
+        name = f"decode-720p-film-{seconds}s-gop{gop or 'default'}"
+        path = make_film(name, seconds=seconds, width=1280, height=720, fps=24, gop=gop)
+        info = probe(path)
+        best = dict.fromkeys(SKIP_MODES, float("inf"))
+        cpu = dict.fromkeys(SKIP_MODES, float("inf"))
+        got: dict[str, list[np.ndarray]] = {}
+        counts: dict[str, tuple[int, int]] = {}
+        for _ in range(repeats):
+            for mode in SKIP_MODES:
+                start, start_cpu = time.perf_counter(), time.process_time()
+                got[mode], frames, packets = decoded_frames(path, mode)
+                best[mode] = min(best[mode], time.perf_counter() - start)
+                cpu[mode] = min(cpu[mode], time.process_time() - start_cpu)
+                if frames >= 0:
+                    counts[mode] = (frames, packets)
+        exact = got["sequential-noskip"]
+        for mode in SKIP_MODES:
+            assert len(got[mode]) == info.n_seconds
+            frames, packets = counts.get(mode, (None, None))
+            rate = info.n_seconds / best[mode]
+            noskip = mode.split("-")[0] + "-noskip"
+            rows.append({
+                "gop": gop or "x264 default", "keyframe_s": round(info.keyframe_interval or 0, 2),
+                "mode": mode, "film_s": info.n_seconds, "wall_s": round(best[mode], 2),
+                "film_s_per_s": rate,
+                "vs_noskip": best[noskip] / best[mode],
+                "cpu_s": round(cpu[mode], 2), "cpu_vs_noskip": cpu[mode] / cpu[noskip],
+                "frames_decoded": frames, "packets": packets,
+                "identical": all(np.array_equal(a, b) for a, b in zip(got[mode], exact)),
+            })
+            print(f"gop {gop or 'default'} {mode:18s} {rate:7.2f} film-s/s "
+                  f"cpu {cpu[mode]:6.2f} s frames {frames}/{packets}", flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20 s films instead of 60 s")
     parser.add_argument("--repeats", type=int, default=3, help="best of N rounds (default 3)")
+    parser.add_argument("--skip", action="store_true",
+                        help="measure skipping non-reference frames (decode-skip.json)")
     args = parser.parse_args()
     seconds = 20 if args.quick else 60
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    if args.skip:
+        rows = measure_skip(seconds, args.repeats)
+        print(table(rows, ["gop", "keyframe_s", "mode", "film_s_per_s", "vs_noskip", "cpu_s",
+                           "cpu_vs_noskip", "frames_decoded", "packets", "identical"]))
+        path = save("decode-skip", {"film": {"width": 1280, "height": 720, "fps": 24,
+                                             "seconds": seconds, "preset": "veryfast"},
+                                    "load_average_before": load, "rows": rows})
+        print(f"wrote {path}")
+        return
     rows = measure(seconds, args.repeats)
     columns = ["gop", "keyframe_s", "auto", "mode", "film_s_per_s", "vs_sequential",
                "mean_abs_diff", "min_psnr_db"]

@@ -19,7 +19,7 @@ from films import (CLICK_AT, TONE_AMPLITUDE, TONE_HZ, Film, FilmLibrary, index_f
 
 from scenedet.errors import MediaError, UsageError
 from scenedet.media.extractors import FrameClipExtractor
-from scenedet.media import decode
+from scenedet.media import demux
 from scenedet.media.audio import AudioSlicer, NoAudioWarning
 from scenedet.media.decode import iter_seconds, resolve_strategy
 from scenedet.media.probe import Orientation, probe
@@ -330,13 +330,13 @@ def test_a_film_cut_mid_way_fails_clearly_where_the_data_ends(media_films, tmp_p
 def test_memory_does_not_grow_with_the_length_of_the_film(media_films, monkeypatch):
     film = media_films.get("long")  # 40 s
     stashes = []
-    real_init = decode._SharedDemux.__init__
+    real_init = demux.SharedDemux.__init__
 
     def spy(self, *args, **kwargs):
         real_init(self, *args, **kwargs)
         stashes.append(self)
 
-    monkeypatch.setattr(decode._SharedDemux, "__init__", spy)
+    monkeypatch.setattr(demux.SharedDemux, "__init__", spy)
     request = MediaRequest(frames=2, audio=True)
 
     def peak(stop: int) -> int:
@@ -360,9 +360,9 @@ def test_a_badly_interleaved_file_gets_a_second_reader_not_more_memory(media_fil
     request = MediaRequest(frames=1, audio=True)
     normal = seconds_of(film, request, strategy="sequential")
     opened = []
-    real = decode._own_packets
-    monkeypatch.setattr(decode, "STASH_LIMIT", 0)  # any stashed packet is too many
-    monkeypatch.setattr(decode, "_own_packets", lambda *a: opened.append(a[1]) or real(*a))
+    real = demux.own_packets
+    monkeypatch.setattr(demux, "STASH_LIMIT", 0)  # any stashed packet is too many
+    monkeypatch.setattr(demux, "own_packets", lambda *a: opened.append(a[1]) or real(*a))
     detached = seconds_of(film, request, strategy="sequential")
     assert opened  # a stream got its own reader
     for a, b in zip(normal, detached):

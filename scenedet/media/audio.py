@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from scenedet.errors import MediaError
+from scenedet.media import profiled
 from scenedet.media.damage import Damage
 from scenedet.media.types import SAMPLE_RATE
 
@@ -226,13 +227,14 @@ def audio_seconds(packets: Iterable[av.Packet], decoder: av.CodecContext, *, ori
     ``declared_end``: the audio stream's own declared end (film time); decoded audio that stops
     well before it means a truncated file, a :class:`MediaError` rather than silent zeros.
     A packet the decoder rejects is skipped (its time is silence) and counted in ``damage``.
+    Decoding and resampling are the ``audio`` stage of :mod:`scenedet.profiling`.
     """
     import av
 
     slicer = AudioSlicer(origin=origin, first_second=first_second)
     for packet in packets:
         try:
-            frames = decoder.decode(packet)
+            frames = profiled.call("audio", decoder.decode, packet)
         except av.FFmpegError:
             # Skipped as FFmpeg's players do; the next frame starts a new segment at its own
             # time, so the gap is silence and nothing after it shifts.
@@ -241,8 +243,8 @@ def audio_seconds(packets: Iterable[av.Packet], decoder: av.CodecContext, *, ori
                 damage.skipped("audio", _packet_time(packet, origin),
                                packet.pts if packet.pts is not None else packet.dts)
             continue
-        for frame in frames:
-            yield from slicer.push(frame)  # type: ignore[arg-type]
+        for frame in frames:  # resampled to 16 kHz: part of the "audio" stage
+            yield from profiled.call("audio", list, slicer.push(frame))  # type: ignore[arg-type]
     try:
         for frame in decoder.decode(None):
             yield from slicer.push(frame)  # type: ignore[arg-type]

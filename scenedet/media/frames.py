@@ -161,6 +161,7 @@ class MediaStream:
     def _pyav(self) -> Iterator[FrameBatch | AudioChunk]:
         import av
 
+        from scenedet.media import profiled
         from scenedet.media.probe import ffmpeg_reason, film_audio_stream, film_video_stream, open_input
 
         container = open_input(self.path)
@@ -181,10 +182,11 @@ class MediaStream:
                          if sound is not None else None)
             audio_end = 0.0
             try:
-                for packet in container.demux(streams):
-                    for frame in packet.decode():
+                for packet in profiled.packets(container.demux(streams)):
+                    stage = "decode" if packet.stream is video else "audio"
+                    for frame in profiled.call(stage, packet.decode):
                         if packet.stream is video:
-                            batch = state.add(frame)
+                            batch = profiled.call("convert", state.add, frame)
                             if batch is not None:
                                 yield batch
                         else:

@@ -2,7 +2,9 @@
 
 :func:`probe` opens the file once, reads the container header and index, demuxes (without
 decoding) the first packets of the video stream to estimate the keyframe spacing, and decodes one
-video frame to prove the file decodes and to read its display matrix. Every way a path can fail
+video frame to prove the file decodes and to read its display matrix (the scan and the choice of
+strategy: :mod:`scenedet.media.keyframes`; the display matrix: :mod:`scenedet.media.orientation`,
+both re-exported here). Every way a path can fail
 to be a film ends in :class:`~scenedet.errors.MediaError` with one line.
 
 Time origin: "film time" 0 is the start time of the video stream (``stream.start_time``), so a
@@ -17,110 +19,26 @@ import math
 import re
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import attrs
-import numpy as np
 
 from scenedet.errors import MediaError, one_line
+from scenedet.media.keyframes import (SEEK_MAX_KEYFRAME_INTERVAL, Scan, Strategy, choose_strategy,
+                                      keyframe_interval, scan_video)
+from scenedet.media.orientation import Orientation, frame_orientation
 
 if TYPE_CHECKING:
     import av.container
     import av.stream
-    import av.video.frame
 
-Strategy = Literal["seek", "sequential"]
-
-#: "auto" seeks when keyframes are at most this far apart (seconds). ``benchmarks/decode.py``
-#: (720p, 2 shared cores): seek is 1.9x faster than sequential with 1 s GOPs, 1.4x at 1.25 s,
-#: 1.5x at 2 s, 0.84x at 10 s (and naive seeking 0.2x). Seeking decodes single-threaded (x264
-#: writes one slice per frame, so slice threads have nothing to split) while sequential frame
-#: threads scale with cores, so on bigger machines the break-even moves towards shorter GOPs;
-#: about a second is where seeking wins on any machine, since a second then costs a few frames.
-SEEK_MAX_KEYFRAME_INTERVAL = 1.05
-
-#: How much of the video stream :func:`probe` demuxes (not decodes) to estimate keyframe spacing
-#: when the container index does not list keyframes (MKV before its cues are read, MPEG-TS).
-_SCAN_PACKETS = 720
-_SCAN_SECONDS = 30.0
+__all__ = ["CONTAINER_DISAGREEMENT", "FilmInfo", "Orientation", "SEEK_MAX_KEYFRAME_INTERVAL",
+           "Strategy", "check_path", "choose_strategy", "ffmpeg_reason", "film_audio_stream",
+           "film_video_stream", "frame_orientation", "open_input", "probe", "whole_seconds"]
 
 #: Formats FFmpeg opens as "video" that are not films: still images and text rendered as video.
 _NOT_FILM_FORMATS = frozenset({"image2", "tty", "apng", "gif_pipe", "webp_pipe"})
 _NOT_FILM_CODECS = frozenset({"ansi", "bintext", "xbin", "idf"})
-
-
-@attrs.frozen(kw_only=True)
-class Orientation:
-    """How to turn a decoded picture so it displays upright: transpose, then flip rows/columns.
-
-    Derived from FFmpeg's display matrix, which maps a stored pixel ``(x, y)`` (y down) to the
-    displayed ``(a*x + c*y, b*x + d*y)``. All eight axis-aligned cases (rotations by multiples of
-    90 degrees, with or without a mirror) are exact; other angles are not supported by players
-    either and are ignored (identity).
-    """
-
-    transpose: bool = False
-    flip_rows: bool = False
-    flip_cols: bool = False
-
-    @property
-    def is_identity(self) -> bool:
-        return not (self.transpose or self.flip_rows or self.flip_cols)
-
-    @classmethod
-    def from_display_matrix(cls, matrix: tuple[int, ...] | np.ndarray | None) -> Orientation:
-        """The orientation of an FFmpeg ``AV_PKT_DATA_DISPLAYMATRIX`` (9 ints, 16.16 fixed point)."""
-        if matrix is None:
-            return cls()
-        a, b, _u, c, d, _v = (float(x) for x in list(matrix)[:6])
-        a, b, c, d = (round(x / 65536.0) for x in (a, b, c, d))
-        if a == 0 and d == 0 and abs(b) == 1 and abs(c) == 1:  # x' depends on y: axes swap
-            return cls(transpose=True, flip_rows=b < 0, flip_cols=c < 0)
-        if b == 0 and c == 0 and abs(a) == 1 and abs(d) == 1:
-            return cls(flip_rows=d < 0, flip_cols=a < 0)
-        return cls()
-
-    @property
-    def rotation(self) -> int:
-        """Counter-clockwise display rotation in degrees, in ``(-180, 180]``.
-
-        Equal to ``VideoFrame.rotation`` modulo 360 (FFmpeg may say -180 for 180).
-
-        For a mirrored orientation this is the rotation that comes with the mirror (FFmpeg's
-        ``av_display_rotation_get`` convention).
-        """
-        # Image of the x axis (1, 0) in y-down coordinates; rotation is measured counter-clockwise
-        # as seen on screen (y up), hence the sign flip on y.
-        x, y = ((0, -1 if self.flip_rows else 1) if self.transpose
-                else (-1 if self.flip_cols else 1, 0))
-        degrees = int(round(math.degrees(math.atan2(-y, x))))
-        return 0 if degrees == 0 else degrees  # avoid -0
-
-    def apply(self, rgb: np.ndarray) -> np.ndarray:
-        """The picture as displayed, ``(H', W', C)``, C-contiguous (a copy unless identity)."""
-        if self.is_identity:
-            return rgb
-        out = rgb.transpose(1, 0, 2) if self.transpose else rgb
-        if self.flip_rows:
-            out = out[::-1]
-        if self.flip_cols:
-            out = out[:, ::-1]
-        return np.ascontiguousarray(out)
-
-
-def frame_orientation(frame: av.video.frame.VideoFrame) -> Orientation:
-    """The orientation carried by a decoded frame's display-matrix side data (identity if none).
-
-    PyAV 18 writes the matrix with ``VideoStream.set_display_rotation`` and exposes it on decoded
-    frames (``frame.side_data``, ``frame.rotation``); FFmpeg copies the stream's matrix (MP4 ``tkhd``,
-    MKV projection) onto every frame, so there is no stream-level getter to call.
-    """
-    from av.sidedata.sidedata import Type
-
-    for side in frame.side_data:
-        if side.type == Type.DISPLAYMATRIX:
-            return Orientation.from_display_matrix(tuple(np.frombuffer(bytes(side), dtype="<i4")[:9]))
-    return Orientation()
 
 
 @attrs.frozen(kw_only=True)
@@ -242,7 +160,7 @@ def _probe_open(path: Path, container: av.container.InputContainer) -> FilmInfo:
     video_start = _seconds(video.start_time, video.time_base) or 0.0
     audio = film_audio_stream(container)
     try:
-        scan = _scan_video(container, video)
+        scan = scan_video(container, video)
     except av.FFmpegError as exc:
         raise MediaError(f"cannot decode {path}: {ffmpeg_reason(exc)}") from None
     if scan.first_frame_orientation is None:
@@ -255,15 +173,15 @@ def _probe_open(path: Path, container: av.container.InputContainer) -> FilmInfo:
     width, height = video.codec_context.width, video.codec_context.height
     if orientation.transpose:
         width, height = height, width
-    keyframe_interval = _keyframe_interval(video, scan)
+    spacing = keyframe_interval(video, scan)
     return FilmInfo(
         path=path, duration=duration, n_seconds=whole_seconds(duration), fps=fps,
         width=width, height=height, rotation=orientation.rotation, orientation=orientation,
         has_audio=audio is not None,
         audio_rate=audio.codec_context.sample_rate if audio is not None else None,
         audio_channels=audio.codec_context.channels if audio is not None else None,
-        video_codec=codec, keyframe_interval=keyframe_interval,
-        strategy=choose_strategy(keyframe_interval),
+        video_codec=codec, keyframe_interval=spacing,
+        strategy=choose_strategy(spacing),
         video_start=video_start, video_end=video_end, video_end_is_stream=from_stream,
         audio_end=_audio_end(audio, video_start),
         format_name=fmt,
@@ -273,97 +191,6 @@ def _probe_open(path: Path, container: av.container.InputContainer) -> FilmInfo:
 def whole_seconds(duration: float) -> int:
     """``floor(duration)``, tolerant of a timestamp rounded a hair short of a whole second."""
     return max(0, math.floor(duration + 1e-3))
-
-
-def choose_strategy(keyframe_interval: float | None) -> Strategy:
-    """Seek when keyframes are dense (cheap to reach any second), else decode straight through.
-
-    Unknown spacing means sequential: its cost is bounded (one pass), a wrong "seek" is not.
-    """
-    if keyframe_interval is not None and keyframe_interval <= SEEK_MAX_KEYFRAME_INTERVAL:
-        return "seek"
-    return "sequential"
-
-
-@attrs.define
-class _Scan:
-    """What demuxing the first packets of the video stream told us."""
-
-    keyframes: list[int] = attrs.Factory(list)
-    max_end: int | None = None
-    scanned: float = 0.0
-    first_frame_orientation: Orientation | None = None
-    reached_eof: bool = False
-
-
-def _scan_video(container: av.container.InputContainer, video: av.stream.Stream) -> _Scan:
-    """Decode the first frame and demux up to ~30 s of video packets (keyframe flags, last pts)."""
-    from av.stream import Discard
-
-    scan = _Scan()
-    tb = video.time_base
-    first_ts: int | None = None
-    for stream in container.streams:
-        if stream.index != video.index:
-            stream.discard = Discard.all
-    n_packets = 0
-    for packet in container.demux(video):
-        if packet.size == 0:  # PyAV's flush packet at the end
-            if scan.first_frame_orientation is None:
-                scan.first_frame_orientation = _first_orientation(packet)
-            scan.reached_eof = True
-            break
-        ts = packet.pts if packet.pts is not None else packet.dts
-        if ts is not None:
-            first_ts = ts if first_ts is None else min(first_ts, ts)
-            end = ts + (packet.duration or 0)
-            scan.max_end = end if scan.max_end is None else max(scan.max_end, end)
-            if packet.is_keyframe:
-                scan.keyframes.append(ts)
-            scan.scanned = float((scan.max_end - first_ts) * tb)
-        if scan.first_frame_orientation is None:
-            scan.first_frame_orientation = _first_orientation(packet)
-        n_packets += 1
-        if scan.first_frame_orientation is not None and (
-                len(scan.keyframes) >= 3 or n_packets >= _SCAN_PACKETS
-                or scan.scanned >= _SCAN_SECONDS):
-            break
-    return scan
-
-
-def _first_orientation(packet: av.Packet) -> Orientation | None:
-    """The orientation of the first frame ``packet`` decodes to; None if it decodes to none, or
-    is damaged (the decoder skips it, as :mod:`scenedet.media.decode` does)."""
-    import av
-
-    try:
-        for frame in packet.decode():
-            return frame_orientation(frame)  # type: ignore[arg-type]
-    except av.FFmpegError:
-        return None
-    return None
-
-
-def _keyframe_interval(video: av.stream.Stream, scan: _Scan) -> float | None:
-    """Mean keyframe spacing (s): from the index when it lists keyframes, else from the scan.
-
-    A scan that saw a single keyframe in ``scanned`` seconds returns that span as a lower bound,
-    which is all "auto" needs (it only asks whether keyframes are about a second apart).
-    """
-    tb = video.time_base
-    try:
-        entries = video.index_entries  # type: ignore[attr-defined]
-        keys = [e.timestamp for e in entries if e.is_keyframe] if len(entries) > 2 else []
-    except (AttributeError, TypeError):  # older PyAV
-        keys = []
-    if len(keys) >= 3:  # an index of keyframes only (MKV cues) can only overestimate: safe
-        return float((max(keys) - min(keys)) * tb) / (len(keys) - 1)
-    kf = sorted(set(scan.keyframes))
-    if len(kf) >= 2:
-        return float((kf[-1] - kf[0]) * tb) / (len(kf) - 1)
-    if scan.reached_eof:
-        return None if scan.scanned <= 0 else scan.scanned
-    return scan.scanned if scan.scanned >= 2.0 else None
 
 
 def _check_index_within_file(path: Path, video: av.stream.Stream) -> None:
@@ -432,7 +259,7 @@ CONTAINER_DISAGREEMENT = 2.0
 
 
 def _film_duration(container: av.container.InputContainer, video: av.stream.Stream,
-                   audio: av.stream.Stream | None, video_start: float, scan: _Scan) -> float:
+                   audio: av.stream.Stream | None, video_start: float, scan: Scan) -> float:
     """Length of the film from the video's first frame, robust to missing metadata.
 
     Container duration first (it covers every stream) unless the streams' own durations disagree
