@@ -257,3 +257,109 @@ def test_progress_is_written_to_the_given_stream():
     bar.update(4)
     bar.close()
     assert "f: 4/4 s (100%)" in out.getvalue()
+
+
+# --- outputs of detectors and of several plugins -------------------------------------------------
+
+
+class _Broken(_Keep):
+    def finish(self, info):
+        raise RuntimeError("the detector broke at the end")
+
+
+def _boom(scenes):
+    raise RuntimeError("this exporter always fails")
+
+
+@pytest.fixture
+def toy_outputs():
+    from scenedet.plugin import ExporterSpec
+
+    module = types.ModuleType("toy_outputs")
+
+    def register_detectors(register):
+        register(DetectorSpec(name="toy-keep", factory=_Keep, width=32, height=18, audio=True))
+        register(DetectorSpec(name="toy-two", factory=_Keep, width=32, height=18))
+        register(DetectorSpec(name="toy-broken", factory=_Broken, width=32, height=18))
+
+    def register_exporters(register):
+        register(ExporterSpec(name="boom", suffixes=(".boom",), function=_boom))
+
+    module.register_detectors = hookimpl(register_detectors)
+    module.register_exporters = hookimpl(register_exporters)
+    reset_host(None)
+    get_host().add_plugin(module, "toy", version="0")
+    yield
+    reset_host(None)
+
+
+def _run(*args):
+    from click.testing import CliRunner
+
+    from scenedet.cli import cli
+
+    return CliRunner().invoke(cli, ["run", *map(str, args)])
+
+
+def test_one_detector_writes_every_format(toy_outputs, media_films, tmp_path):
+    import csv
+    import json
+
+    film = media_films.get("cfr24").path
+    result = _run("-p", "toy-keep", film, "-o", tmp_path / "k.edl", "-o", tmp_path / "k.csv",
+                  "-o", tmp_path / "k.json", "-o", tmp_path / "k.otio", "-q")
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "k.json").read_text())
+    assert data["scene"] == "toy-keep" and data["time_grid"] == "frame"
+    rows = list(csv.DictReader((tmp_path / "k.csv").open()))
+    assert len(rows) == len(data["segments"]) == 1
+    edl = (tmp_path / "k.edl").read_text()
+    assert "001" in edl and "00:00:05:00" in edl  # the one segment ends at 5 s (frame 120)
+    assert (tmp_path / "k.otio").stat().st_size > 0
+
+
+def test_several_plugins_write_one_json_or_one_file_each(toy_outputs, media_films, tmp_path):
+    import json
+
+    film = media_films.get("cfr24").path
+    result = _run("-p", "toy-keep", "-p", "toy-two", film, "-o", tmp_path / "all.json",
+                  "-o", tmp_path / "f.{scene}.edl", "-o", tmp_path / "f.{scene}.json")
+    assert result.exit_code == 0, result.output
+    both = json.loads((tmp_path / "all.json").read_text())
+    assert [d["scene"] for d in both] == ["toy-keep", "toy-two"]
+    for name, data in zip(("toy-keep", "toy-two"), both):
+        assert json.loads((tmp_path / f"f.{name}.json").read_text()) == data
+        assert "TITLE" in (tmp_path / f"f.{name}.edl").read_text()
+    assert f"-> {tmp_path / 'f.toy-two.edl'}" in result.stderr
+    stdout = _run("-p", "toy-keep", "-p", "toy-two", film, "-q")  # no -o: the JSON list
+    assert [d["scene"] for d in json.loads(stdout.stdout)] == ["toy-keep", "toy-two"]
+
+
+@pytest.mark.parametrize("outputs, needle", [
+    (["x.edl"], "cannot hold the results of 2 plugins (toy-keep, toy-two); put {scene}"),
+    (["x.csv", "y.json"], "x.{scene}.csv"),
+    (["a.json", "a.json"], "named twice"),
+    (["f.{scene}.json", "f.toy-two.json"], "named twice"),
+    (["x.xyz"], "names no output format"),
+])
+def test_ambiguous_outputs_are_one_line_exit_2_before_decoding(toy_outputs, tmp_path, outputs,
+                                                              needle):
+    missing = tmp_path / "no-such-film.mp4"  # decoding it would fail differently
+    args = [a for o in outputs for a in ("-o", tmp_path / o)]
+    result = _run("-p", "toy-keep", "-p", "toy-two", missing, *args)
+    assert result.exit_code == 2, result.output
+    assert needle in result.output and len(result.output.strip().splitlines()) == 1
+    assert "Traceback" not in result.output and list(tmp_path.iterdir()) == []
+
+
+def test_a_failure_leaves_no_output_whole_or_half(toy_outputs, media_films, tmp_path):
+    film = media_films.get("cfr24").path
+    # an exporter failing: rendered before anything is written, so not even the EDL is there
+    result = _run("-p", "toy-keep", film, "-o", tmp_path / "good.edl", "-o", tmp_path / "bad.boom")
+    assert result.exit_code == 1 and "exporter 'boom' failed" in result.output
+    assert list(tmp_path.iterdir()) == []
+    # a detector failing at the end of the pass: nothing written either
+    result = _run("-p", "toy-keep", "-p", "toy-broken", film, "-o", tmp_path / "f.{scene}.csv",
+                  "-o", tmp_path / "all.json")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []
