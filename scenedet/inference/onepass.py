@@ -59,6 +59,7 @@ def run_one_pass(video: str | Path, scenes: Sequence[str], detectors: Sequence[s
 
     kwargs = dict(scene_kwargs or {})
     kwargs.pop("progress", None)
+    kwargs.pop("strategy", None)  # one pass decodes straight through
     for part in ("start", "end"):
         if kwargs.pop(part, None) is not None:
             raise UsageError("one decode for scenes and detectors covers the whole film "
