@@ -81,8 +81,8 @@ def run_command(scenes: tuple[str, ...], video: Path, model: Path | None, output
       scenedet run -p shots -p cues film.mp4          one decode, a list of results
       scenedet run -p kissing -p shots film.mp4 --snap-to shots
     Their segments carry "start"/"end" in seconds and "start_frame"/"end_frame"
-    (end exclusive) and a "score" (a shot's: the confidence of its cut). A per-second
-    scene and detectors share one decode of the film.
+    (end exclusive) and a "score" (a shot's: the confidence of its cut). Scenes
+    and detectors in one run share one decode of the film.
 
     \b
     Outputs with detectors or several plugins (docs/outputs.md):
