@@ -363,3 +363,26 @@ def test_a_failure_leaves_no_output_whole_or_half(toy_outputs, media_films, tmp_
                   "-o", tmp_path / "all.json")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow  # scores a film with ResNet-18 and VGGish
+def test_a_scene_and_a_detector_write_one_file_each_from_the_cli(toy_outputs, media_films,
+                                                                  model_file, tmp_path):
+    import csv
+    import json
+
+    film = media_films.get("click").path
+    result = _run("-p", "kissing", "-p", "toy-keep", film, "--model", model_file, "-l", "1",
+                  "-t", "0.01", "--label-threshold", "0", "--snap-to", "toy-keep",
+                  "-o", tmp_path / "f.{scene}.csv", "-o", tmp_path / "f.{scene}.vtt",
+                  "-o", tmp_path / "all.json", "-q")
+    assert result.exit_code == 0, result.output
+    scene, detector = json.loads((tmp_path / "all.json").read_text())
+    assert scene["scene"] == "kissing" and detector["scene"] == "toy-keep"
+    assert len(scene["scores"]) == 5 and scene["segments"] == [
+        {**scene["segments"][0], "start": 0, "end": 5}]  # every second positive: one scene
+    rows = list(csv.DictReader((tmp_path / "f.kissing.csv").open()))
+    assert len(rows) == 1 and float(rows[0]["end_seconds"]) == 5 and rows[0]["end_frame"] == "120"
+    assert (tmp_path / "f.toy-keep.vtt").read_text().startswith("WEBVTT")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "all.json", "f.kissing.csv", "f.kissing.vtt", "f.toy-keep.csv", "f.toy-keep.vtt"]
