@@ -108,6 +108,24 @@ def test_the_tap_gives_silence_when_told_to_ignore_audio(media_films):
     assert not any(s.audio.any() for s in got)
 
 
+@pytest.mark.parametrize("kind, pick", [("video", "mid"), ("audio", "first"), ("audio", "mid")])
+def test_the_tap_skips_damaged_packets_as_iter_seconds_does(tmp_path, kind, pick):
+    import test_bad_inputs as bad
+
+    from scenedet.media.damage import Damage
+
+    clean = bad.write_film(tmp_path / "clean.mp4")
+    n = len(bad.packets_of(clean, kind))
+    path = tmp_path / "damaged.mp4"
+    bad.zero_packets(clean, path, kind, [0] if pick == "first" else list(range(n // 2, n // 2 + 3)))
+    request = MediaRequest(frames=1, audio=True)
+    want_damage, got_damage = Damage(), Damage()
+    want = list(iter_seconds(path, request, strategy="sequential", damage=want_damage))
+    got, _ = tapped(path, request, damage=got_damage)
+    assert_same_seconds(got, want)
+    assert got_damage and got_damage.to_dict() == want_damage.to_dict()
+
+
 # --- rotation on the frame path -----------------------------------------------------------------
 
 
