@@ -126,6 +126,34 @@ def test_the_tap_skips_damaged_packets_as_iter_seconds_does(tmp_path, kind, pick
     assert got_damage and got_damage.to_dict() == want_damage.to_dict()
 
 
+def test_the_tap_refuses_audio_lagging_too_far_rather_than_holding_pictures(late_audio_film,
+                                                                            monkeypatch):
+    import scenedet.media.secondtap as secondtap
+    from scenedet.errors import MediaError
+
+    monkeypatch.setattr(secondtap, "MAX_PENDING", 0)  # the audio starts 1.5 s late: too far
+    with pytest.raises(MediaError, match="audio lags its video by more than 0 s"):
+        tapped(late_audio_film, MediaRequest(frames=1, audio=True))
+
+
+def test_the_tap_holds_a_few_seconds_whatever_the_films_length(media_films):
+    import tracemalloc
+
+    def peak(film):
+        stream = MediaStream(film.path, sizes=[(32, 18)], seconds=MediaRequest(frames=1, audio=True),
+                             film=probe(film.path), batch_frames=16)
+        tracemalloc.start()
+        try:
+            for _ in stream:
+                pass
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    short, long = peak(media_films.get("click")), peak(media_films.get("long"))  # 5 s, 40 s
+    assert long < short + 512 * 1024, (short, long)
+
+
 # --- rotation on the frame path -----------------------------------------------------------------
 
 
