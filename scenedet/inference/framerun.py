@@ -88,6 +88,8 @@ def run_detectors(video: str | Path, detectors: Sequence[str], *,
             if bar.enabled and now > done:
                 bar.update(now - done)
                 done = now
+        if bar.enabled and bar.total > done:  # the pass is over: so is the film
+            bar.update(bar.total - done)
     finally:
         bar.close()
     info = stream.info

@@ -125,6 +125,8 @@ def run_one_pass(video: str | Path, scenes: Sequence[str], detectors: Sequence[s
                 if now > done:
                     bar.update(now - done)
                     done = now
+        if info.n_seconds > done:  # the pass is over: so is the film
+            bar.update(info.n_seconds - done)
     finally:
         bar.close()
     damage.warn(video)
