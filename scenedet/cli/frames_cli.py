@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from scenedet.cli.output import parse_options, parse_weight_overrides, write_json
+from scenedet.cli.output import parse_options, parse_weight_overrides
 from scenedet.errors import UsageError
 
 
@@ -29,14 +29,20 @@ def split_options(values: tuple[str, ...], detectors: list[str]) -> dict[str, di
     return out
 
 
-def run_many(scenes: tuple[str, ...], video: Path, *, model: Path | None, output: Path | None,
-             aggregator: str | None, min_length: float | None, threshold: str | None,
-             label_threshold: float | None, device: str, batch_size: int, threads: int | None,
-             weights: tuple[str, ...], options: tuple[str, ...], snap_to: str | None,
-             snap_tolerance: float, quiet: bool, batch_size_given: bool = False) -> None:
-    """``scenedet run`` with detectors or several plugins: one JSON object per plugin (a list
-    when there are several). ``--batch-size`` reaches the detectors only when given."""
+def run_many(scenes: tuple[str, ...], video: Path, *, model: Path | None,
+             outputs: tuple[Path, ...], aggregator: str | None, min_length: float | None,
+             threshold: str | None, label_threshold: float | None, device: str, batch_size: int,
+             threads: int | None, weights: tuple[str, ...], options: tuple[str, ...],
+             snap_to: str | None, snap_tolerance: float, quiet: bool,
+             batch_size_given: bool = False) -> None:
+    """``scenedet run`` with detectors or several plugins, over one decode of the film.
+
+    ``outputs``: see :mod:`scenedet.outputs.several` (one plugin: any format; several: one
+    combined JSON, or ``{scene}`` templates); none: the JSON on stdout. ``--batch-size``
+    reaches the detectors only when given.
+    """
     from scenedet.inference.framerun import FrameResult, run_plugins
+    from scenedet.outputs.several import plan_targets, write_targets
     from scenedet.paths import default_model_path
     from scenedet.plugin._factory import get_scene, is_detector
     from scenedet.timefmt import format_time
@@ -45,6 +51,7 @@ def run_many(scenes: tuple[str, ...], video: Path, *, model: Path | None, output
     learned = [s for s in scenes if not is_detector(s)]
     for scene in learned:
         get_scene(scene)  # an unknown name is the first thing to say
+    targets = plan_targets(outputs or ("-",), scenes)  # before any model loads or film decodes
     if len(learned) > 1 and model is not None:
         raise UsageError("--model goes with one scene; run the scenes one at a time")
     for scene in learned:
@@ -64,17 +71,22 @@ def run_many(scenes: tuple[str, ...], video: Path, *, model: Path | None, output
                               [snap_to] if snap_to and snap_to not in detectors else [])),
                           snap_to=snap_to, snap_tolerance=snap_tolerance,
                           scene_kwargs=scene_kwargs, device=device,
-                          batch_size=batch_size if batch_size_given else None)
-    dicts = [r if isinstance(r, dict) else r.to_dict() for r in results]
-    write_json(dicts[0] if len(dicts) == 1 else dicts, output)
-    if output is None or quiet:
+                          batch_size=batch_size if batch_size_given else None,
+                          progress=False if quiet else None)
+    written, stdout = write_targets(results, targets, video)
+    if stdout is not None:
+        click.echo(stdout, nl=False)
+    if not written or quiet:
         return
+    dicts = [r if isinstance(r, dict) else r.to_dict() for r in results]
     for result, data in zip(results, dicts):
         unit = "frames" if isinstance(result, FrameResult) else "s scored"
         count = data.get("n_frames", len(data.get("scores", [])))
         click.echo(f"{len(data['segments'])} {data['scene']} segment(s) in {data['video']} "
-                   f"({count} {unit}) -> {output}", err=True)
+                   f"({count} {unit})", err=True)
         for s in data["segments"][:20]:
             score = "" if s.get("score") is None else f"  score {s['score']:.2f}"
             label = f"  {s['label']}" if s.get("label") else ""
             click.echo(f"  {format_time(s['start'])} - {format_time(s['end'])}{score}{label}", err=True)
+    for path in written:
+        click.echo(f"-> {path}", err=True)

@@ -81,9 +81,16 @@ def run_command(scenes: tuple[str, ...], video: Path, model: Path | None, output
       scenedet run -p shots -p cues film.mp4          one decode, a list of results
       scenedet run -p kissing -p shots film.mp4 --snap-to shots
     Their segments carry "start"/"end" in seconds and "start_frame"/"end_frame"
-    (end exclusive) and a "score" (a shot's: the confidence of its cut). For them and for
-    several plugins at once, -o takes one JSON file (other formats and --start/--end: one
-    per-second scene at a time).
+    (end exclusive) and a "score" (a shot's: the confidence of its cut). Scenes
+    and detectors in one run share one decode of the film.
+
+    \b
+    Outputs with detectors or several plugins (docs/outputs.md):
+      scenedet run -p shots film.mp4 -o shots.edl -o shots.csv    one plugin: any format
+      scenedet run -p kissing -p shots film.mp4 -o all.json       one JSON, a list
+      scenedet run -p kissing -p shots film.mp4 -o 'film.{scene}.edl'   one file each
+    With several plugins a plain path other than JSON is refused (exit 2, before
+    decoding). Clips, stills, plots, reports and --start/--end: one per-second scene.
     """
     from scenedet.plugin._factory import get_scene, is_detector
 
@@ -93,18 +100,13 @@ def run_command(scenes: tuple[str, ...], video: Path, model: Path | None, output
     if len(scenes) > 1 or snap_to is not None or any(is_detector(s) for s in scenes):
         from scenedet.cli.frames_cli import run_many
 
-        json_outputs = [o for o in outputs if str(o) == "-" or o.suffix.lower() in ("", ".json")]
         extra = [k for k in ("clips", "stills", "plot", "report") if output_opts.get(k) is not None]
-        if len(json_outputs) != len(outputs) or len(outputs) > 1 or extra or no_audio \
-                or start is not None or end is not None or duration is not None:
-            raise UsageError("frame-level detectors and several plugins at once write one JSON "
-                             "result (-o FILE.json) of the whole film; convert it afterwards "
-                             "(scenedet export RESULT.json -o FILE.edl), or run one scene for "
-                             "clips, plots, reports or a part of the film")
-        output = outputs[0] if outputs and str(outputs[0]) != "-" else None
-        if output is not None:
-            check_output(output)
-        run_many(scenes, video, model=model, output=output, aggregator=aggregator,
+        if extra or no_audio or start is not None or end is not None or duration is not None:
+            raise UsageError("frame-level detectors and several plugins at once run over the "
+                             "whole film and write scene lists (-o); for clips, stills, plots, "
+                             "reports, --no-audio or a part of the film run one per-second scene, "
+                             "or convert the result afterwards (scenedet export RESULT.json)")
+        run_many(scenes, video, model=model, outputs=outputs, aggregator=aggregator,
                  min_length=min_length, threshold=threshold, label_threshold=label_threshold,
                  device=device, batch_size=batch_size, threads=threads, weights=weights,
                  options=options, snap_to=snap_to, snap_tolerance=snap_tolerance, quiet=quiet,

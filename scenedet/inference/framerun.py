@@ -60,13 +60,47 @@ class FrameResult:
 
 def run_detectors(video: str | Path, detectors: Sequence[str], *,
                   options: Mapping[str, Mapping[str, Any]] | None = None, device: str = "cpu",
-                  batch_size: int | None = None, batch_frames: int = 128) -> list[FrameResult]:
+                  batch_size: int | None = None, batch_frames: int = 128,
+                  progress: bool | None = None) -> list[FrameResult]:
     """Run the frame-level ``detectors`` (registered names) over ``video`` in ONE decode.
 
     ``options`` maps a detector name to keyword options for its factory (``{"shots":
     {"threshold": 0.4}}``). ``device``/``batch_size`` are offered to every factory that takes them.
+    ``progress``: a bar of film seconds on stderr (``None``: when stderr is a terminal).
     """
     from scenedet.inference.stream import prefetch
+    from scenedet.progress import Progress
+
+    built = build_detectors(detectors, options=options, device=device, batch_size=batch_size)
+    specs = [spec for spec, _, _ in built]
+    sizes = [s.size for s in specs if s.size is not None]
+    stream = MediaStream(video, sizes=sizes, audio=any(s.audio for s in specs),
+                         batch_frames=batch_frames)
+    bar = Progress(0, label=f"{Path(video).name}: ", enabled=progress)
+    if bar.enabled:
+        bar.total = _film_seconds(video)
+    done = 0
+    try:
+        for item in prefetch(lambda: iter(stream), maxsize=4):
+            feed_detectors(built, item)
+            now = int(item.times[-1] if isinstance(item, FrameBatch)
+                      else item.start + len(item.samples) / item.rate)
+            if bar.enabled and now > done:
+                bar.update(now - done)
+                done = now
+        if bar.enabled and bar.total > done:  # the pass is over: so is the film
+            bar.update(bar.total - done)
+    finally:
+        bar.close()
+    info = stream.info
+    assert info is not None
+    return detector_results(built, video, info)
+
+
+def build_detectors(detectors: Sequence[str], *,
+                    options: Mapping[str, Mapping[str, Any]] | None = None, device: str = "cpu",
+                    batch_size: int | None = None) -> list[tuple[Any, Any, dict[str, Any]]]:
+    """``(spec, detector, options)`` for each name, checked and built (before any decoding)."""
     from scenedet.plugin._factory import create_detector, get_detector_spec
 
     if not detectors:
@@ -85,20 +119,24 @@ def run_detectors(video: str | Path, detectors: Sequence[str], *,
             extra["batch_size"] = batch_size
         opts = {**extra, **dict(options.get(name, options.get(spec.name, {})))}
         built.append((spec, create_detector(spec.name, **opts), opts))
-    sizes = [s.size for s in specs if s.size is not None]
-    stream = MediaStream(video, sizes=sizes, audio=any(s.audio for s in specs),
-                         batch_frames=batch_frames)
-    for item in prefetch(lambda: iter(stream), maxsize=4):
-        if isinstance(item, FrameBatch):
-            for spec, detector, _ in built:
-                if spec.size is not None:
-                    detector.add_frames(item)
-        elif isinstance(item, AudioChunk):
-            for spec, detector, _ in built:
-                if spec.audio:
-                    detector.add_audio(item)
-    info = stream.info
-    assert info is not None
+    return built
+
+
+def feed_detectors(built: Sequence[tuple[Any, Any, Any]], item: Any) -> None:
+    """Hand one item of a :class:`MediaStream` to the detectors that asked for its kind."""
+    if isinstance(item, FrameBatch):
+        for spec, detector, _ in built:
+            if spec.size is not None:
+                detector.add_frames(item)
+    elif isinstance(item, AudioChunk):
+        for spec, detector, _ in built:
+            if spec.audio:
+                detector.add_audio(item)
+
+
+def detector_results(built: Sequence[tuple[Any, Any, dict[str, Any]]], video: str | Path,
+                     info: StreamInfo) -> list[FrameResult]:
+    """Each detector's :class:`FrameResult` once the pass is over."""
     results = []
     for spec, detector, opts in built:
         segments = list(detector.finish(info))
@@ -110,17 +148,38 @@ def run_detectors(video: str | Path, detectors: Sequence[str], *,
     return results
 
 
+def _film_seconds(video: str | Path) -> int:
+    """Whole seconds of ``video`` for a progress bar (0 when it cannot be told cheaply)."""
+    from scenedet.errors import ScenedetError
+    from scenedet.media.probe import probe
+
+    try:
+        return probe(video).n_seconds
+    except ScenedetError:
+        pass
+    try:
+        import soundfile as sf
+
+        return int(sf.info(str(video)).duration)
+    except Exception:  # noqa: BLE001  (a bar without a total is fine)
+        return 0
+
+
 def run_plugins(video: str | Path, plugins: Sequence[str], *,
                 options: Mapping[str, Mapping[str, Any]] | None = None,
                 snap_to: str | None = None, snap_tolerance: float = 2.0,
                 scene_kwargs: Mapping[str, Any] | None = None, device: str = "cpu",
-                batch_size: int | None = None) -> list[Any]:
+                batch_size: int | None = None, progress: bool | None = None,
+                one_decode: bool = True) -> list[Any]:
     """Run scenes and detectors by name on one film: one result per name, in the order given.
 
-    Frame-level detectors share one decode; each per-second scene runs the model pipeline
-    (:func:`scenedet.inference.pipeline.run_scene`, ``scene_kwargs`` passed on). ``snap_to``
-    names a detector among ``plugins`` (or adds it) whose cuts every per-second scene's
-    boundaries move to, when one lies within ``snap_tolerance`` seconds.
+    Frame-level detectors share one decode. With per-second scenes as well, that same decode
+    feeds the scenes' models too (:func:`scenedet.inference.onepass.run_one_pass`; ``one_decode
+    =False``: each scene decodes on its own, :func:`~scenedet.inference.pipeline.run_scene`);
+    ``scene_kwargs`` are ``run_scene``'s. ``snap_to`` names a detector among ``plugins`` (or
+    adds it) whose cuts every per-second scene's boundaries move to, when one lies within
+    ``snap_tolerance`` seconds: after that pass, no decode of its own. ``progress``: a bar on
+    stderr (``None``: when stderr is a terminal).
     """
     from scenedet.plugin._factory import get_detector_spec, is_detector
 
@@ -133,21 +192,35 @@ def run_plugins(video: str | Path, plugins: Sequence[str], *,
             detector_names.append(snap_to)
     if snap_tolerance < 0:
         raise UsageError(f"snap tolerance must be >= 0 seconds, got {snap_tolerance:g}")
-    frame_results = (run_detectors(video, detector_names, options=options, device=device,
-                                   batch_size=batch_size) if detector_names else [])
+    learned = [n for n in names if not is_detector(n)]
+    kwargs = dict(scene_kwargs or {})
+    kwargs.setdefault("device", device)
+    if batch_size is not None:
+        kwargs.setdefault("batch_size", batch_size)
+    scene_results: dict[str, Any] = {}
+    if one_decode and learned and detector_names and kwargs.get("start") is None \
+            and kwargs.get("end") is None:
+        from scenedet.inference.onepass import run_one_pass
+
+        found, frame_results = run_one_pass(video, learned, detector_names, options=options,
+                                            device=device, batch_size=batch_size,
+                                            scene_kwargs=kwargs, progress=progress)
+        scene_results = dict(zip(learned, found))
+    else:
+        frame_results = (run_detectors(video, detector_names, options=options, device=device,
+                                       batch_size=batch_size, progress=progress)
+                         if detector_names else [])
     by_name = {r.scene: r for r in frame_results}
     out: list[Any] = []
     for name in names:
         if is_detector(name):
             out.append(by_name[get_detector_spec(name).name])
             continue
-        from scenedet.inference.pipeline import run_scene
+        result = scene_results.get(name)
+        if result is None:
+            from scenedet.inference.pipeline import run_scene
 
-        kwargs = dict(scene_kwargs or {})
-        kwargs.setdefault("device", device)
-        if batch_size is not None:
-            kwargs.setdefault("batch_size", batch_size)
-        result = run_scene(video, scene=name, **kwargs)
+            result = run_scene(video, scene=name, **{"progress": progress, **kwargs})
         if snap_to is not None:
             result = snap_result(result, by_name[get_detector_spec(snap_to).name], snap_tolerance)
         out.append(result)
@@ -181,4 +254,5 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-__all__ = ["FrameResult", "run_detectors", "run_plugins", "snap_result", "StreamInfo"]
+__all__ = ["FrameResult", "build_detectors", "detector_results", "feed_detectors", "run_detectors",
+           "run_plugins", "snap_result", "StreamInfo"]

@@ -89,11 +89,19 @@ def score_film(model: Any, video: str | Path, *, device: Any = "cpu", batch_size
     # closing: an exception or Ctrl-C here stops and joins the decoding thread at once.
     with torch.inference_mode(), contextlib.closing(batches):
         for batch, inputs in batches:
-            probs = torch.softmax(model(inputs).float(), dim=1)[:, 1]
-            scores.append(probs.cpu().numpy().astype(np.float32))
+            scores.append(score_batch(model, inputs))
             if progress is not None:
                 progress.update(batch.size)
     return np.concatenate(scores) if scores else np.zeros(0, dtype=np.float32)
+
+
+def score_batch(model: Any, inputs: list[Any]) -> np.ndarray:
+    """The positive class's probability for each second of one batch (inputs on the model's
+    device; call under ``torch.inference_mode``)."""
+    import torch
+
+    probs = torch.softmax(model(inputs).float(), dim=1)[:, 1]
+    return probs.cpu().numpy().astype(np.float32)
 
 
 def prepare_run(scene: str, *, model: str | Path | None = None, aggregator: str | None = None,
@@ -141,7 +149,6 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
     """
     from scenedet.media.damage import Damage
     from scenedet.media.probe import probe
-    from scenedet.inference.model import build_scene_model, resolve_device
 
     # Validate the cheap things before loading models and decoding an hour of film.
     spec, settings, model_path = prepare_run(scene, model=model, aggregator=aggregator,
@@ -156,10 +163,9 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
         raise UsageError(f"{video} is shorter than one second ({info.duration:.2f} s): "
                          f"nothing to score")
     first, stop = second_range(info, start, end)
-    set_threads(threads)
-    dev = resolve_device(device)
-    scene_model = build_scene_model(load_model_file(model_path), spec.name, device=dev,
-                                    weights=weights)
+    loaded = load_scene(spec, settings, model_path, device=device, threads=threads,
+                        weights=weights)
+    scene_model, dev = loaded.model, loaded.device
     damage = Damage()
     bar = Progress(stop - first, label=f"{Path(video).name}: ", enabled=progress)
     try:
@@ -169,14 +175,44 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
     finally:
         bar.close()
     damage.warn(video)
+    return scene_result(loaded, video, info.duration, scores, first=first, damage=damage,
+                        use_audio=use_audio)
+
+
+@attrs.frozen
+class LoadedScene:
+    """A scene ready to score films: its spec, checked settings, model file and built model."""
+
+    spec: Any
+    settings: dict[str, Any]
+    model_path: Path
+    model: Any
+    device: Any
+
+
+def load_scene(spec: Any, settings: dict[str, Any], model_path: Path, *, device: str = "cpu",
+               threads: int | None = None, weights: Mapping[str, str] | None = None) -> LoadedScene:
+    """Build the model of a scene :func:`prepare_run` checked, on ``device``."""
+    from scenedet.inference.model import build_scene_model, resolve_device
+
+    set_threads(threads)
+    dev = resolve_device(device)
+    model = build_scene_model(load_model_file(model_path), spec.name, device=dev, weights=weights)
+    return LoadedScene(spec=spec, settings=settings, model_path=model_path, model=model, device=dev)
+
+
+def scene_result(loaded: LoadedScene, video: str | Path, duration: float, scores: np.ndarray, *,
+                 first: int = 0, damage: Damage | None = None, use_audio: bool = True) -> SceneResult:
+    """Cut the scenes from a film's ``scores`` (``scores[0]`` is film second ``first``)."""
+    settings = loaded.settings
     found = [attrs.evolve(s, start=s.start + first, end=s.end + first)
              for s in segment(scores, **settings)]
     recorded = {**settings, "threshold": fraction_text(settings["threshold"])}
     if not use_audio:
         recorded["audio"] = False
-    return SceneResult(video=str(video), scene=spec.name, duration=info.duration, scores=scores,
-                       segments=found, model=str(model_path), settings=recorded, start=first,
-                       damage=damage if damage else None)
+    return SceneResult(video=str(video), scene=loaded.spec.name, duration=duration, scores=scores,
+                       segments=found, model=str(loaded.model_path), settings=recorded,
+                       start=first, damage=damage if damage else None)
 
 
 def check_range(start: float | None, end: float | None) -> None:

@@ -138,42 +138,65 @@ def input_batches(video: str | Path, backbones: Sequence[Any], batch_size: int, 
     Backbones that read the same extractor share one extractor instance (one still feeds both
     ResNet-18 and DenseNet). Runs on the calling thread; wrap it in :func:`prefetch`.
     """
-    import torch
-
     from scenedet.media.decode import iter_seconds
 
-    if batch_size < 1:
-        raise ValueError("batch size must be at least 1")
-    extractors = {}
-    for backbone in backbones:
-        if backbone.input not in extractors:
-            extractors[backbone.input] = create_extractor(backbone.input)
-    request = MediaRequest(frames=0, audio=False)
-    for extractor in extractors.values():
-        extractor.reset()
-        request = request.merge(extractor.request)
-
-    buffers: list[list[torch.Tensor]] = [[] for _ in backbones]
-    start = start_second
-
-    def flush() -> Batch:
-        inputs = tuple(_stack(buf, pin_memory) for buf in buffers)
-        batch = Batch(start=start, size=len(buffers[0]), inputs=inputs)
-        for buf in buffers:
-            buf.clear()
-        return batch
-
-    for second in iter_seconds(video, request, strategy=strategy, start_second=start_second,
-                               stop_second=stop_second, damage=damage, use_audio=use_audio):
-        arrays = {name: extractor(second) for name, extractor in extractors.items()}
-        for buf, backbone in zip(buffers, backbones):
-            buf.append(backbone.preprocess(arrays[backbone.input]))
-        if len(buffers[0]) == batch_size:
-            batch = flush()
-            start += batch.size
+    batcher = SecondBatcher(backbones, batch_size, start=start_second, pin_memory=pin_memory)
+    for second in iter_seconds(video, batcher.request, strategy=strategy,
+                               start_second=start_second, stop_second=stop_second,
+                               damage=damage, use_audio=use_audio):
+        batch = batcher.add(second)
+        if batch is not None:
             yield batch
-    if buffers and buffers[0]:
-        yield flush()
+    last = batcher.flush()
+    if last is not None:
+        yield last
+
+
+class SecondBatcher:
+    """Seconds in, :class:`Batch` values of preprocessed backbone inputs out (push style, so one
+    decode pass can feed several scenes: :mod:`scenedet.inference.onepass`).
+
+    ``request`` is what the extractors need from the decoder. Backbones reading the same
+    extractor share one instance.
+    """
+
+    def __init__(self, backbones: Sequence[Any], batch_size: int, *, start: int = 0,
+                 pin_memory: bool = False) -> None:
+        if batch_size < 1:
+            raise ValueError("batch size must be at least 1")
+        self.backbones = list(backbones)
+        self.batch_size = batch_size
+        self.pin_memory = pin_memory
+        self.extractors: dict[str, Any] = {}
+        for backbone in self.backbones:
+            if backbone.input not in self.extractors:
+                self.extractors[backbone.input] = create_extractor(backbone.input)
+        self.request = MediaRequest(frames=0, audio=False)
+        for extractor in self.extractors.values():
+            extractor.reset()
+            self.request = self.request.merge(extractor.request)
+        self.start = start
+        self.buffers: list[list[Any]] = [[] for _ in self.backbones]
+
+    def add(self, second: Any) -> Batch | None:
+        """Extract and preprocess one second; a batch when ``batch_size`` are waiting."""
+        arrays = {name: extractor(second) for name, extractor in self.extractors.items()}
+        for buf, backbone in zip(self.buffers, self.backbones):
+            buf.append(backbone.preprocess(arrays[backbone.input]))
+        if self.buffers and len(self.buffers[0]) >= self.batch_size:
+            return self.flush()
+        return None
+
+    def flush(self) -> Batch | None:
+        """The seconds waiting, as a (short) batch; None if there are none."""
+        if not self.buffers or not self.buffers[0]:
+            return None
+        inputs = tuple(_stack(buf, self.pin_memory) for buf in self.buffers)
+        batch = Batch(start=self.start, size=len(self.buffers[0]), inputs=inputs)
+        for buf in self.buffers:
+            buf.clear()
+        self.start += batch.size
+        return batch
 
 
 def _stack(tensors: list[torch.Tensor], pin_memory: bool) -> torch.Tensor:
@@ -203,13 +226,20 @@ def device_batches(video: str | Path, backbones: Sequence[Any], batch_size: int,
 
 def _to_device(batches: Iterator[Batch], device: Any, cuda: bool
                ) -> Iterator[tuple[Batch, list[torch.Tensor]]]:
+    for batch in batches:
+        yield batch, batch_to_device(batch, device)
+
+
+def batch_to_device(batch: Batch, device: Any) -> list[torch.Tensor]:
+    """A batch's inputs on ``device`` (non-blocking from pinned memory on CUDA; 4-D inputs
+    channels-last)."""
     import torch
 
-    for batch in batches:
-        inputs = []
-        for x in batch.inputs:
-            x = x.to(device, non_blocking=cuda)
-            if x.dim() == 4:
-                x = x.contiguous(memory_format=torch.channels_last)
-            inputs.append(x)
-        yield batch, inputs
+    device = torch.device(device)
+    inputs = []
+    for x in batch.inputs:
+        x = x.to(device, non_blocking=device.type == "cuda")
+        if x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        inputs.append(x)
+    return inputs

@@ -115,10 +115,20 @@ class MediaStream:
 
     ``sizes``: the ``(width, height)`` pictures wanted (empty: decode no video). ``audio``: also
     yield the sound. A film without sound yields no chunks (detectors treat that as they see fit).
+    Pictures are upright: the display matrix of the first frame (a phone's rotation) is applied
+    as :func:`~scenedet.media.decode.iter_seconds` applies it, so ``(width, height)`` is the
+    size as displayed.
+
+    ``seconds``: also yield the :class:`~scenedet.media.types.Second` items ``iter_seconds``
+    would for this request (:mod:`scenedet.media.secondtap`), from the same decode; ``film`` is
+    then the film's :func:`~scenedet.media.probe.probe` (whole seconds, orientation, declared
+    ends). With ``seconds``, damaged packets are skipped and counted in ``damage`` as
+    ``iter_seconds`` does; ``use_audio=False`` gives those seconds silence.
     """
 
     def __init__(self, path: str | Path, *, sizes: Sequence[tuple[int, int]] = ((48, 27),),
-                 audio: bool = False, batch_frames: int = 128) -> None:
+                 audio: bool = False, batch_frames: int = 128, seconds: Any = None,
+                 film: Any = None, damage: Any = None, use_audio: bool = True) -> None:
         for w, h in sizes:
             if w < 1 or h < 1:
                 raise UsageError(f"frame size must be positive, got {w}x{h}")
@@ -128,13 +138,17 @@ class MediaStream:
         self.sizes = tuple(dict.fromkeys((int(w), int(h)) for w, h in sizes))
         self.audio = audio
         self.batch_frames = batch_frames
+        if seconds is not None and film is None:
+            raise UsageError("seconds need the film's probe (film=probe(path))")
+        self.seconds, self.film, self.damage, self.use_audio = seconds, film, damage, use_audio
         self.info: StreamInfo | None = None
 
     def __iter__(self) -> Iterator[FrameBatch | AudioChunk]:
         from scenedet.media.probe import check_path
 
         check_path(self.path)
-        if not self.sizes and self.audio and self.path.suffix.lower() in SOUNDFILE_SUFFIXES:
+        if (not self.sizes and self.audio and self.seconds is None
+                and self.path.suffix.lower() in SOUNDFILE_SUFFIXES):
             yield from self._soundfile()
         else:
             yield from self._pyav()
@@ -166,9 +180,11 @@ class MediaStream:
 
         container = open_input(self.path)
         try:
-            video = film_video_stream(container) if self.sizes else None
-            sound = film_audio_stream(container) if self.audio else None
-            if self.sizes and video is None:
+            tap_audio = (self.seconds is not None and self.seconds.audio and self.use_audio
+                         and self.film.has_audio)
+            video = film_video_stream(container) if self.sizes or self.seconds else None
+            sound = film_audio_stream(container) if self.audio or tap_audio else None
+            if (self.sizes or self.seconds) and video is None:
                 raise MediaError(f"no video stream in {self.path}")
             if video is None and sound is None:
                 raise MediaError(f"no audio stream in {self.path}")
@@ -177,19 +193,32 @@ class MediaStream:
                 video.thread_type = "AUTO"
             origin = _origin(video if video is not None else sound)
             state = _VideoState(self, origin, _nominal_fps(video))
+            tap = None
+            if self.seconds is not None:
+                from scenedet.media.secondtap import SecondTap
+
+                tap = SecondTap(self.film, self.seconds, video, sound if tap_audio else None,
+                                damage=self.damage)
             audio_rate = sound.codec_context.sample_rate if sound is not None else None
             resampler = (av.AudioResampler(format="flt", layout="mono", rate=audio_rate)
-                         if sound is not None else None)
+                         if sound is not None and self.audio else None)
             audio_end = 0.0
             try:
                 for packet in profiled.packets(container.demux(streams)):
                     stage = "decode" if packet.stream is video else "audio"
-                    for frame in profiled.call(stage, packet.decode):
+                    for frame in profiled.call(stage, self._decoded, packet, tap, origin):
                         if packet.stream is video:
-                            batch = profiled.call("convert", state.add, frame)
+                            batch = (profiled.call("convert", state.add, frame) if self.sizes
+                                     else state.tick(frame))
                             if batch is not None:
                                 yield batch
+                            if tap is not None:
+                                yield from tap.video(frame)
                         else:
+                            if tap is not None and tap_audio:
+                                yield from tap.audio(frame)
+                            if resampler is None:
+                                continue
                             for chunk in _resampled(resampler, frame, origin):
                                 audio_end = max(audio_end, chunk.start + len(chunk.samples) / chunk.rate)
                                 yield chunk
@@ -202,6 +231,8 @@ class MediaStream:
             batch = state.flush()
             if batch is not None:
                 yield batch
+            if tap is not None:
+                yield from tap.finish()
             if video is not None and state.count == 0:
                 raise MediaError(f"no frame of {self.path} could be decoded")
             duration = state.end() if video is not None else audio_end
@@ -210,6 +241,26 @@ class MediaStream:
                                    has_audio=sound is not None, audio_rate=audio_rate)
         finally:
             container.close()
+
+
+    def _decoded(self, packet: Any, tap: Any, origin: Fraction) -> list[Any]:
+        """The frames of one packet. With a per-second tap, a packet the decoder rejects is
+        skipped and counted (as :mod:`scenedet.media.decode` does); else it stops the pass."""
+        if tap is None:
+            return packet.decode()
+        import av
+
+        try:
+            return packet.decode()
+        except av.FFmpegError:
+            if self.damage is not None:
+                ts = packet.pts if packet.pts is not None else packet.dts
+                when = (None if ts is None or packet.time_base is None
+                        else float(Fraction(ts) * packet.time_base - origin))
+                self.damage.skipped("video" if packet.stream.type == "video" else "audio", when, ts)
+            if packet.stream.type == "audio":
+                tap.audio_gap()
+            return []
 
 
 class _VideoState:
@@ -230,8 +281,11 @@ class _VideoState:
         from av.video.reformatter import VideoReformatter
 
         self.reformatters = {s: VideoReformatter() for s in owner.sizes}
+        self.orientation: Any = None
 
-    def add(self, frame: Any) -> FrameBatch | None:
+    def tick(self, frame: Any) -> float:
+        """Keep the clock (and the count) for one decoded frame; its film time."""
+        self.count += 1
         if frame.pts is not None and frame.time_base is not None:
             t = float(Fraction(frame.pts) * frame.time_base - self.origin)
         elif self.last_time is not None:
@@ -241,13 +295,22 @@ class _VideoState:
         if frame.duration and frame.time_base is not None:
             self.last_duration = float(Fraction(frame.duration) * frame.time_base)
         self.last_time = t
-        self.times.append(t)
+        return t
+
+    def add(self, frame: Any) -> FrameBatch | None:
+        self.times.append(self.tick(frame))
+        if self.orientation is None:  # read once, from the first frame (as decode.py does)
+            from scenedet.media.probe import frame_orientation
+
+            self.orientation = frame_orientation(frame)
+        turn = self.orientation
         for (w, h), reformatter in self.reformatters.items():
+            # scaled to the stored shape that turns into (w, h) upright
+            sw, sh = (h, w) if turn.transpose else (w, h)
             # threads=1: for frames this small, swscale's slice threads cost more than they save
-            small = reformatter.reformat(frame, width=w, height=h, format="rgb24",
+            small = reformatter.reformat(frame, width=sw, height=sh, format="rgb24",
                                          interpolation=INTERPOLATION, threads=1)
-            self.images[(w, h)].append(small.to_ndarray())
-        self.count += 1
+            self.images[(w, h)].append(turn.apply(small.to_ndarray()))
         if len(self.times) >= self.owner.batch_frames:
             return self.flush()
         return None

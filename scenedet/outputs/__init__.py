@@ -23,7 +23,8 @@ from scenedet.outputs.document import ExportScene, SceneList, from_result, load_
 from scenedet.outputs.timecode import FrameRate
 
 __all__ = ["SceneList", "ExportScene", "FrameRate", "from_result", "scenes_of", "load_result",
-           "write_output", "write_outputs", "check_output_paths"]
+           "write_output", "write_outputs", "render_output", "write_rendered",
+           "check_output_paths"]
 
 
 def check_output_paths(paths: Iterable[str | os.PathLike[str]]) -> list:
@@ -35,7 +36,12 @@ def check_output_paths(paths: Iterable[str | os.PathLike[str]]) -> list:
 
 def write_output(scenes: SceneList, path: str | os.PathLike[str]) -> Path:
     """Write ``scenes`` to ``path`` in the format its suffix names (atomically)."""
-    from scenedet import files
+    return write_rendered(path, render_output(scenes, path))
+
+
+def render_output(scenes: SceneList, path: str | os.PathLike[str]) -> str | bytes:
+    """The content ``path``'s exporter makes of ``scenes``, not yet written (so a command can
+    render every output before it writes any: a failing exporter then leaves no file behind)."""
     from scenedet.plugin._factory import get_exporter_for_suffix
 
     spec = get_exporter_for_suffix(os.fspath(path))
@@ -46,12 +52,19 @@ def write_output(scenes: SceneList, path: str | os.PathLike[str]) -> Path:
     except Exception as exc:  # a plugin's exporter failing is a failure, not a traceback
         raise ScenedetError(f"exporter {spec.name!r} failed for {os.fspath(path)}: "
                             f"{type(exc).__name__}: {exc}") from exc
-    if isinstance(content, str):
-        return files.write_text(path, content)
-    if isinstance(content, (bytes, bytearray)):
-        return files.write_bytes(path, bytes(content))
+    if isinstance(content, (str, bytes, bytearray)):
+        return content if isinstance(content, str) else bytes(content)
     raise ScenedetError(f"exporter {spec.name!r} returned {type(content).__name__}, "
                         "not str or bytes")
+
+
+def write_rendered(path: str | os.PathLike[str], content: str | bytes) -> Path:
+    """Write what :func:`render_output` made (atomically: :mod:`scenedet.files`)."""
+    from scenedet import files
+
+    if isinstance(content, str):
+        return files.write_text(path, content)
+    return files.write_bytes(path, content)
 
 
 def write_outputs(scenes: SceneList, paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
