@@ -213,3 +213,68 @@ def test_parallel_audio_is_the_sequential_audio_even_when_seeking(media_films):
     for second in got[1:4]:
         tone = 0.5 * np.sin(2 * np.pi * 440 * (t + second.index))
         assert np.abs(second.audio - tone)[100:-100].max() < 0.01
+
+
+# --- through the pipeline and the CLI ------------------------------------------------------------
+
+
+@pytest.fixture
+def kissing_model(tmp_path):
+    import scenedet
+    import torch
+
+    from scenedet.inference.modelfile import ModelMeta, save_model_file
+
+    backbones = [scenedet.create_backbone("resnet18", weights="random:0"),
+                 scenedet.create_backbone("vggish", weights="random:0")]
+    torch.manual_seed(0)
+    path = tmp_path / "kissing.pt"
+    save_model_file(path, ModelMeta(scene="kissing", backbones=("resnet18", "vggish"),
+                                    backbone_weights=tuple(b.weights_id for b in backbones),
+                                    feature_dims=(512, 128)), torch.nn.Linear(640, 2).state_dict())
+    return path
+
+
+@pytest.mark.slow
+def test_run_with_decode_workers_gives_the_same_scores(media_films, kissing_model, tmp_path,
+                                                       monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from scenedet.cli import cli
+
+    monkeypatch.setattr(parallel, "MIN_CHUNK_SECONDS", 2)  # several chunks in a 16 s film
+    monkeypatch.setattr(parallel, "MAX_CHUNK_SECONDS", 2)
+    film = media_films.get("gop3s").path
+    results = []
+    for workers in ("1", "3"):
+        out = tmp_path / f"w{workers}.json"
+        result = CliRunner().invoke(cli, ["run", "-p", "kissing", str(film), "-m",
+                                          str(kissing_model), "-o", str(out), "-q",
+                                          "--decode-workers", workers])
+        assert result.exit_code == 0, result.output
+        results.append(json.loads(out.read_text())["scores"])
+    assert results[0] == results[1] and len(results[0]) == 16
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_bad_decode_workers_are_exit_2(media_films, kissing_model, value):
+    from click.testing import CliRunner
+
+    from scenedet.cli import cli
+
+    for command in (["run", "-p", "kissing", "-m", str(kissing_model)],
+                    ["features", "-e", "audio-logmel", "-o", "x.npy"]):
+        result = CliRunner().invoke(cli, [*command, str(media_films.get("cfr24").path),
+                                          "--decode-workers", value])
+        assert result.exit_code == 2 and "--decode-workers" in result.output
+        assert "Traceback" not in result.output
+
+
+def test_batch_settings_carry_decode_workers(kissing_model):
+    from scenedet.batch import prepare_settings
+
+    settings = prepare_settings("kissing", model=kissing_model, decode_workers=2)
+    assert settings.decode_workers == 2
+    assert "decode_workers" not in settings.key()  # the same seconds: results stay valid

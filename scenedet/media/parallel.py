@@ -52,7 +52,7 @@ Kind = Literal["thread", "process"]
 #: Decoded frames all workers may hold ahead of the caller (bytes): sets the chunk length.
 MEMORY_BUDGET = 512 * 1024 * 1024
 #: Chunk length bounds (seconds): short chunks waste the pre-roll, long ones memory.
-MIN_CHUNK_SECONDS, MAX_CHUNK_SECONDS = 10, 60
+MIN_CHUNK_SECONDS, MAX_CHUNK_SECONDS = 10, 30
 #: How often a blocked worker or the caller looks at the stop flag (seconds).
 _POLL = 0.1
 
@@ -243,6 +243,8 @@ class _Pool:
         if kind == "process":
             method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
             self.ctx = mp.get_context(method)
+            if method == "forkserver":  # workers fork with PyAV and numpy already imported
+                self.ctx.set_forkserver_preload([__name__])
         self.stop: Any = self.ctx.Event() if self.ctx else threading.Event()
         self.queues: list[Any] = []
         self.workers: list[Any] = []
