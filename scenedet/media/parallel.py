@@ -265,8 +265,8 @@ class _Pool:
                                           args=(self.job, mine, q, self.stop),
                                           name=f"scenedet-decode-{w}")
             self.queues.append(q)
-            self.workers.append(worker)
             worker.start()
+            self.workers.append(worker)  # started: close() joins it
 
     def get(self, chunk: int) -> tuple[Any, ...]:
         """The next item of ``chunk``'s worker; a worker that died is an error, not a hang."""
