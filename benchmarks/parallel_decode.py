@@ -6,7 +6,7 @@ asks for) with :func:`scenedet.media.decode.iter_seconds` (today's default, "aut
 with :func:`scenedet.media.parallel.iter_seconds_parallel` for 1, 2, 4 workers as threads and as
 processes; checks the stills and audio are identical to the one-pass decode. Optionally
 (``--end-to-end``) times ``score_film`` (ResNet-18 + VGGish, random weights) with each worker count
-on the CPU. Modes take turns within each round and the best of ``--repeats`` is kept (a shared
+on the CPU, on the long-GOP film. Modes take turns within each round and the best of ``--repeats`` is kept (a shared
 machine). Prints a Markdown table and writes ``benchmarks/results/parallel_decode.json``.
 
     python benchmarks/parallel_decode.py                  # 150 s films (generated once)
@@ -86,9 +86,10 @@ def main() -> None:
                 best[mode] = min(best[mode], took)
                 if reference is None:
                     reference = (stills, sounds)
-                else:
+                else:  # (the "seek" one pass's audio is not the sequential one's: see the docs)
                     assert all(np.array_equal(a, b) for a, b in zip(stills, reference[0]))
-                    assert all(np.array_equal(a, b) for a, b in zip(sounds, reference[1]))
+                    assert (info.strategy == "seek"
+                            or all(np.array_equal(a, b) for a, b in zip(sounds, reference[1])))
         today = info.n_seconds / best[("today", 1)]
         for kind, workers in modes:
             fps = info.n_seconds / best[(kind, workers)]
@@ -96,8 +97,8 @@ def main() -> None:
                          "workers": workers, "decode_film_s_per_s": round(fps, 2),
                          "vs_today": round(fps / today, 2),
                          "chunk_s": chunk_seconds_for(info, REQUEST, workers) if workers > 1 else ""})
-        if args.end_to_end:
-            for kind, workers in modes:
+        if args.end_to_end and gop == GOPS[-1]:  # the long-GOP film, 1 and 2 workers
+            for kind, workers in [m for m in modes if m[1] <= 2]:
                 e2e = end_to_end(path, workers, "thread" if kind == "today" else kind)
                 for row in rows:
                     if row["gop_s"] == gop / 24 and (row["kind"], row["workers"]) == (kind, workers):
