@@ -278,3 +278,17 @@ def test_batch_settings_carry_decode_workers(kissing_model):
     settings = prepare_settings("kissing", model=kissing_model, decode_workers=2)
     assert settings.decode_workers == 2
     assert "decode_workers" not in settings.key()  # the same seconds: results stay valid
+
+
+@pytest.mark.parametrize("kind", ["thread", "process"])
+def test_stop_all_stops_the_workers_behind_a_prefetch(media_films, kind):
+    """What the CLI does on Ctrl-C: stream.stop_all() ends the producer and its decode workers."""
+    from scenedet.inference.stream import prefetch, stop_all
+
+    path = media_films.get("long").path
+    seconds = prefetch(lambda: iter_seconds_parallel(path, STILL_AUDIO, workers=2, kind=kind,
+                                                     chunk_seconds=2), maxsize=1)
+    assert next(seconds).index == 0
+    assert stop_all(timeout=20)
+    seconds.close()
+    assert not decode_threads() and not mp.active_children()
