@@ -199,6 +199,8 @@ RECIPES: dict[str, Callable[[Path], Film]] = {
     "faststart": _cfr("faststart", Fraction(24), 240, gop=24, audio_kind="click",
                       container_options={"movflags": "+faststart"}),
     "long": _cfr("long", Fraction(12), 12 * 40, gop=12, audio_kind="click"),
+    # B-frames and keyframes 3 s apart, not on whole seconds: parallel decoding's chunk seams
+    "gop3s": _cfr("gop3s", Fraction(24), 24 * 16, gop=70, preset="veryfast", audio_kind="click"),
     **{f"rot{r % 360}{'-flip' if f else ''}": _rotated(r, f)
        for r in (0, 90, 180, -90) for f in (False, True)},
 }

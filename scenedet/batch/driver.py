@@ -47,11 +47,12 @@ def prepare_settings(scene: str, *, model: str | Path | None = None,
                      threshold: float | str | None = None, label_threshold: float | None = None,
                      device: str = "cpu", batch_size: int = 16,
                      weights: Mapping[str, str] | None = None,
-                     strategy: str = "auto") -> BatchSettings:
+                     strategy: str = "auto", decode_workers: int | None = None) -> BatchSettings:
     """Validate everything a batch needs before a film is touched (one-line errors).
 
     Same defaults as :func:`~scenedet.inference.pipeline.run_scene`: the scene's installed model
-    and its recipe's segmentation settings.
+    and its recipe's segmentation settings. ``decode_workers``: per film, see
+    :func:`~scenedet.inference.pipeline.run_scene`.
     """
     from scenedet.errors import ModelFileError
     from scenedet.inference.modelfile import load_model_file
@@ -66,7 +67,8 @@ def prepare_settings(scene: str, *, model: str | Path | None = None,
         raise ModelFileError(f"{model_path} was trained for scene {meta.scene!r}, not {spec.name!r}")
     return BatchSettings(scene=spec.name, model=str(model_path.absolute()),
                          model_hash=file_hash(model_path), segmentation=settings, device=device,
-                         batch_size=batch_size, weights=dict(weights or {}), strategy=strategy)
+                         batch_size=batch_size, weights=dict(weights or {}), strategy=strategy,
+                         decode_workers=decode_workers)
 
 
 @attrs.frozen

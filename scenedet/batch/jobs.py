@@ -35,6 +35,10 @@ class BatchSettings:
     batch_size: int = 16
     weights: dict[str, str] = attrs.Factory(dict)
     strategy: str = "auto"
+    #: Decode workers per film (:mod:`scenedet.media.parallel`; threads, since batch workers
+    #: are daemon processes); None chooses from the cores and the device. Not in ``key()``:
+    #: the seconds decoded are the same.
+    decode_workers: int | None = None
 
     def result_settings(self) -> dict[str, Any]:
         """The ``"settings"`` a result records, as ``scenedet run`` writes them."""
@@ -113,7 +117,8 @@ class FilmRunner:
                                  f"nothing to score")
             damage = Damage()
             scores = score_film(self.model, job.path, device=self.device,
-                                batch_size=s.batch_size, strategy=s.strategy, damage=damage)
+                                batch_size=s.batch_size, strategy=s.strategy, damage=damage,
+                                decode_workers=s.decode_workers)
             found = segment(scores, **s.segmentation)
             # the JSON `scenedet run -o film.json` writes: frames and timecodes at the film's rate
             result = scenes_of(SceneResult(video=job.path, scene=s.scene, duration=info.duration,

@@ -8,7 +8,7 @@ import click
 
 from scenedet.cli import cli
 from scenedet.cli.output import parse_weight_overrides
-from scenedet.cli.params import TIME
+from scenedet.cli.params import TIME, decode_workers_option
 
 
 @cli.command("batch")
@@ -37,6 +37,7 @@ from scenedet.cli.params import TIME
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1),
               help="Seconds per model batch.")
+@decode_workers_option
 @click.option("--aggregator", metavar="NAME", help="Segmentor (default: the scene's).")
 @click.option("--min-length", "-l", type=TIME, metavar="TIME", help="Shortest scene, whole seconds (default: the scene's).")
 @click.option("--threshold", "-t", metavar="T", help="Least fraction of positive seconds in a scene, in (0, 1].")
@@ -65,7 +66,7 @@ def batch_command(scene: str, library: tuple[str, ...], outdir: Path, model: Pat
                   threshold: str | None, label_threshold: float | None, weights: tuple[str, ...],
                   formats: tuple[str, ...], clips: bool, clips_exact: bool, stills: bool,
                   stills_per_scene: int, plot: bool, report: bool,
-                  dry_run: bool, quiet: bool) -> None:
+                  dry_run: bool, quiet: bool, decode_workers: int | None = None) -> None:
     """Run a scene over every film of LIBRARY, resumably.
 
     LIBRARY is films, folders (searched recursively for video suffixes), globs
@@ -124,7 +125,8 @@ def batch_command(scene: str, library: tuple[str, ...], outdir: Path, model: Pat
     settings = prepare_settings(scene, model=model, aggregator=aggregator, min_length=min_len,
                                 threshold=threshold, label_threshold=label_threshold,
                                 device=device, batch_size=batch_size,
-                                weights=parse_weight_overrides(weights))
+                                weights=parse_weight_overrides(weights),
+                                decode_workers=decode_workers)
     plan = plan_batch(library, outdir, settings, outputs=outputs)
     if dry_run:
         _print_plan(plan)

@@ -55,3 +55,36 @@ def resolve_part(start: float | None, end: float | None, duration: float | None
             raise click.BadParameter("must be more than 0", param_hint="--duration")
         end = (start or 0.0) + duration
     return start, end
+
+
+class DecodeWorkersParam(click.ParamType):
+    """``auto`` (None: chosen from the cores and the device) or a whole number >= 1."""
+
+    name = "N|auto"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> int | None:
+        if value is None or isinstance(value, int):
+            return value
+        if str(value).strip().lower() == "auto":
+            return None
+        try:
+            n = int(value)
+        except ValueError:
+            n = 0
+        if n < 1:
+            self.fail(f"{value!r} is not a whole number >= 1 or 'auto'", param, ctx)
+        return n
+
+
+#: ``--decode-workers``: what ``run``, ``features`` and ``batch`` say about it.
+DECODE_WORKERS_HELP = ("Decode the film with N workers, each a keyframe-aligned chunk of it; "
+                       "the stills and audio are identical to one worker's. auto: 1 on the CPU "
+                       "(the models need the cores), cores - 2 (at most 16) with a GPU; see "
+                       "docs/performance.md.")
+
+
+def decode_workers_option(func: Any) -> Any:
+    return click.option("--decode-workers", "decode_workers", type=DecodeWorkersParam(),
+                        default="auto", show_default=True, metavar="N|auto",
+                        help=DECODE_WORKERS_HELP)(func)

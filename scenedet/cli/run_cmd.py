@@ -12,7 +12,7 @@ from scenedet.files import check_output
 from scenedet.cli import cli
 from scenedet.cli.export_cmd import _OUTPUT_HELP, output_options, plan_from
 from scenedet.cli.output import parse_weight_overrides
-from scenedet.cli.params import TIME, part_options, resolve_part
+from scenedet.cli.params import TIME, decode_workers_option, part_options, resolve_part
 
 
 @cli.command("run")
@@ -32,6 +32,7 @@ from scenedet.cli.params import TIME, part_options, resolve_part
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1), help="Seconds per model batch.")
 @click.option("--threads", type=click.IntRange(min=1), help="CPU threads for the models (default: one per core).")
+@decode_workers_option
 @click.option("--weights", "weights", multiple=True, metavar="NAME=PATH",
               help="Backbone weight file for offline use, e.g. resnet18=resnet18-f37072fd.pth (repeatable).")
 @part_options
@@ -53,7 +54,7 @@ def run_command(scenes: tuple[str, ...], video: Path, model: Path | None, output
                 weights: tuple[str, ...], start: float | None, end: float | None,
                 duration: float | None, no_audio: bool, options: tuple[str, ...],
                 snap_to: str | None, snap_tolerance: float, quiet: bool,
-                **output_opts: object) -> None:
+                decode_workers: int | None = None, **output_opts: object) -> None:
     """Score every whole second of VIDEO and cut the scenes.
 
     \b
@@ -150,7 +151,8 @@ def run_command(scenes: tuple[str, ...], video: Path, model: Path | None, output
                        threshold=fraction, label_threshold=label_threshold, device=device,
                        batch_size=batch_size, threads=threads,
                        weights=parse_weight_overrides(weights), progress=False if quiet else None,
-                       start=start, end=end, use_audio=not no_audio)
+                       start=start, end=end, use_audio=not no_audio,
+                       decode_workers=decode_workers)
     _write_outputs(result, plan, quiet, to_stdout)
 
 

@@ -80,9 +80,11 @@ class FeatureCache:
 
     def features(self, video: str | Path, backbones: Sequence[Any], *, device: Any = "cpu",
                  batch_size: int = 16, progress: Any = None,
-                 options: Sequence[dict[str, Any] | None] | None = None) -> list[np.ndarray]:
+                 options: Sequence[dict[str, Any] | None] | None = None,
+                 decode_workers: int | None = None) -> list[np.ndarray]:
         """Features of ``video`` for each backbone, memory-mapped; missing ones are computed in
-        one decode pass for all of them and stored."""
+        one decode pass for all of them and stored (``decode_workers``: see
+        :func:`scenedet.inference.stream.input_batches`)."""
         from scenedet.media.probe import probe
 
         film_hash = content_hash(video)
@@ -93,5 +95,6 @@ class FeatureCache:
             info = probe(video)
             write_backbone_features(video, [backbones[i] for i in missing],
                                     [paths[i] for i in missing], n_seconds=info.n_seconds,
-                                    device=device, batch_size=batch_size, progress=progress)
+                                    device=device, batch_size=batch_size, progress=progress,
+                                    decode_workers=decode_workers)
         return [np.load(p, mmap_mode="r") for p in paths]

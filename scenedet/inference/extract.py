@@ -31,7 +31,7 @@ def extract_features(video: str | Path, name: str, output: str | Path | None = N
                      weights: str = "pretrained", device: str = "cpu", batch_size: int = 16,
                      progress: bool | None = None, start: float | None = None,
                      end: float | None = None, use_audio: bool = True, yes: bool = False,
-                     **options: Any) -> np.ndarray:
+                     decode_workers: int | None = None, **options: Any) -> np.ndarray:
     """The per-second output of extractor or backbone ``name`` for ``video``, memory-mapped.
 
     Extractors give their inputs (``audio-logmel``: ``(n_seconds, 96, 64)``) and need
@@ -45,7 +45,8 @@ def extract_features(video: str | Path, name: str, output: str | Path | None = N
     by seeking; row 0 is second ``floor(start)``); parts are not cached, so they need ``output``.
     ``use_audio=False`` gives the audio extractors silence. Extractor outputs over
     :data:`~scenedet.inference.features.SIZE_LIMIT` need ``yes=True``. Damaged packets are
-    skipped with one warning (:mod:`scenedet.media.damage`).
+    skipped with one warning (:mod:`scenedet.media.damage`). ``decode_workers``: decode with
+    that many workers (:mod:`scenedet.media.parallel`; identical rows), ``None`` chooses.
     """
     from scenedet.inference.model import prepare_for_inference, resolve_device
     from scenedet.inference.pipeline import check_range, second_range
@@ -72,7 +73,8 @@ def extract_features(video: str | Path, name: str, output: str | Path | None = N
     info = probe(video)
     first, stop = second_range(info, start, end)
     damage = Damage()
-    decode = {"start_second": first, "stop_second": stop, "damage": damage, "use_audio": use_audio}
+    decode = {"start_second": first, "stop_second": stop, "damage": damage, "use_audio": use_audio,
+              "decode_workers": decode_workers}
     bar = Progress(stop - first, label=f"{Path(video).name}: ", enabled=progress)
     try:
         if extractor:
@@ -89,7 +91,8 @@ def extract_features(video: str | Path, name: str, output: str | Path | None = N
             return np.load(output, mmap_mode="r")
         cache = FeatureCache()
         array = cache.features(video, [backbone], device=dev, batch_size=batch_size,
-                               progress=bar, options=[options])[0]
+                               progress=bar, options=[options],
+                               decode_workers=decode_workers)[0]
     finally:
         bar.close()
     if output is None:

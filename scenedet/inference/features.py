@@ -119,15 +119,20 @@ def write_extractor_output(video: str | Path, name: str, output: Path, *, n_seco
 
     The size is estimated from the first second: above :data:`SIZE_LIMIT` it is refused unless
     ``yes`` (nothing written). ``decode``: :func:`~scenedet.media.decode.iter_seconds` options
-    (``start_second``, ``stop_second``, ``damage``, ``use_audio``).
+    (``start_second``, ``stop_second``, ``damage``, ``use_audio``) and ``decode_workers``
+    (:func:`~scenedet.media.parallel.iter_seconds_parallel`; ``None``: one, on the CPU).
     """
-    from scenedet.media.decode import iter_seconds
+    from scenedet.media.parallel import choose_workers, iter_seconds_parallel
 
     extractor = create_extractor(name, **options)
     extractor.reset()
     stream = NpyStream(Path(output), n_seconds)
     try:
-        for second in iter_seconds(video, extractor.request, **(decode or {})):
+        options_ = dict(decode or {})
+        workers = options_.pop("decode_workers", None)
+        workers = choose_workers("cpu") if workers is None else workers
+        for second in iter_seconds_parallel(video, extractor.request, workers=workers,
+                                            **options_):
             row = np.asarray(extractor(second))[None]
             if stream.array is None and not yes:
                 check_size(output, row.nbytes, n_seconds)

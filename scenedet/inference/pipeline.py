@@ -133,7 +133,7 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
               device: str = "cpu", batch_size: int = 16, threads: int | None = None,
               weights: Mapping[str, str] | None = None, progress: bool | None = None,
               strategy: str = "auto", start: float | None = None, end: float | None = None,
-              use_audio: bool = True) -> SceneResult:
+              use_audio: bool = True, decode_workers: int | None = None) -> SceneResult:
     """Find the scenes of ``scene`` in ``video``.
 
     ``model`` defaults to the scene's installed model (:func:`default_model_path`). Segmentation
@@ -146,6 +146,9 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
     ``scores[0]`` is. ``use_audio=False`` scores without the audio track (silence into the audio
     backbone; recorded in ``settings["audio"]``). Damaged packets are skipped and reported in
     ``result.damage`` and one :class:`~scenedet.media.damage.DamagedMediaWarning`.
+    ``decode_workers``: decode the film with that many workers (:mod:`scenedet.media.parallel`,
+    identical seconds); ``None`` chooses from the cores and the device
+    (:func:`scenedet.media.parallel.choose_workers`).
     """
     from scenedet.media.damage import Damage
     from scenedet.media.probe import probe
@@ -157,6 +160,8 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
                                              batch_size=batch_size)
     if threads is not None and threads < 1:
         raise UsageError(f"threads must be at least 1, got {threads}")
+    if decode_workers is not None and decode_workers < 1:
+        raise UsageError(f"decode workers must be at least 1, got {decode_workers}")
     check_range(start, end)
     info = probe(video)
     if info.n_seconds == 0:
@@ -171,7 +176,8 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
     try:
         scores = score_film(scene_model, video, device=dev, batch_size=batch_size,
                             progress=bar, strategy=strategy, start_second=first,
-                            stop_second=stop, damage=damage, use_audio=use_audio)
+                            stop_second=stop, damage=damage, use_audio=use_audio,
+                            decode_workers=decode_workers)
     finally:
         bar.close()
     damage.warn(video)

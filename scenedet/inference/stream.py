@@ -46,6 +46,9 @@ def stop_all(timeout: float = 10.0) -> bool:
         running = list(_ACTIVE.items())
     for _, stop in running:
         stop.set()
+    from scenedet.media.parallel import stop_workers
+
+    stop_workers()  # decode workers of one film (threads or processes) stop with them
     deadline = time.monotonic() + timeout
     for thread, _ in running:
         thread.join(max(0.0, deadline - time.monotonic()))
@@ -129,21 +132,32 @@ class _Raised:
 def input_batches(video: str | Path, backbones: Sequence[Any], batch_size: int, *,
                   strategy: str = "auto", pin_memory: bool = False,
                   start_second: int = 0, stop_second: int | None = None,
-                  damage: Damage | None = None, use_audio: bool = True) -> Iterator[Batch]:
+                  damage: Damage | None = None, use_audio: bool = True,
+                  decode_workers: int | None = None,
+                  decode_worker_kind: str = "thread") -> Iterator[Batch]:
     """Decode ``video`` once and yield batches of preprocessed inputs for every backbone.
 
     Seconds ``start_second .. stop_second - 1`` (default: all); ``damage`` and ``use_audio``
-    go to :func:`scenedet.media.decode.iter_seconds`.
+    go to :func:`scenedet.media.decode.iter_seconds`. ``decode_workers``: decode the video with
+    that many workers (:mod:`scenedet.media.parallel`; same seconds, in order); ``None`` is
+    :func:`scenedet.media.parallel.choose_workers` for the CPU (one: the models need the cores).
+    ``decode_worker_kind``: ``"thread"`` or ``"process"``.
 
     Backbones that read the same extractor share one extractor instance (one still feeds both
     ResNet-18 and DenseNet). Runs on the calling thread; wrap it in :func:`prefetch`.
     """
-    from scenedet.media.decode import iter_seconds
+    from scenedet.media.parallel import choose_workers, iter_seconds_parallel
 
     batcher = SecondBatcher(backbones, batch_size, start=start_second, pin_memory=pin_memory)
-    for second in iter_seconds(video, batcher.request, strategy=strategy,
-                               start_second=start_second, stop_second=stop_second,
-                               damage=damage, use_audio=use_audio):
+    workers = choose_workers("cpu") if decode_workers is None else decode_workers
+    if workers < 1:
+        raise ValueError(f"decode workers must be at least 1, got {workers}")
+    seconds = iter_seconds_parallel(video, batcher.request, workers=workers,
+                                    kind=decode_worker_kind,  # type: ignore[arg-type]
+                                    strategy=strategy,  # type: ignore[arg-type]
+                                    start_second=start_second, stop_second=stop_second,
+                                    damage=damage, use_audio=use_audio)
+    for second in seconds:
         batch = batcher.add(second)
         if batch is not None:
             yield batch
@@ -212,12 +226,18 @@ def device_batches(video: str | Path, backbones: Sequence[Any], batch_size: int,
 
     On CUDA the producer pins host memory and the copies are non-blocking; 4-D inputs are made
     channels-last (the layout :func:`scenedet.inference.model.prepare_for_inference` gives the weights).
-    ``decode``: ``start_second``, ``stop_second``, ``damage``, ``use_audio`` of :func:`input_batches`.
+    ``decode``: ``start_second``, ``stop_second``, ``damage``, ``use_audio``,
+    ``decode_workers``, ``decode_worker_kind`` of :func:`input_batches`; ``decode_workers=None``
+    (the default) is :func:`scenedet.media.parallel.choose_workers` for ``device``.
     """
     import torch
 
+    from scenedet.media.parallel import choose_workers
+
     device = torch.device(device)
     cuda = device.type == "cuda"
+    if decode.get("decode_workers") is None:
+        decode["decode_workers"] = choose_workers(device)
     produce = lambda: input_batches(video, backbones, batch_size, strategy=strategy,  # noqa: E731
                                     pin_memory=cuda, **decode)
     with contextlib.closing(prefetch(produce, maxsize=2)) as batches:
