@@ -202,10 +202,9 @@ def test_the_default_worker_count():
 
 
 def test_parallel_audio_is_the_sequential_audio_even_when_seeking(media_films):
-    """The "seek" one pass decodes audio with the AAC decoder of the container it seeks for
-    video, and PyAV's ``container.seek`` flushes every decoder of the container: a 440 Hz tone
-    comes out wrong by up to 0.5 in seconds 1-3 of cfr24 (scenedet/media/decode.py, main). The
-    parallel decode reads audio in one sequential pass: the tone is right."""
+    """A 440 Hz tone comes out right from a parallel "seek" decode. (It once came out wrong by
+    up to 0.5 from the one-pass "seek" decode, whose audio decoder belonged to the container it
+    seeked: PyAV's ``container.seek`` flushes every decoder of its container.)"""
     path = media_films.get("cfr24").path
     got = list(iter_seconds_parallel(path, STILL_AUDIO, workers=2, chunk_seconds=1,
                                      strategy="seek"))

@@ -80,7 +80,7 @@ from scenedet.errors import MediaError
 from scenedet.media import profiled
 from scenedet.media.audio import audio_seconds, silence, warn_no_audio
 from scenedet.media.damage import Damage
-from scenedet.media.demux import STASH_LIMIT, SharedDemux, discard_others, own_packets, seek_stream
+from scenedet.media.demux import STASH_LIMIT, SharedDemux, discard_others, seek_stream
 from scenedet.media.nonref import SKIP_CODECS, NonrefSkip, SkipUnsafe
 from scenedet.media.probe import (FilmInfo, Strategy, ffmpeg_reason, film_audio_stream,
                                   film_video_stream, open_input, probe)
@@ -213,9 +213,15 @@ def _run(info: FilmInfo, request: MediaRequest, strategy: Strategy, start: int, 
             windows = seek_windows(container, video, clock, info, request.frames, start, stop,
                                    skip)
             if audio is not None:
-                own = own_packets(info.path, audio.index, clock.origin, seek_time, None)
-                stack.callback(own.close)
-                audio_packets = profiled.packets(own)
+                # Decoded by the audio container's own decoder: a seek resets every decoder of
+                # its container, so the video container's AAC decoder would restart each second.
+                sound = open_input(info.path)
+                stack.callback(sound.close)
+                audio = sound.streams[audio.index]
+                discard_others(sound, [audio])
+                if seek_time is not None:
+                    seek_stream(sound, audio, clock.origin + Fraction(seek_time))
+                audio_packets = profiled.packets(sound.demux(audio))
         else:
             discard_others(container, wanted)
             skip = None

@@ -29,7 +29,7 @@ from scenedet.errors import MediaError
 from scenedet.media.audio import TRUNCATION_TOLERANCE as AUDIO_TRUNCATION_TOLERANCE
 from scenedet.media.audio import AudioSlicer, silence
 from scenedet.media.damage import Damage
-from scenedet.media.decode import _check_complete, _Clock, _Held, _window_arrays
+from scenedet.media.videoframes import Clock, Held, check_complete, window_arrays
 from scenedet.media.probe import FilmInfo
 from scenedet.media.types import MediaRequest, Second
 
@@ -51,11 +51,11 @@ class SecondTap:
                  damage: Damage | None = None) -> None:
         self.info = info
         self.request = request
-        self.clock = _Clock(video, info)
+        self.clock = Clock(video, info)
         self.clock.damage = damage
         self.frames = max(1, request.frames)
-        self.window: deque[_Held] = deque(maxlen=self.frames)
-        self.last: _Held | None = None
+        self.window: deque[Held] = deque(maxlen=self.frames)
+        self.last: Held | None = None
         self.next_window = 0  # the second whose window is being filled
         self.next_out = 0  # the next second to hand out
         self.windows: deque[tuple[np.ndarray, ...]] = deque()
@@ -76,13 +76,13 @@ class SecondTap:
             if self.request.frames > 0:
                 self.windows.append(self._arrays())
             self.next_window += 1
-        self.last = _Held(pts, frame if self.request.frames > 0 else None)
+        self.last = Held(pts, frame if self.request.frames > 0 else None)
         if self.request.frames > 0:
             self.window.append(self.last)
         return self._ready()
 
     def _arrays(self) -> tuple[np.ndarray, ...]:
-        return _window_arrays(self.window, self.info) if self.request.frames > 0 else ()
+        return window_arrays(self.window, self.info) if self.request.frames > 0 else ()
 
     def audio(self, frame: Any) -> list[Second]:
         """One decoded audio frame."""
@@ -99,7 +99,7 @@ class SecondTap:
         """The data has ended: check it was complete, hand out every second left."""
         if self.request.frames > 0 and self.next_window < self.n_seconds:
             # as iter_seconds: a file is short only if a whole second lacks its frames
-            _check_complete(self.info, self.clock, self.last)
+            check_complete(self.info, self.clock, self.last)
         if self.slicer is not None:
             end, declared = self.slicer.end_time, self.info.audio_end
             if declared is not None and end is not None \
