@@ -32,6 +32,11 @@ from scenedet.cli.params import TIME, part_options, resolve_part
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1), help="Seconds per model batch.")
 @click.option("--threads", type=click.IntRange(min=1), help="CPU threads for the models (default: one per core).")
+@click.option("--speedup", type=click.Choice(["none", "int8", "compile"]), default="none",
+              show_default=True,
+              help="Opt-in CPU speed-up of the models, at a small cost in score accuracy: int8 "
+                   "(backbones quantised, calibrated on the film's first 48 s) or compile "
+                   "(torch.compile; pays off on long films). See docs/performance.md.")
 @click.option("--weights", "weights", multiple=True, metavar="NAME=PATH",
               help="Backbone weight file for offline use, e.g. resnet18=resnet18-f37072fd.pth (repeatable).")
 @part_options
@@ -52,7 +57,7 @@ def run_command(scenes: tuple[str, ...], video: Path, model: Path | None, output
                 label_threshold: float | None, device: str, batch_size: int, threads: int | None,
                 weights: tuple[str, ...], start: float | None, end: float | None,
                 duration: float | None, no_audio: bool, options: tuple[str, ...],
-                snap_to: str | None, snap_tolerance: float, quiet: bool,
+                snap_to: str | None, snap_tolerance: float, quiet: bool, speedup: str = "none",
                 **output_opts: object) -> None:
     """Score every whole second of VIDEO and cut the scenes.
 
@@ -101,6 +106,8 @@ def run_command(scenes: tuple[str, ...], video: Path, model: Path | None, output
                              "result (-o FILE.json) of the whole film; convert it afterwards "
                              "(scenedet export RESULT.json -o FILE.edl), or run one scene for "
                              "clips, plots, reports or a part of the film")
+        if speedup != "none":
+            raise UsageError("--speedup is for one per-second scene (e.g. -p kissing) at a time")
         output = outputs[0] if outputs and str(outputs[0]) != "-" else None
         if output is not None:
             check_output(output)
@@ -148,7 +155,7 @@ def run_command(scenes: tuple[str, ...], video: Path, model: Path | None, output
                        threshold=fraction, label_threshold=label_threshold, device=device,
                        batch_size=batch_size, threads=threads,
                        weights=parse_weight_overrides(weights), progress=False if quiet else None,
-                       start=start, end=end, use_audio=not no_audio)
+                       start=start, end=end, use_audio=not no_audio, speedup=speedup)
     _write_outputs(result, plan, quiet, to_stdout)
 
 
