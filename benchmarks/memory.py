@@ -10,6 +10,7 @@ allocator tuning (``SCENEDET_MALLOC_TUNING=off``) to show what it changes.
     python benchmarks/memory.py                     # 720p and 1080p, 10 minutes
     python benchmarks/memory.py --minutes 10 60     # and the 60-minute films (~10-20 min each)
     python benchmarks/memory.py --allocator default # without the allocator tuning
+    python benchmarks/memory.py --allocator default --env MALLOC_ARENA_MAX=1   # a hypothesis
     python benchmarks/memory.py --quick             # a 1-minute 360p film, a smoke test
 """
 
@@ -47,6 +48,37 @@ def mallinfo2_mb() -> dict[str, float]:
     return {"arena_mb": info["arena"] / 2**20, "mmapped_mb": info["hblkhd"] / 2**20,
             "mmapped_chunks": info["hblks"], "in_use_mb": info["uordblks"] / 2**20,
             "free_mb": info["fordblks"] / 2**20} if info else {}
+
+
+def arenas_mb() -> list[dict[str, float]]:
+    """Per malloc arena (``malloc_info``): the memory it holds from the system and how much of
+    it is free; arena 0 is the main thread's, the others are other threads' (the decoder's)."""
+    import ctypes
+    import tempfile
+    import xml.etree.ElementTree as ET
+
+    try:
+        libc = ctypes.CDLL(None)
+        libc.fopen.restype = ctypes.c_void_p
+        libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+        libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+        libc.fclose.argtypes = [ctypes.c_void_p]
+    except (OSError, AttributeError):
+        return []
+    with tempfile.NamedTemporaryFile(suffix=".xml") as tmp:
+        fp = libc.fopen(tmp.name.encode(), b"w")
+        libc.malloc_info(0, fp)
+        libc.fclose(fp)
+        root = ET.parse(tmp.name).getroot()
+    heaps = []
+    for heap in root.findall("heap"):
+        free = sum(int(t.get("size", 0)) for t in heap.findall("total") if t.get("type") in
+                   ("fast", "rest"))
+        system = next((int(s.get("size", 0)) for s in heap.findall("system")
+                       if s.get("type") == "current"), 0)
+        heaps.append({"arena": int(heap.get("nr", -1)), "system_mb": round(system / 2**20, 1),
+                      "free_mb": round(free / 2**20, 1)})
+    return heaps
 
 
 class Sampler:
@@ -99,8 +131,10 @@ def measure(film: str, batch_size: int, threads: int | None) -> dict:
             "rate": seconds / wall, "peak_rss_mb": round(peak_mb), "models_mb": round(before),
             "rss_10pct_mb": round(sampler.at(0.1)), "rss_50pct_mb": round(sampler.at(0.5)),
             "rss_end_mb": round(sampler.at(1.0)),
-            "allocator": os.environ.get("SCENEDET_MALLOC_TUNING", "scenedet"),
+            "allocator": os.environ.get("SCENEDET_MALLOC_TUNING", "scenedet") + "".join(
+                f" {k}={v}" for k, v in os.environ.items() if k.startswith(("MALLOC_", "GLIBC_"))),
             "mallinfo2": {k: round(v, 1) for k, v in mallinfo2_mb().items()},
+            "arenas": arenas_mb(),
             # one sample in ~100, for plots
             "rss_series_mb": rss[:: max(1, len(rss) // 100)]}
 
@@ -111,6 +145,7 @@ def child(film: Path, args: argparse.Namespace) -> dict:
     env = dict(os.environ)
     if args.allocator == "default":
         env["SCENEDET_MALLOC_TUNING"] = "off"
+    env.update(kv.split("=", 1) for kv in args.env)  # e.g. MALLOC_ARENA_MAX=1, a hypothesis
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -120,6 +155,8 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", default=["720p", "1080p"], choices=sorted(SIZES))
     parser.add_argument("--minutes", nargs="+", type=int, default=[10], choices=[1, 10, 60])
     parser.add_argument("--allocator", choices=["scenedet", "default"], default="scenedet")
+    parser.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="environment of the runs, e.g. MALLOC_ARENA_MAX=1")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="one 1-minute 360p film")
     parser.add_argument("--batch-size", type=int, default=16)
