@@ -139,6 +139,36 @@ def measure(film: str, batch_size: int, threads: int | None) -> dict:
             "rss_series_mb": rss[:: max(1, len(rss) // 100)]}
 
 
+def model_speed(rounds: int) -> dict:
+    """Model-only seconds per batch of 16 with large blocks mmapped (scenedet's threshold) and
+    from the heap (a 32 MiB threshold, where glibc's dynamic one ends up), alternated in one
+    process: the page faults of fresh mappings are the tuning's cost."""
+    import ctypes
+
+    import torch
+    from pipeline import _models
+
+    from scenedet.inference.allocator import M_MMAP_THRESHOLD, MMAP_THRESHOLD
+
+    libc = ctypes.CDLL(None)
+    model = _models()
+    g = torch.Generator().manual_seed(0)
+    inputs = [torch.rand(16, 3, 224, 224, generator=g).contiguous(memory_format=torch.channels_last),
+              torch.rand(16, 1, 96, 64, generator=g)]
+    times: dict[str, list[float]] = {"mmapped": [], "heap": []}
+    with torch.inference_mode():
+        model(inputs)
+        for _ in range(rounds):
+            for name, threshold in (("mmapped", MMAP_THRESHOLD), ("heap", 32 << 20)):
+                libc.mallopt(M_MMAP_THRESHOLD, threshold)
+                model(inputs)  # one pass to settle the heap at this threshold
+                start = time.perf_counter()
+                model(inputs)
+                times[name].append(time.perf_counter() - start)
+    return {k: round(min(v), 3) for k, v in times.items()} | {
+        "median_" + k: round(sorted(v)[len(v) // 2], 3) for k, v in times.items()}
+
+
 def child(film: Path, args: argparse.Namespace) -> dict:
     cmd = [sys.executable, __file__, "--child", str(film), "--batch-size", str(args.batch_size)]
     cmd += ["--threads", str(args.threads)] if args.threads else []
@@ -162,7 +192,14 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--threads", type=int)
     parser.add_argument("--child")
+    parser.add_argument("--model-speed", type=int, metavar="ROUNDS",
+                        help="only time the models with and without the tuning")
     args = parser.parse_args()
+    if args.model_speed:
+        row = model_speed(args.model_speed)
+        print(row, f"load {os.getloadavg()}")
+        save("memory-model-speed", {"row": row, "load": os.getloadavg()})
+        return
     if args.child:
         print(json.dumps(measure(args.child, args.batch_size, args.threads)))
         return

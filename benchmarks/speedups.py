@@ -43,7 +43,7 @@ def dataset_and_model(films: int, min_s: int, max_s: int) -> tuple[list[Path], P
         train_scene(TrainConfig(scene="kissing", annotations=str(dataset.annotations_path),
                                 output=str(model), backbone_weights="random:0"),
                     log=lambda m: print("   ", m), progress=False)
-    return [data / f.video for f in dataset.films], model
+    return list(dataset.paths), model
 
 
 def int8_rows(videos: list[Path], model_path: Path) -> list[dict]:
@@ -129,23 +129,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument("--no-int8", action="store_true")
     parser.add_argument("--steps", type=int, default=10, help="timed compile/fp32 batches")
     args = parser.parse_args()
     films, lo, hi = (5, 60, 75) if args.quick else (5, 60, 90)
     print(f"dataset and model (once; kept in benchmarks/.films), load {os.getloadavg()}", flush=True)
     videos, model = dataset_and_model(films, lo, hi)
-    rows = int8_rows(videos, model)
-    print()
-    print(table(rows, ["film", "seconds", "max_drift", "mean_drift", "segments_fp32",
-                       "segments_same", "fp32_rate", "int8_rate", "quantised"]))
-    payload = {"int8": rows, "load": os.getloadavg()}
+    payload: dict = {}
+    if not args.no_int8:
+        rows = int8_rows(videos, model)
+        print()
+        print(table(rows, ["film", "seconds", "max_drift", "mean_drift", "segments_fp32",
+                           "segments_same", "fp32_rate", "int8_rate", "quantised"]))
+        payload["int8"] = rows
     if not (args.quick or args.no_compile):
         row = compile_row(videos[0], model, args.steps)
         print()
         print(table([row], list(row)))
         payload["compile"] = row
-    print(f"load: {os.getloadavg()}")
-    print(f"wrote {save('speedups', payload)}")
+    payload["load"] = os.getloadavg()
+    print(f"load: {payload['load']}")
+    name = "speedups" + ("-int8" if args.no_compile else "-compile" if args.no_int8 else "")
+    print(f"wrote {save(name, payload)}")
 
 
 if __name__ == "__main__":
