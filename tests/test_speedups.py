@@ -1,5 +1,7 @@
 """Opt-in CPU speed-ups (inference/speedups.py): int8 backbones calibrated on the film, compile."""
 
+import shutil
+
 import pytest
 import torch
 from click.testing import CliRunner
@@ -89,8 +91,8 @@ def test_none_is_the_model_itself():
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not (shutil.which("g++") or shutil.which("c++")), reason="inductor needs C++")
 def test_compile_matches_float32_on_full_and_short_batches():
-    pytest.importorskip("torch._inductor")
     model = _tiny_model()
     forward = speedups.make_forward(model, "compile", batch_size=4)
     with torch.inference_mode():
@@ -98,6 +100,22 @@ def test_compile_matches_float32_on_full_and_short_batches():
             got, exact = forward(batch), model(batch)
             assert got.shape == exact.shape
             assert torch.allclose(got, exact, atol=1e-4)
+
+
+def test_a_failing_compile_warns_once_and_runs_uncompiled(monkeypatch):
+    model = _tiny_model()
+    forward = speedups.make_forward(model, "compile", batch_size=4)
+
+    def broken(inputs):
+        raise RuntimeError("no C++ compiler\nfound")
+
+    forward.compiled = broken
+    batch = _batches(1, size=3)[0]
+    with pytest.warns(RuntimeWarning, match="torch.compile failed.*no C\\+\\+ compiler"):
+        got = forward(batch)
+    with torch.inference_mode():
+        assert torch.equal(got, model(batch)) or torch.allclose(got, model(batch), atol=1e-6)
+        assert forward.compiled is model
 
 
 def test_cli_refuses_an_unknown_speedup_and_speedup_with_several_plugins(tmp_path):

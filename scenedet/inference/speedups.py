@@ -13,7 +13,9 @@ float rounding only) or cost time up front; the figures that decided it are in
   exact), then the backbones are converted and the rest of the film runs in int8. A film no
   longer than the calibration is scored entirely in float32. The head stays float32.
 * ``compile``: ``torch.compile`` of the whole model (inductor, static shapes). The last, short
-  batch is padded to the batch size so that the film costs one compilation, not two.
+  batch is padded to the batch size so that the film costs one compilation, not two. Where
+  compiling fails (inductor needs a C++ compiler on the CPU), one ``RuntimeWarning`` says so and
+  the model runs uncompiled.
 
 Imports torch: import lazily.
 """
@@ -147,10 +149,20 @@ class _CompiledForward:
 
     def __call__(self, inputs: Sequence[Any]) -> Any:
         n = int(inputs[0].shape[0])
-        if n == self.batch_size:
-            return self.compiled(inputs)
-        padded = [pad_batch(x, self.batch_size) for x in inputs]
-        return self.compiled(padded)[:n]
+        if n != self.batch_size:
+            inputs = [pad_batch(x, self.batch_size) for x in inputs]
+        try:
+            logits = self.compiled(inputs)
+        except Exception as exc:  # noqa: BLE001 - e.g. no C++ compiler for inductor
+            if self.compiled is self.model:
+                raise
+            from scenedet.errors import one_line
+
+            warnings.warn(f"torch.compile failed, running the model uncompiled: {one_line(exc)}",
+                          RuntimeWarning, stacklevel=2)
+            self.compiled = self.model
+            logits = self.model(inputs)
+        return logits[:n]
 
 
 def pad_batch(x: Any, size: int) -> Any:
