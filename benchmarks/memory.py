@@ -155,18 +155,25 @@ def model_speed(rounds: int) -> dict:
     g = torch.Generator().manual_seed(0)
     inputs = [torch.rand(16, 3, 224, 224, generator=g).contiguous(memory_format=torch.channels_last),
               torch.rand(16, 1, 96, 64, generator=g)]
-    times: dict[str, list[float]] = {"mmapped": [], "heap": []}
+    stats: dict[str, list[tuple[float, float, int]]] = {"mmapped": [], "heap": []}
     with torch.inference_mode():
         model(inputs)
         for _ in range(rounds):
             for name, threshold in (("mmapped", MMAP_THRESHOLD), ("heap", 32 << 20)):
                 libc.mallopt(M_MMAP_THRESHOLD, threshold)
                 model(inputs)  # one pass to settle the heap at this threshold
-                start = time.perf_counter()
+                before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
                 model(inputs)
-                times[name].append(time.perf_counter() - start)
-    return {k: round(min(v), 3) for k, v in times.items()} | {
-        "median_" + k: round(sorted(v)[len(v) // 2], 3) for k, v in times.items()}
+                after, wall = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - start
+                cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+                stats[name].append((wall, cpu, after.ru_minflt - before.ru_minflt))
+    # CPU seconds and page faults per pass barely depend on the machine's load; wall time does.
+    out = {}
+    for name, rows in stats.items():
+        out[f"{name}_wall_s"] = round(sorted(r[0] for r in rows)[len(rows) // 2], 3)
+        out[f"{name}_cpu_s"] = round(sorted(r[1] for r in rows)[len(rows) // 2], 3)
+        out[f"{name}_sys_faults"] = sorted(r[2] for r in rows)[len(rows) // 2]
+    return out
 
 
 def child(film: Path, args: argparse.Namespace) -> dict:
