@@ -172,7 +172,7 @@ def model_speed(rounds: int) -> dict:
     for name, rows in stats.items():
         out[f"{name}_wall_s"] = round(sorted(r[0] for r in rows)[len(rows) // 2], 3)
         out[f"{name}_cpu_s"] = round(sorted(r[1] for r in rows)[len(rows) // 2], 3)
-        out[f"{name}_sys_faults"] = sorted(r[2] for r in rows)[len(rows) // 2]
+        out[f"{name}_minor_faults"] = sorted(r[2] for r in rows)[len(rows) // 2]
     return out
 
 
