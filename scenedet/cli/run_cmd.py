@@ -33,6 +33,11 @@ from scenedet.cli.params import TIME, decode_workers_option, part_options, resol
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1), help="Seconds per model batch.")
 @click.option("--threads", type=click.IntRange(min=1), help="CPU threads for the models (default: one per core).")
 @decode_workers_option
+@click.option("--speedup", type=click.Choice(["none", "int8", "compile"]), default="none",
+              show_default=True,
+              help="Opt-in CPU speed-up of the models, at a small cost in score accuracy: int8 "
+                   "(backbones quantised, calibrated on the film's first 48 s) or compile "
+                   "(torch.compile; pays off on long films). See docs/performance.md.")
 @click.option("--weights", "weights", multiple=True, metavar="NAME=PATH",
               help="Backbone weight file for offline use, e.g. resnet18=resnet18-f37072fd.pth (repeatable).")
 @part_options
@@ -54,7 +59,8 @@ def run_command(scenes: tuple[str, ...], video: Path, model: Path | None, output
                 weights: tuple[str, ...], start: float | None, end: float | None,
                 duration: float | None, no_audio: bool, options: tuple[str, ...],
                 snap_to: str | None, snap_tolerance: float, quiet: bool,
-                decode_workers: int | None = None, **output_opts: object) -> None:
+                decode_workers: int | None = None, speedup: str = "none",
+                **output_opts: object) -> None:
     """Score every whole second of VIDEO and cut the scenes.
 
     \b
@@ -107,6 +113,8 @@ def run_command(scenes: tuple[str, ...], video: Path, model: Path | None, output
                              "whole film and write scene lists (-o); for clips, stills, plots, "
                              "reports, --no-audio or a part of the film run one per-second scene, "
                              "or convert the result afterwards (scenedet export RESULT.json)")
+        if speedup != "none":
+            raise UsageError("--speedup is for one per-second scene (e.g. -p kissing) at a time")
         run_many(scenes, video, model=model, outputs=outputs, aggregator=aggregator,
                  min_length=min_length, threshold=threshold, label_threshold=label_threshold,
                  device=device, batch_size=batch_size, threads=threads, weights=weights,
@@ -152,7 +160,7 @@ def run_command(scenes: tuple[str, ...], video: Path, model: Path | None, output
                        batch_size=batch_size, threads=threads,
                        weights=parse_weight_overrides(weights), progress=False if quiet else None,
                        start=start, end=end, use_audio=not no_audio,
-                       decode_workers=decode_workers)
+                       decode_workers=decode_workers, speedup=speedup)
     _write_outputs(result, plan, quiet, to_stdout)
 
 

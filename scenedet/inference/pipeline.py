@@ -70,18 +70,27 @@ def set_threads(threads: int | None) -> None:
 
 def score_film(model: Any, video: str | Path, *, device: Any = "cpu", batch_size: int = 16,
                progress: Progress | None = None, strategy: str = "auto",
-               **decode: Any) -> np.ndarray:
+               speedup: str = "none", **decode: Any) -> np.ndarray:
     """Probability of the positive class for every whole second of ``video``.
 
     ``model`` is a :class:`scenedet.inference.model.SceneModel` already on ``device``.
     ``decode``: ``start_second``, ``stop_second``, ``damage``, ``use_audio`` (see
-    :func:`scenedet.inference.stream.input_batches`).
+    :func:`scenedet.inference.stream.input_batches`). ``speedup``: ``"none"``, ``"int8"`` or
+    ``"compile"`` (opt-in, changes the scores slightly: :mod:`scenedet.inference.speedups`).
     """
     import contextlib
 
     import torch
 
+    from scenedet.inference.allocator import tune_allocator
     from scenedet.inference.stream import device_batches
+
+    tune_allocator()  # large buffers in their own mappings: RSS flat at 720p/1080p
+    forward = model
+    if speedup not in (None, "none"):
+        from scenedet.inference.speedups import check_speedup, make_forward
+
+        forward = make_forward(model, check_speedup(speedup, device), batch_size=batch_size)
 
     scores: list[np.ndarray] = []
     batches = device_batches(video, list(model.backbones), batch_size, device, strategy=strategy,
@@ -89,7 +98,7 @@ def score_film(model: Any, video: str | Path, *, device: Any = "cpu", batch_size
     # closing: an exception or Ctrl-C here stops and joins the decoding thread at once.
     with torch.inference_mode(), contextlib.closing(batches):
         for batch, inputs in batches:
-            scores.append(score_batch(model, inputs))
+            scores.append(score_batch(forward, inputs))
             if progress is not None:
                 progress.update(batch.size)
     return np.concatenate(scores) if scores else np.zeros(0, dtype=np.float32)
@@ -133,7 +142,8 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
               device: str = "cpu", batch_size: int = 16, threads: int | None = None,
               weights: Mapping[str, str] | None = None, progress: bool | None = None,
               strategy: str = "auto", start: float | None = None, end: float | None = None,
-              use_audio: bool = True, decode_workers: int | None = None) -> SceneResult:
+              use_audio: bool = True, decode_workers: int | None = None,
+              speedup: str = "none") -> SceneResult:
     """Find the scenes of ``scene`` in ``video``.
 
     ``model`` defaults to the scene's installed model (:func:`default_model_path`). Segmentation
@@ -149,6 +159,8 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
     ``decode_workers``: decode the film with that many workers (:mod:`scenedet.media.parallel`,
     identical seconds); ``None`` chooses from the cores and the device
     (:func:`scenedet.media.parallel.choose_workers`).
+    ``speedup``: ``"int8"`` or ``"compile"``, opt-in CPU speed-ups that move the scores a little
+    (:mod:`scenedet.inference.speedups`; recorded in ``settings["speedup"]``).
     """
     from scenedet.media.damage import Damage
     from scenedet.media.probe import probe
@@ -163,6 +175,10 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
     if decode_workers is not None and decode_workers < 1:
         raise UsageError(f"decode workers must be at least 1, got {decode_workers}")
     check_range(start, end)
+    if speedup not in (None, "none"):
+        from scenedet.inference.speedups import check_speedup
+
+        speedup = check_speedup(speedup, resolve_device(device))
     info = probe(video)
     if info.n_seconds == 0:
         raise UsageError(f"{video} is shorter than one second ({info.duration:.2f} s): "
@@ -177,12 +193,12 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
         scores = score_film(scene_model, video, device=dev, batch_size=batch_size,
                             progress=bar, strategy=strategy, start_second=first,
                             stop_second=stop, damage=damage, use_audio=use_audio,
-                            decode_workers=decode_workers)
+                            decode_workers=decode_workers, speedup=speedup)
     finally:
         bar.close()
     damage.warn(video)
     return scene_result(loaded, video, info.duration, scores, first=first, damage=damage,
-                        use_audio=use_audio)
+                        use_audio=use_audio, speedup=speedup)
 
 
 @attrs.frozen
@@ -208,7 +224,8 @@ def load_scene(spec: Any, settings: dict[str, Any], model_path: Path, *, device:
 
 
 def scene_result(loaded: LoadedScene, video: str | Path, duration: float, scores: np.ndarray, *,
-                 first: int = 0, damage: Damage | None = None, use_audio: bool = True) -> SceneResult:
+                 first: int = 0, damage: Damage | None = None, use_audio: bool = True,
+                 speedup: str = "none") -> SceneResult:
     """Cut the scenes from a film's ``scores`` (``scores[0]`` is film second ``first``)."""
     settings = loaded.settings
     found = [attrs.evolve(s, start=s.start + first, end=s.end + first)
@@ -216,6 +233,8 @@ def scene_result(loaded: LoadedScene, video: str | Path, duration: float, scores
     recorded = {**settings, "threshold": fraction_text(settings["threshold"])}
     if not use_audio:
         recorded["audio"] = False
+    if speedup not in (None, "none"):
+        recorded["speedup"] = speedup  # the scores are not float32's exactly
     return SceneResult(video=str(video), scene=loaded.spec.name, duration=duration, scores=scores,
                        segments=found, model=str(loaded.model_path), settings=recorded,
                        start=first, damage=damage if damage else None)
