@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from scenedet import profiling
 from scenedet.plugin._factory import create_extractor
 from scenedet.media.types import MediaRequest
 
@@ -103,12 +104,16 @@ def prefetch(produce: Callable[[], Iterator[T]], maxsize: int = 2) -> Iterator[T
     thread.start()
     try:
         while True:
-            try:
-                item = q.get(timeout=0.2)
-            except queue.Empty:
-                if thread.is_alive() or not q.empty():
-                    continue
-                return  # stopped from outside (stop_all) before it said it was done
+            waited = time.perf_counter()  # "wait": the consumer blocked on the producer
+            while True:
+                try:
+                    item = q.get(timeout=0.2)
+                    break
+                except queue.Empty:
+                    if thread.is_alive() or not q.empty():
+                        continue
+                    return  # stopped from outside (stop_all) before it said it was done
+            profiling.PROFILE.add("wait", time.perf_counter() - waited)
             if item is _DONE:
                 return
             if isinstance(item, _Raised):
@@ -129,11 +134,14 @@ class _Raised:
 def input_batches(video: str | Path, backbones: Sequence[Any], batch_size: int, *,
                   strategy: str = "auto", pin_memory: bool = False,
                   start_second: int = 0, stop_second: int | None = None,
-                  damage: Damage | None = None, use_audio: bool = True) -> Iterator[Batch]:
+                  damage: Damage | None = None, use_audio: bool = True,
+                  device_preprocess: bool = False) -> Iterator[Batch]:
     """Decode ``video`` once and yield batches of preprocessed inputs for every backbone.
 
     Seconds ``start_second .. stop_second - 1`` (default: all); ``damage`` and ``use_audio``
-    go to :func:`scenedet.media.decode.iter_seconds`.
+    go to :func:`scenedet.media.decode.iter_seconds`. ``device_preprocess``: image backbones
+    get their stills as uint8 :class:`scenedet.inference.gpu.DeviceImages`, preprocessed where
+    the model runs (see :func:`device_batches`); other backbones are preprocessed here as usual.
 
     Backbones that read the same extractor share one extractor instance (one still feeds both
     ResNet-18 and DenseNet). Runs on the calling thread; wrap it in :func:`prefetch`.
@@ -155,9 +163,17 @@ def input_batches(video: str | Path, backbones: Sequence[Any], batch_size: int, 
 
     buffers: list[list[torch.Tensor]] = [[] for _ in backbones]
     start = start_second
+    on_device = [False] * len(backbones)
+    if device_preprocess:
+        from scenedet.inference import gpu
+
+        on_device = [gpu.uses_device_preprocess(b) for b in backbones]
+    preps = [_still_tensor if dev else b.preprocess for b, dev in zip(backbones, on_device)]
 
     def flush() -> Batch:
-        inputs = tuple(_stack(buf, pin_memory) for buf in buffers)
+        inputs = tuple(_stack_stills(buf, b.preprocess, pin_memory) if dev
+                       else _stack(buf, pin_memory)
+                       for buf, b, dev in zip(buffers, backbones, on_device))
         batch = Batch(start=start, size=len(buffers[0]), inputs=inputs)
         for buf in buffers:
             buf.clear()
@@ -165,15 +181,29 @@ def input_batches(video: str | Path, backbones: Sequence[Any], batch_size: int, 
 
     for second in iter_seconds(video, request, strategy=strategy, start_second=start_second,
                                stop_second=stop_second, damage=damage, use_audio=use_audio):
-        arrays = {name: extractor(second) for name, extractor in extractors.items()}
-        for buf, backbone in zip(buffers, backbones):
-            buf.append(backbone.preprocess(arrays[backbone.input]))
+        with profiling.stage("extract"):
+            arrays = {name: extractor(second) for name, extractor in extractors.items()}
+        with profiling.stage("preprocess"):
+            for buf, prep, backbone in zip(buffers, preps, backbones):
+                buf.append(prep(arrays[backbone.input]))
         if len(buffers[0]) == batch_size:
             batch = flush()
             start += batch.size
             yield batch
     if buffers and buffers[0]:
         yield flush()
+
+
+def _still_tensor(array: Any) -> torch.Tensor:
+    from scenedet.inference.gpu import still_tensor
+
+    return still_tensor(array)
+
+
+def _stack_stills(stills: list[torch.Tensor], preprocess: Any, pin_memory: bool) -> Any:
+    from scenedet.inference.gpu import stack_stills
+
+    return stack_stills(stills, preprocess, pin_memory)
 
 
 def _stack(tensors: list[torch.Tensor], pin_memory: bool) -> torch.Tensor:
@@ -184,11 +214,14 @@ def _stack(tensors: list[torch.Tensor], pin_memory: bool) -> torch.Tensor:
 
 
 def device_batches(video: str | Path, backbones: Sequence[Any], batch_size: int, device: Any, *,
-                   strategy: str = "auto", **decode: Any) -> Iterator[tuple[Batch, list[torch.Tensor]]]:
+                   strategy: str = "auto", device_preprocess: bool = False,
+                   **decode: Any) -> Iterator[tuple[Batch, list[torch.Tensor]]]:
     """Batches decoded on the producer thread, moved to ``device`` on the caller's thread.
 
     On CUDA the producer pins host memory and the copies are non-blocking; 4-D inputs are made
     channels-last (the layout :func:`scenedet.inference.model.prepare_for_inference` gives the weights).
+    ``device_preprocess``: resize, crop and normalise image backbones' stills on ``device``
+    (:func:`scenedet.inference.gpu.preprocess_on_device`) rather than on the producer thread.
     ``decode``: ``start_second``, ``stop_second``, ``damage``, ``use_audio`` of :func:`input_batches`.
     """
     import torch
@@ -196,7 +229,8 @@ def device_batches(video: str | Path, backbones: Sequence[Any], batch_size: int,
     device = torch.device(device)
     cuda = device.type == "cuda"
     produce = lambda: input_batches(video, backbones, batch_size, strategy=strategy,  # noqa: E731
-                                    pin_memory=cuda, **decode)
+                                    pin_memory=cuda, device_preprocess=device_preprocess,
+                                    **decode)
     with contextlib.closing(prefetch(produce, maxsize=2)) as batches:
         yield from _to_device(batches, device, cuda)
 
@@ -205,10 +239,17 @@ def _to_device(batches: Iterator[Batch], device: Any, cuda: bool
                ) -> Iterator[tuple[Batch, list[torch.Tensor]]]:
     import torch
 
+    sync = device if cuda else None
     for batch in batches:
         inputs = []
         for x in batch.inputs:
-            x = x.to(device, non_blocking=cuda)
+            if isinstance(x, torch.Tensor):
+                with profiling.stage("h2d", sync=sync):
+                    x = x.to(device, non_blocking=cuda)
+            else:  # uint8 stills, preprocessed on the device (timed as h2d + preprocess there)
+                from scenedet.inference.gpu import preprocess_on_device
+
+                x = preprocess_on_device(x, device, non_blocking=cuda)
             if x.dim() == 4:
                 x = x.contiguous(memory_format=torch.channels_last)
             inputs.append(x)
