@@ -73,16 +73,22 @@ def render_base(path: Path, seconds: int) -> Path:
 def remux_repeated(source: Path, path: Path, times: int) -> Path:
     """``source`` ``times`` times over, by stream copy (PyAV): a long film in seconds, not hours.
 
-    Each pass's packets are shifted by the source's length (a whole number of seconds, so video
-    frames and AAC frames both line up).
+    Each pass's packets are shifted by that stream's span in the source (first DTS to last DTS +
+    duration): exactly the film's length for video; AAC's priming frame makes audio's a few ms
+    longer, so the audio drifts by that much per pass (harmless for timing).
     """
     import av
 
     if path.exists():
         return path
     tmp = path.with_suffix(".tmp.mp4")
-    with av.open(str(source)) as probe_in:
-        length = int(round(float(probe_in.duration) / 1e6))
+    first: dict[int, int] = {}
+    end: dict[int, int] = {}
+    with av.open(str(source)) as src:
+        for packet in src.demux():
+            if packet.dts is not None:
+                first.setdefault(packet.stream.index, packet.dts)
+                end[packet.stream.index] = packet.dts + (packet.duration or 0)
     with av.open(str(tmp), "w") as out:
         mapping = {}
         with av.open(str(source)) as src:
@@ -93,14 +99,14 @@ def remux_repeated(source: Path, path: Path, times: int) -> Path:
             with av.open(str(source)) as src:
                 streams = [s for s in src.streams if s.index in mapping]
                 for packet in src.demux(*streams):
-                    if packet.dts is None and packet.pts is None:
+                    if packet.dts is None:
                         continue  # the demuxer's flush packet
-                    shift = int(round(k * length / packet.time_base))
+                    index = packet.stream.index
+                    shift = k * (end[index] - first[index])
+                    packet.dts += shift
                     if packet.pts is not None:
                         packet.pts += shift
-                    if packet.dts is not None:
-                        packet.dts += shift
-                    packet.stream = mapping[packet.stream.index]
+                    packet.stream = mapping[index]
                     out.mux(packet)
     tmp.rename(path)
     return path
