@@ -51,6 +51,16 @@ def default_batch_size(device: Any) -> int:
     return DEFAULT_BATCH_SIZE.get(torch.device(device).type, 16)
 
 
+def tune_for(device: Any) -> None:
+    """On CUDA, let cuDNN pick the fastest convolution kernels for the batch shapes it sees.
+
+    A film's batches all have one shape (but the last), so the one-off autotuning pays back
+    within a few batches. Process-wide, as torch's switch is.
+    """
+    if torch.device(device).type == "cuda":
+        torch.backends.cudnn.benchmark = True
+
+
 def check_precision(precision: str) -> str:
     """``precision`` lower-cased, or a one-line :class:`UsageError` naming the choices."""
     name = str(precision).strip().lower()
@@ -160,10 +170,11 @@ def uses_device_preprocess(backbone: Any) -> bool:
 
 
 def still_tensor(array: np.ndarray) -> torch.Tensor:
-    """One RGB uint8 ``(H, W, 3)`` still as a tensor (the decode thread's only work on it)."""
+    """One RGB uint8 ``(H, W, 3)`` still as a tensor of its own (the decode thread's only work
+    on it): a copy, since it waits for the rest of its batch and a decoder may reuse buffers."""
     from scenedet.inference.preprocess import _as_uint8_chw
 
-    return _as_uint8_chw(array).movedim(-3, -1)  # checked like the CPU path, kept HWC
+    return _as_uint8_chw(array).movedim(-3, -1).clone()  # checked like the CPU path, kept HWC
 
 
 def stack_stills(stills: list[torch.Tensor], preprocess: Any, pin_memory: bool) -> DeviceImages:

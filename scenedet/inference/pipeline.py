@@ -92,11 +92,13 @@ def score_film(model: Any, video: str | Path, *, device: Any = "cpu", batch_size
 
     import torch
 
-    from scenedet.inference.gpu import ModelRunner, default_batch_size, resolve_precision
+    from scenedet.inference.gpu import (ModelRunner, default_batch_size, resolve_precision,
+                                        tune_for)
     from scenedet.inference.stream import device_batches
 
     if batch_size is None:
         batch_size = default_batch_size(device)
+    tune_for(device)
     runner = ModelRunner(model, resolve_precision(precision, device))
     scores: list[np.ndarray] = []
     batches = device_batches(video, list(model.backbones), batch_size, device, strategy=strategy,
