@@ -88,3 +88,11 @@ def test_the_profile_flag_prints_to_stderr_and_leaves_stdout_alone(film, model_f
     by_env = CliRunner().invoke(cli, args)
     assert by_env.exit_code == 0 and by_env.stdout == plain.stdout
     assert "  backbone:resnet18 " in by_env.stderr
+
+
+def test_features_profile_prints_the_table_after_the_summary(film, tmp_path):
+    out = CliRunner().invoke(cli, ["features", "-e", "audio-logmel", str(film), "-o",
+                                   str(tmp_path / "x.npy"), "-q", "--profile"])
+    assert out.exit_code == 0, out.output
+    assert out.stdout == "" and out.stderr.startswith("profile: ")
+    assert np.load(tmp_path / "x.npy").shape == (4, 96, 64)
