@@ -29,10 +29,12 @@ from scenedet.errors import UsageError
 @click.option("--no-audio", is_flag=True, help="Ignore the film's audio track (audio extractors get silence).")
 @click.option("--yes", "-y", is_flag=True, help="Write an output larger than 2 GB (refused otherwise, with its size).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--profile", is_flag=True,
+              help="Print where the time went to stderr at the end; also SCENEDET_PROFILE=1.")
 def features_command(name: str, video: Path, output: Path | None, weights: str, device: str,
                      batch_size: int, options: tuple[str, ...], start: float | None,
                      end: float | None, duration: float | None, no_audio: bool, yes: bool,
-                     quiet: bool, decode_workers: int | None = None) -> None:
+                     quiet: bool, profile: bool, decode_workers: int | None = None) -> None:
     """Write one row per whole second of VIDEO: an extractor's input or a backbone's features.
 
     \b
@@ -48,10 +50,13 @@ def features_command(name: str, video: Path, output: Path | None, weights: str, 
     lists every extractor and backbone. Load a result with numpy.load(OUT, mmap_mode="r").
     With --start/--end/--duration, row 0 is second floor(START) (parts are not cached: give -o).
     """
+    from scenedet import profiling
     from scenedet.cli.output import parse_options
     from scenedet.errors import ConfirmationNeeded
     from scenedet.inference.extract import extract_features, is_extractor
 
+    if profile:
+        profiling.enable()
     start, end = resolve_part(start, end, duration)
     if output is None and is_extractor(name):
         raise UsageError(f"{name!r} is an extractor: give -o OUT.npy (only backbone features "
@@ -65,3 +70,5 @@ def features_command(name: str, video: Path, output: Path | None, weights: str, 
         raise ConfirmationNeeded(f"{exc}; with --yes it is written") from None
     if not quiet:
         click.echo(f"{output or 'feature cache'}: {array.shape} {array.dtype}", err=True)
+    if profiling.PROFILE.enabled:
+        click.echo(profiling.PROFILE.report(), err=True)

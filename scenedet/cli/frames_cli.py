@@ -34,7 +34,8 @@ def run_many(scenes: tuple[str, ...], video: Path, *, model: Path | None,
              threshold: str | None, label_threshold: float | None, device: str, batch_size: int,
              threads: int | None, weights: tuple[str, ...], options: tuple[str, ...],
              snap_to: str | None, snap_tolerance: float, quiet: bool,
-             batch_size_given: bool = False) -> None:
+             batch_size_given: bool = False, precision: str = "fp32",
+             device_preprocess: bool = False) -> None:
     """``scenedet run`` with detectors or several plugins, over one decode of the film.
 
     ``outputs``: see :mod:`scenedet.outputs.several` (one plugin: any format; several: one
@@ -66,7 +67,8 @@ def run_many(scenes: tuple[str, ...], video: Path, *, model: Path | None,
         min_len = int(min_length)
     scene_kwargs = dict(model=model, batch_size=batch_size, aggregator=aggregator, min_length=min_len, threshold=threshold,
                         label_threshold=label_threshold, threads=threads,
-                        weights=parse_weight_overrides(weights), progress=False if quiet else None)
+                        weights=parse_weight_overrides(weights), progress=False if quiet else None,
+                        precision=precision, device_preprocess=device_preprocess)
     results = run_plugins(video, scenes, options=split_options(options, detectors + (
                               [snap_to] if snap_to and snap_to not in detectors else [])),
                           snap_to=snap_to, snap_tolerance=snap_tolerance,

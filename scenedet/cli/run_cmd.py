@@ -30,7 +30,7 @@ from scenedet.cli.params import TIME, decode_workers_option, part_options, resol
 @click.option("--threshold", "-t", metavar="T", help="Least fraction of positive seconds in a scene, in (0, 1] (default: the scene's).")
 @click.option("--label-threshold", type=float, metavar="P", help="Probability from which a second counts as positive (default 0.5).")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
-@click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1), help="Seconds per model batch.")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Seconds per model batch (default: 16 on the cpu, 64 on cuda).")
 @click.option("--threads", type=click.IntRange(min=1), help="CPU threads for the models (default: one per core).")
 @decode_workers_option
 @click.option("--speedup", type=click.Choice(["none", "int8", "compile"]), default="none",
@@ -38,6 +38,15 @@ from scenedet.cli.params import TIME, decode_workers_option, part_options, resol
               help="Opt-in CPU speed-up of the models, at a small cost in score accuracy: int8 "
                    "(backbones quantised, calibrated on the film's first 48 s) or compile "
                    "(torch.compile; pays off on long films). See docs/performance.md.")
+@click.option("--precision", type=click.Choice(["fp32", "fp16", "auto"]), default="fp32", show_default=True,
+              help="Backbones in float16 on cuda (fp16), or fp16 only where the scores stay within "
+                   "1e-3 of fp32's (auto: checked on the first batch; fp32 on the cpu).")
+@click.option("--gpu-preprocess", is_flag=True,
+              help="Resize, crop and normalise the stills on the --device rather than on the "
+                   "decoding thread (see docs/performance.md, GPU path).")
+@click.option("--profile", is_flag=True,
+              help="Print where the time went (decode, preprocessing, each model...) to stderr at "
+                   "the end; also SCENEDET_PROFILE=1.")
 @click.option("--weights", "weights", multiple=True, metavar="NAME=PATH",
               help="Backbone weight file for offline use, e.g. resnet18=resnet18-f37072fd.pth (repeatable).")
 @part_options
@@ -55,7 +64,8 @@ from scenedet.cli.params import TIME, decode_workers_option, part_options, resol
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
 def run_command(scenes: tuple[str, ...], video: Path, model: Path | None, outputs: tuple[Path, ...],
                 aggregator: str | None, min_length: float | None, threshold: str | None,
-                label_threshold: float | None, device: str, batch_size: int, threads: int | None,
+                label_threshold: float | None, device: str, batch_size: int | None,
+                threads: int | None, precision: str, gpu_preprocess: bool, profile: bool,
                 weights: tuple[str, ...], start: float | None, end: float | None,
                 duration: float | None, no_audio: bool, options: tuple[str, ...],
                 snap_to: str | None, snap_tolerance: float, quiet: bool,
@@ -99,6 +109,21 @@ def run_command(scenes: tuple[str, ...], video: Path, model: Path | None, output
     With several plugins a plain path other than JSON is refused (exit 2, before
     decoding). Clips, stills, plots, reports and --start/--end: one per-second scene.
     """
+    from scenedet import profiling
+
+    if profile:
+        profiling.enable()
+    _run(scenes, video, model, outputs, aggregator, min_length, threshold, label_threshold,
+         device, batch_size, threads, precision, gpu_preprocess, weights, start, end, duration,
+         no_audio, options, snap_to, snap_tolerance, quiet, output_opts, decode_workers, speedup)
+    if profiling.PROFILE.enabled:
+        click.echo(profiling.PROFILE.report(), err=True)
+
+
+def _run(scenes, video, model, outputs, aggregator, min_length, threshold, label_threshold,  # noqa: PLR0913
+         device, batch_size, threads, precision, gpu_preprocess, weights, start, end, duration,
+         no_audio, options, snap_to, snap_tolerance, quiet, output_opts, decode_workers,
+         speedup) -> None:
     from scenedet.plugin._factory import get_scene, is_detector
 
     for name in scenes:  # an unknown name says so first, whatever else is asked
@@ -119,8 +144,8 @@ def run_command(scenes: tuple[str, ...], video: Path, model: Path | None, output
                  min_length=min_length, threshold=threshold, label_threshold=label_threshold,
                  device=device, batch_size=batch_size, threads=threads, weights=weights,
                  options=options, snap_to=snap_to, snap_tolerance=snap_tolerance, quiet=quiet,
-                 batch_size_given=click.get_current_context().get_parameter_source("batch_size")
-                 is not click.core.ParameterSource.DEFAULT)
+                 batch_size_given=batch_size is not None, precision=precision,
+                 device_preprocess=gpu_preprocess)
         return
     if options:
         raise UsageError("--option is for frame-level detectors (e.g. -p shots)")
@@ -160,7 +185,8 @@ def run_command(scenes: tuple[str, ...], video: Path, model: Path | None, output
                        batch_size=batch_size, threads=threads,
                        weights=parse_weight_overrides(weights), progress=False if quiet else None,
                        start=start, end=end, use_audio=not no_audio,
-                       decode_workers=decode_workers, speedup=speedup)
+                       decode_workers=decode_workers, speedup=speedup, precision=precision,
+                       device_preprocess=gpu_preprocess)
     _write_outputs(result, plan, quiet, to_stdout)
 
 

@@ -76,12 +76,17 @@ def stream_backbone_features(video: str | Path, backbones: Sequence[Any], *, dev
 
     import torch
 
+    from scenedet import profiling
     from scenedet.inference.stream import device_batches
 
     batches = device_batches(video, backbones, batch_size, device, strategy=strategy, **decode)
     with torch.inference_mode(), contextlib.closing(batches):
         for batch, inputs in batches:
-            outs = [backbone(x).float().cpu().numpy() for backbone, x in zip(backbones, inputs)]
+            outs = []
+            for backbone, x in zip(backbones, inputs):
+                with profiling.stage(f"backbone:{getattr(backbone, 'name', '?')}",
+                                     sync=x.device if x.is_cuda else None):
+                    outs.append(backbone(x).float().cpu().numpy())
             if progress is not None:
                 progress.update(batch.size)
             yield outs

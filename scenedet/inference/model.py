@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from scenedet import profiling
 from scenedet.plugin._factory import create_backbone, create_head
 from scenedet.errors import UsageError, one_line
 from scenedet.inference.modelfile import ModelFile, check_compatible
@@ -51,16 +52,30 @@ def prepare_for_inference(module: Any, device: Any) -> Any:
 class SceneModel(torch.nn.Module):
     """Backbones + head. ``forward(inputs)`` takes one batch per backbone, returns logits."""
 
+    #: The dtype the backbones run in (``None``: the inputs' own, float32); their features are
+    #: cast back to float32 for the head. Set by :func:`scenedet.inference.gpu.half_model`.
+    compute_dtype: Any = None
+
     def __init__(self, backbones: Sequence[Any], head: Any) -> None:
         super().__init__()
         self.backbones = torch.nn.ModuleList(backbones)
         self.head = head
 
     def features(self, inputs: Sequence[Any]) -> Any:
-        return torch.cat([bb(x) for bb, x in zip(self.backbones, inputs)], dim=1)
+        feats = []
+        for bb, x in zip(self.backbones, inputs):
+            sync = x.device if x.is_cuda else None
+            with profiling.stage(f"backbone:{getattr(bb, 'name', type(bb).__name__)}", sync=sync):
+                if self.compute_dtype is not None:
+                    feats.append(bb(x.to(self.compute_dtype)).float())
+                else:
+                    feats.append(bb(x))
+        return torch.cat(feats, dim=1)
 
     def forward(self, inputs: Sequence[Any]) -> Any:
-        return self.head(self.features(inputs))
+        feats = self.features(inputs)
+        with profiling.stage("head", sync=feats.device if feats.is_cuda else None):
+            return self.head(feats)
 
 
 def build_backbones(names: Sequence[str], weights: Sequence[str], *,

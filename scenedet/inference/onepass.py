@@ -49,9 +49,12 @@ def run_one_pass(video: str | Path, scenes: Sequence[str], detectors: Sequence[s
     import torch
 
     from scenedet.inference.framerun import build_detectors, detector_results, feed_detectors
-    from scenedet.inference.pipeline import load_scene, prepare_run, scene_result, score_batch
+    from scenedet.inference.pipeline import load_scene, prepare_run, scene_result
     from scenedet.inference.stream import SecondBatcher, batch_to_device, prefetch
     from scenedet.media.damage import Damage
+    from scenedet.inference.gpu import (ModelRunner, check_precision, default_batch_size,
+                                        resolve_precision)
+    from scenedet.inference.model import resolve_device
     from scenedet.media.frames import MediaStream
     from scenedet.media.probe import probe
     from scenedet.media.types import MediaRequest
@@ -65,8 +68,13 @@ def run_one_pass(video: str | Path, scenes: Sequence[str], detectors: Sequence[s
             raise UsageError("one decode for scenes and detectors covers the whole film "
                              "(no start or end)")
     use_audio = bool(kwargs.pop("use_audio", True))
-    scene_batch = int(kwargs.pop("batch_size", 16))
     scene_device = kwargs.pop("device", device)
+    scene_batch = kwargs.pop("batch_size", None)
+    scene_batch = int(scene_batch) if scene_batch is not None else default_batch_size(scene_device)
+    precision = kwargs.pop("precision", "fp32")
+    device_preprocess = bool(kwargs.pop("device_preprocess", False))
+    check_precision(precision)
+    precision = resolve_precision(precision, resolve_device(scene_device))
     threads, weights = kwargs.pop("threads", None), kwargs.pop("weights", None)
     if len(scenes) > 1 and kwargs.get("model") is not None:
         raise UsageError("one model file goes with one scene; run the scenes one at a time")
@@ -79,8 +87,9 @@ def run_one_pass(video: str | Path, scenes: Sequence[str], detectors: Sequence[s
     loaded = [load_scene(spec, settings, path, device=scene_device, threads=threads,
                          weights=weights) for spec, settings, path in prepared]
     cuda = any(getattr(s.device, "type", str(s.device)) == "cuda" for s in loaded)
-    batchers = [SecondBatcher(list(s.model.backbones), scene_batch, pin_memory=cuda)
-                for s in loaded]
+    batchers = [SecondBatcher(list(s.model.backbones), scene_batch, pin_memory=cuda,
+                              device_preprocess=device_preprocess) for s in loaded]
+    runners = [ModelRunner(s.model, precision) for s in loaded]
     request = MediaRequest(frames=0, audio=False)
     for batcher in batchers:
         request = request.merge(batcher.request)
@@ -113,9 +122,9 @@ def run_one_pass(video: str | Path, scenes: Sequence[str], detectors: Sequence[s
         with torch.inference_mode(), contextlib.closing(prefetch(produce, maxsize=4)) as items:
             for item in items:
                 if isinstance(item, _Scored):
-                    model = loaded[item.scene].model
-                    scores[item.scene].append(score_batch(model, batch_to_device(item.batch,
-                                                          loaded[item.scene].device)))
+                    inputs = batch_to_device(item.batch, loaded[item.scene].device)
+                    scores[item.scene].append(
+                        runners[item.scene](inputs).cpu().numpy().astype(np.float32))
                     seen[item.scene] += item.batch.size
                 else:
                     feed_detectors(built, item)
@@ -134,8 +143,8 @@ def run_one_pass(video: str | Path, scenes: Sequence[str], detectors: Sequence[s
     assert stream_info is not None
     results = [scene_result(s, video, info.duration,
                             np.concatenate(sc) if sc else np.zeros(0, np.float32),
-                            damage=damage, use_audio=use_audio)
-               for s, sc in zip(loaded, scores)]
+                            damage=damage, use_audio=use_audio, precision=r.used)
+               for s, sc, r in zip(loaded, scores, runners)]
     return results, detector_results(built, video, stream_info)
 
 

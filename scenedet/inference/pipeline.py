@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
+from scenedet import profiling
 from scenedet.plugin._factory import check_scene_usable, get_aggregator_spec, get_scene
 from scenedet.errors import UsageError
 from scenedet.inference.modelfile import load_model_file
@@ -41,6 +42,9 @@ class SceneResult:
     start: int = 0
     #: Damaged packets skipped while decoding (:class:`scenedet.media.damage.Damage`), or None.
     damage: Damage | None = None
+    #: ``run_scene(profile=True)``: the stages' seconds (:meth:`scenedet.profiling.Profile.to_dict`),
+    #: not part of ``to_dict()`` (the JSON is the same with or without a profile).
+    profile: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -68,12 +72,19 @@ def set_threads(threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
-def score_film(model: Any, video: str | Path, *, device: Any = "cpu", batch_size: int = 16,
+def score_film(model: Any, video: str | Path, *, device: Any = "cpu", batch_size: int | None = None,
                progress: Progress | None = None, strategy: str = "auto",
-               speedup: str = "none", **decode: Any) -> np.ndarray:
+               speedup: str = "none", precision: str = "fp32", device_preprocess: bool = False,
+               info: dict[str, Any] | None = None, **decode: Any) -> np.ndarray:
     """Probability of the positive class for every whole second of ``video``.
 
     ``model`` is a :class:`scenedet.inference.model.SceneModel` already on ``device``.
+    ``batch_size``: seconds per batch (default: :func:`scenedet.inference.gpu.default_batch_size`,
+    larger on CUDA). ``precision``: ``"fp32"``, ``"fp16"`` (CUDA only) or ``"auto"`` (fp16 on
+    CUDA when the first batch's scores stay within 1e-3 of fp32's, else fp32; fp32 on the CPU),
+    see :mod:`scenedet.inference.gpu`. ``device_preprocess``: resize, crop and normalise the
+    stills on ``device``. ``info``, when given, receives ``"precision"`` (the one used) and
+    ``"fp16_max_diff"`` (the checked difference, ``"auto"`` only).
     ``decode``: ``start_second``, ``stop_second``, ``damage``, ``use_audio`` (see
     :func:`scenedet.inference.stream.input_batches`). ``speedup``: ``"none"``, ``"int8"`` or
     ``"compile"`` (opt-in, changes the scores slightly: :mod:`scenedet.inference.speedups`).
@@ -83,39 +94,40 @@ def score_film(model: Any, video: str | Path, *, device: Any = "cpu", batch_size
     import torch
 
     from scenedet.inference.allocator import tune_allocator
+    from scenedet.inference.gpu import (ModelRunner, default_batch_size, resolve_precision,
+                                        tune_for)
     from scenedet.inference.stream import device_batches
 
+    if batch_size is None:
+        batch_size = default_batch_size(device)
     tune_allocator()  # large buffers in their own mappings: RSS flat at 720p/1080p
+    tune_for(device)
     forward = model
     if speedup not in (None, "none"):
         from scenedet.inference.speedups import check_speedup, make_forward
 
         forward = make_forward(model, check_speedup(speedup, device), batch_size=batch_size)
-
+    # speed-ups are for the CPU, where the precision is always fp32
+    runner = ModelRunner(forward, resolve_precision(precision, device))
     scores: list[np.ndarray] = []
     batches = device_batches(video, list(model.backbones), batch_size, device, strategy=strategy,
-                             **decode)
+                             device_preprocess=device_preprocess, **decode)
     # closing: an exception or Ctrl-C here stops and joins the decoding thread at once.
     with torch.inference_mode(), contextlib.closing(batches):
         for batch, inputs in batches:
-            scores.append(score_batch(forward, inputs))
+            scores.append(runner(inputs).cpu().numpy().astype(np.float32))
             if progress is not None:
                 progress.update(batch.size)
+    if info is not None:
+        info["precision"] = runner.used
+        if runner.max_diff is not None:
+            info["fp16_max_diff"] = runner.max_diff
     return np.concatenate(scores) if scores else np.zeros(0, dtype=np.float32)
-
-
-def score_batch(model: Any, inputs: list[Any]) -> np.ndarray:
-    """The positive class's probability for each second of one batch (inputs on the model's
-    device; call under ``torch.inference_mode``)."""
-    import torch
-
-    probs = torch.softmax(model(inputs).float(), dim=1)[:, 1]
-    return probs.cpu().numpy().astype(np.float32)
 
 
 def prepare_run(scene: str, *, model: str | Path | None = None, aggregator: str | None = None,
                 min_length: int | None = None, threshold: float | str | None = None,
-                label_threshold: float | None = None, batch_size: int = 16,
+                label_threshold: float | None = None, batch_size: int | None = 16,
                 ) -> tuple[Any, dict[str, Any], Path]:
     """``(scene spec, segmentation settings, model path)``, all checked before any film is touched.
 
@@ -127,7 +139,7 @@ def prepare_run(scene: str, *, model: str | Path | None = None, aggregator: str 
                                  "threshold": threshold, "label_threshold": label_threshold},
                                 (attrs.asdict(spec), f"scene {spec.name!r}"))
     get_aggregator_spec(settings["aggregator"])
-    if batch_size < 1:
+    if batch_size is not None and batch_size < 1:
         raise UsageError(f"batch size must be at least 1, got {batch_size}")
     model_path = Path(model) if model is not None else default_model_path(spec.name)
     if model is None and not model_path.is_file():
@@ -139,11 +151,12 @@ def prepare_run(scene: str, *, model: str | Path | None = None, aggregator: str 
 def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
               aggregator: str | None = None, min_length: int | None = None,
               threshold: float | None = None, label_threshold: float | None = None,
-              device: str = "cpu", batch_size: int = 16, threads: int | None = None,
+              device: str = "cpu", batch_size: int | None = None, threads: int | None = None,
               weights: Mapping[str, str] | None = None, progress: bool | None = None,
               strategy: str = "auto", start: float | None = None, end: float | None = None,
               use_audio: bool = True, decode_workers: int | None = None,
-              speedup: str = "none") -> SceneResult:
+              speedup: str = "none", precision: str = "fp32", device_preprocess: bool = False,
+              profile: bool = False) -> SceneResult:
     """Find the scenes of ``scene`` in ``video``.
 
     ``model`` defaults to the scene's installed model (:func:`default_model_path`). Segmentation
@@ -161,6 +174,12 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
     (:func:`scenedet.media.parallel.choose_workers`).
     ``speedup``: ``"int8"`` or ``"compile"``, opt-in CPU speed-ups that move the scores a little
     (:mod:`scenedet.inference.speedups`; recorded in ``settings["speedup"]``).
+
+    ``batch_size`` defaults to the device's (16 on the CPU, 64 on CUDA); ``precision`` and
+    ``device_preprocess`` are the GPU path's (see :func:`score_film` and
+    :mod:`scenedet.inference.gpu`; a precision other than fp32 is recorded in
+    ``settings["precision"]``). ``profile=True`` times the run's stages (restarting the
+    process-wide :data:`scenedet.profiling.PROFILE`) and returns them in ``result.profile``.
     """
     from scenedet.media.damage import Damage
     from scenedet.media.probe import probe
@@ -174,7 +193,14 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
         raise UsageError(f"threads must be at least 1, got {threads}")
     if decode_workers is not None and decode_workers < 1:
         raise UsageError(f"decode workers must be at least 1, got {decode_workers}")
+    from scenedet.inference.gpu import check_precision
+
+    check_precision(precision)
     check_range(start, end)
+    from scenedet.inference.gpu import resolve_precision
+    from scenedet.inference.model import resolve_device
+
+    precision = resolve_precision(precision, resolve_device(device))  # fp16 on the CPU: refused now
     if speedup not in (None, "none"):
         from scenedet.inference.speedups import check_speedup
 
@@ -188,17 +214,28 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
                         weights=weights)
     scene_model, dev = loaded.model, loaded.device
     damage = Damage()
+    if profile:
+        was_enabled = profiling.PROFILE.enabled
+        profiling.enable()
     bar = Progress(stop - first, label=f"{Path(video).name}: ", enabled=progress)
+    used: dict[str, Any] = {}
     try:
         scores = score_film(scene_model, video, device=dev, batch_size=batch_size,
                             progress=bar, strategy=strategy, start_second=first,
                             stop_second=stop, damage=damage, use_audio=use_audio,
-                            decode_workers=decode_workers, speedup=speedup)
+                            decode_workers=decode_workers, speedup=speedup,
+                            precision=precision, device_preprocess=device_preprocess, info=used)
+        damage.warn(video)
+        with profiling.stage("segment"):
+            result = scene_result(loaded, video, info.duration, scores, first=first,
+                                  damage=damage, use_audio=use_audio, speedup=speedup,
+                                  precision=used.get("precision", "fp32"))
+        measured = profiling.PROFILE.to_dict() if profile else None
     finally:
         bar.close()
-    damage.warn(video)
-    return scene_result(loaded, video, info.duration, scores, first=first, damage=damage,
-                        use_audio=use_audio, speedup=speedup)
+        if profile:
+            profiling.PROFILE.enabled = was_enabled
+    return attrs.evolve(result, profile=measured) if measured is not None else result
 
 
 @attrs.frozen
@@ -225,7 +262,7 @@ def load_scene(spec: Any, settings: dict[str, Any], model_path: Path, *, device:
 
 def scene_result(loaded: LoadedScene, video: str | Path, duration: float, scores: np.ndarray, *,
                  first: int = 0, damage: Damage | None = None, use_audio: bool = True,
-                 speedup: str = "none") -> SceneResult:
+                 speedup: str = "none", precision: str = "fp32") -> SceneResult:
     """Cut the scenes from a film's ``scores`` (``scores[0]`` is film second ``first``)."""
     settings = loaded.settings
     found = [attrs.evolve(s, start=s.start + first, end=s.end + first)
@@ -235,6 +272,8 @@ def scene_result(loaded: LoadedScene, video: str | Path, duration: float, scores
         recorded["audio"] = False
     if speedup not in (None, "none"):
         recorded["speedup"] = speedup  # the scores are not float32's exactly
+    if precision != "fp32":
+        recorded["precision"] = precision
     return SceneResult(video=str(video), scene=loaded.spec.name, duration=duration, scores=scores,
                        segments=found, model=str(loaded.model_path), settings=recorded,
                        start=first, damage=damage if damage else None)

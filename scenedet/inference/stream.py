@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from scenedet import profiling
 from scenedet.plugin._factory import create_extractor
 from scenedet.media.types import MediaRequest
 
@@ -106,12 +107,16 @@ def prefetch(produce: Callable[[], Iterator[T]], maxsize: int = 2) -> Iterator[T
     thread.start()
     try:
         while True:
-            try:
-                item = q.get(timeout=0.2)
-            except queue.Empty:
-                if thread.is_alive() or not q.empty():
-                    continue
-                return  # stopped from outside (stop_all) before it said it was done
+            waited = time.perf_counter()  # "wait": the consumer blocked on the producer
+            while True:
+                try:
+                    item = q.get(timeout=0.2)
+                    break
+                except queue.Empty:
+                    if thread.is_alive() or not q.empty():
+                        continue
+                    return  # stopped from outside (stop_all) before it said it was done
+            profiling.PROFILE.add("wait", time.perf_counter() - waited)
             if item is _DONE:
                 return
             if isinstance(item, _Raised):
@@ -134,21 +139,25 @@ def input_batches(video: str | Path, backbones: Sequence[Any], batch_size: int, 
                   start_second: int = 0, stop_second: int | None = None,
                   damage: Damage | None = None, use_audio: bool = True,
                   decode_workers: int | None = None,
-                  decode_worker_kind: str = "thread") -> Iterator[Batch]:
+                  decode_worker_kind: str = "thread",
+                  device_preprocess: bool = False) -> Iterator[Batch]:
     """Decode ``video`` once and yield batches of preprocessed inputs for every backbone.
 
     Seconds ``start_second .. stop_second - 1`` (default: all); ``damage`` and ``use_audio``
     go to :func:`scenedet.media.decode.iter_seconds`. ``decode_workers``: decode the video with
     that many workers (:mod:`scenedet.media.parallel`; same seconds, in order); ``None`` is
     :func:`scenedet.media.parallel.choose_workers` for the CPU (one: the models need the cores).
-    ``decode_worker_kind``: ``"thread"`` or ``"process"``.
+    ``decode_worker_kind``: ``"thread"`` or ``"process"``. ``device_preprocess``: image backbones
+    get their stills as uint8 :class:`scenedet.inference.gpu.DeviceImages`, preprocessed where
+    the model runs (see :func:`device_batches`); other backbones are preprocessed here as usual.
 
     Backbones that read the same extractor share one extractor instance (one still feeds both
     ResNet-18 and DenseNet). Runs on the calling thread; wrap it in :func:`prefetch`.
     """
     from scenedet.media.parallel import choose_workers, iter_seconds_parallel
 
-    batcher = SecondBatcher(backbones, batch_size, start=start_second, pin_memory=pin_memory)
+    batcher = SecondBatcher(backbones, batch_size, start=start_second, pin_memory=pin_memory,
+                            device_preprocess=device_preprocess)
     workers = choose_workers("cpu") if decode_workers is None else decode_workers
     if workers < 1:
         raise ValueError(f"decode workers must be at least 1, got {workers}")
@@ -175,7 +184,7 @@ class SecondBatcher:
     """
 
     def __init__(self, backbones: Sequence[Any], batch_size: int, *, start: int = 0,
-                 pin_memory: bool = False) -> None:
+                 pin_memory: bool = False, device_preprocess: bool = False) -> None:
         if batch_size < 1:
             raise ValueError("batch size must be at least 1")
         self.backbones = list(backbones)
@@ -191,12 +200,21 @@ class SecondBatcher:
             self.request = self.request.merge(extractor.request)
         self.start = start
         self.buffers: list[list[Any]] = [[] for _ in self.backbones]
+        self.on_device = [False] * len(self.backbones)
+        if device_preprocess:
+            from scenedet.inference import gpu
+
+            self.on_device = [gpu.uses_device_preprocess(b) for b in self.backbones]
+        self.preps = [_still_tensor if dev else b.preprocess
+                      for b, dev in zip(self.backbones, self.on_device)]
 
     def add(self, second: Any) -> Batch | None:
         """Extract and preprocess one second; a batch when ``batch_size`` are waiting."""
-        arrays = {name: extractor(second) for name, extractor in self.extractors.items()}
-        for buf, backbone in zip(self.buffers, self.backbones):
-            buf.append(backbone.preprocess(arrays[backbone.input]))
+        with profiling.stage("extract"):
+            arrays = {name: extractor(second) for name, extractor in self.extractors.items()}
+        with profiling.stage("preprocess"):
+            for buf, prep, backbone in zip(self.buffers, self.preps, self.backbones):
+                buf.append(prep(arrays[backbone.input]))
         if self.buffers and len(self.buffers[0]) >= self.batch_size:
             return self.flush()
         return None
@@ -205,12 +223,26 @@ class SecondBatcher:
         """The seconds waiting, as a (short) batch; None if there are none."""
         if not self.buffers or not self.buffers[0]:
             return None
-        inputs = tuple(_stack(buf, self.pin_memory) for buf in self.buffers)
+        inputs = tuple(_stack_stills(buf, b.preprocess, self.pin_memory) if dev
+                       else _stack(buf, self.pin_memory)
+                       for buf, b, dev in zip(self.buffers, self.backbones, self.on_device))
         batch = Batch(start=self.start, size=len(self.buffers[0]), inputs=inputs)
         for buf in self.buffers:
             buf.clear()
         self.start += batch.size
         return batch
+
+
+def _still_tensor(array: Any) -> torch.Tensor:
+    from scenedet.inference.gpu import still_tensor
+
+    return still_tensor(array)
+
+
+def _stack_stills(stills: list[torch.Tensor], preprocess: Any, pin_memory: bool) -> Any:
+    from scenedet.inference.gpu import stack_stills
+
+    return stack_stills(stills, preprocess, pin_memory)
 
 
 def _stack(tensors: list[torch.Tensor], pin_memory: bool) -> torch.Tensor:
@@ -221,11 +253,14 @@ def _stack(tensors: list[torch.Tensor], pin_memory: bool) -> torch.Tensor:
 
 
 def device_batches(video: str | Path, backbones: Sequence[Any], batch_size: int, device: Any, *,
-                   strategy: str = "auto", **decode: Any) -> Iterator[tuple[Batch, list[torch.Tensor]]]:
+                   strategy: str = "auto", device_preprocess: bool = False,
+                   **decode: Any) -> Iterator[tuple[Batch, list[torch.Tensor]]]:
     """Batches decoded on the producer thread, moved to ``device`` on the caller's thread.
 
     On CUDA the producer pins host memory and the copies are non-blocking; 4-D inputs are made
     channels-last (the layout :func:`scenedet.inference.model.prepare_for_inference` gives the weights).
+    ``device_preprocess``: resize, crop and normalise image backbones' stills on ``device``
+    (:func:`scenedet.inference.gpu.preprocess_on_device`) rather than on the producer thread.
     ``decode``: ``start_second``, ``stop_second``, ``damage``, ``use_audio``,
     ``decode_workers``, ``decode_worker_kind`` of :func:`input_batches`; ``decode_workers=None``
     (the default) is :func:`scenedet.media.parallel.choose_workers` for ``device``.
@@ -239,7 +274,8 @@ def device_batches(video: str | Path, backbones: Sequence[Any], batch_size: int,
     if decode.get("decode_workers") is None:
         decode["decode_workers"] = choose_workers(device)
     produce = lambda: input_batches(video, backbones, batch_size, strategy=strategy,  # noqa: E731
-                                    pin_memory=cuda, **decode)
+                                    pin_memory=cuda, device_preprocess=device_preprocess,
+                                    **decode)
     with contextlib.closing(prefetch(produce, maxsize=2)) as batches:
         yield from _to_device(batches, device, cuda)
 
@@ -256,9 +292,17 @@ def batch_to_device(batch: Batch, device: Any) -> list[torch.Tensor]:
     import torch
 
     device = torch.device(device)
+    cuda = device.type == "cuda"
+    sync = device if cuda else None
     inputs = []
     for x in batch.inputs:
-        x = x.to(device, non_blocking=device.type == "cuda")
+        if isinstance(x, torch.Tensor):
+            with profiling.stage("h2d", sync=sync):
+                x = x.to(device, non_blocking=cuda)
+        else:  # uint8 stills, preprocessed on the device (timed as h2d + preprocess there)
+            from scenedet.inference.gpu import preprocess_on_device
+
+            x = preprocess_on_device(x, device, non_blocking=cuda)
         if x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         inputs.append(x)

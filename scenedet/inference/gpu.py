@@ -1,0 +1,218 @@
+"""The GPU path: half precision with a guard, device batch sizes, preprocessing on the device.
+
+Three things a CUDA run can do that a CPU run does not (measured by ``benchmarks/gpu.sh``;
+figures, when a GPU machine has run it, in ``docs/performance.md``):
+
+* **Half precision** (``precision="fp16"``): the backbones run in float16, the features are cast
+  back to float32 and the head and the softmax run in float32 (the scores are a difference of
+  two logits: fp16 there would cost the most accuracy for the least time). ``"auto"`` uses fp16
+  on CUDA only if the scores stay within :data:`FP16_TOLERANCE` of fp32: the first batch of
+  every film is scored both ways, and if any score moves by more the whole film runs in fp32
+  (:class:`ModelRunner`; what was used is recorded in the result's settings). On the CPU
+  ``"auto"`` is fp32 (float16 convolutions are emulated there: slow).
+* **A batch size for the device** (:func:`default_batch_size`): 16 seconds on the CPU (larger
+  batches do not run faster there and hold more stills), 64 on CUDA (enough work per launch to
+  fill the GPU at 224x224, still small in memory: ~40 MB of inputs).
+* **Preprocessing on the device** (``device_preprocess=True``): the decode thread sends the
+  stills as uint8 (a quarter of float32's bytes per pixel, in pinned memory) and the resize,
+  centre crop and normalisation run on the GPU (:func:`preprocess_on_device`), freeing the
+  decode thread for decoding. Only for backbones whose preprocessing is an
+  :class:`~scenedet.inference.preprocess.ImagePreprocess`; the others keep theirs. The same code
+  runs on the CPU device, which is how it is tested against the CPU preprocessing (within one
+  uint8 level before normalisation). Whether it is faster depends on the machine: it is a
+  setting, and ``benchmarks/gpu.sh`` measures both.
+
+Imports torch: import it lazily from anything the CLI loads at start-up.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import torch
+
+from scenedet.errors import UsageError
+
+PRECISIONS = ("fp32", "fp16", "auto")
+
+#: Largest change of any score that half precision may cause for ``precision="auto"`` to use it.
+FP16_TOLERANCE = 1e-3
+
+#: Seconds per model batch when none is given, per device type.
+DEFAULT_BATCH_SIZE = {"cpu": 16, "cuda": 64}
+
+
+def default_batch_size(device: Any) -> int:
+    """The batch size for ``device`` when none is given (see :data:`DEFAULT_BATCH_SIZE`)."""
+    return DEFAULT_BATCH_SIZE.get(torch.device(device).type, 16)
+
+
+def tune_for(device: Any) -> None:
+    """On CUDA, let cuDNN pick the fastest convolution kernels for the batch shapes it sees.
+
+    A film's batches all have one shape (but the last), so the one-off autotuning pays back
+    within a few batches. Process-wide, as torch's switch is.
+    """
+    if torch.device(device).type == "cuda":
+        torch.backends.cudnn.benchmark = True
+
+
+def check_precision(precision: str) -> str:
+    """``precision`` lower-cased, or a one-line :class:`UsageError` naming the choices."""
+    name = str(precision).strip().lower()
+    if name not in PRECISIONS:
+        raise UsageError(f"unknown precision {precision!r}: use {', '.join(PRECISIONS)}")
+    return name
+
+
+def resolve_precision(precision: str, device: Any) -> str:
+    """``"fp32"``, ``"fp16"`` or ``"auto"`` (checked by :class:`ModelRunner` on the first batch).
+
+    ``"auto"`` on the CPU is fp32. ``"fp16"`` needs CUDA: a float16 run on the CPU would be
+    slower than fp32 and less accurate.
+    """
+    name = check_precision(precision)
+    cuda = torch.device(device).type == "cuda"
+    if name == "fp16" and not cuda:
+        raise UsageError("precision fp16 needs a CUDA device (on the cpu use fp32 or auto)")
+    if name == "auto" and not cuda:
+        return "fp32"
+    return name
+
+
+def half_model(model: Any, dtype: torch.dtype = torch.float16) -> Any:
+    """A copy of ``model`` (a :class:`~scenedet.inference.model.SceneModel`) whose backbones run
+    in ``dtype``; the head (shared, not copied) stays float32.
+
+    The inputs are cast to ``dtype`` on the device and the features back to float32 before the
+    head (``SceneModel.compute_dtype``). ``dtype=torch.bfloat16`` or float16 on the CPU is how
+    the tests and ``benchmarks/gpu.sh --quick`` exercise this without a GPU.
+    """
+    from scenedet.inference.model import SceneModel
+
+    backbones = [copy.deepcopy(bb).to(dtype) for bb in model.backbones]
+    half = SceneModel(backbones, model.head)
+    half.compute_dtype = dtype
+    return half
+
+
+def positive_scores(model: Any, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Probability of the positive class, float32, on the model's device (the head's softmax)."""
+    return torch.softmax(model(inputs).float(), dim=1)[:, 1]
+
+
+@attrs.define
+class ModelRunner:
+    """Scores batches in the precision asked for; for ``"auto"``, checks fp16 on the first batch.
+
+    ``precision``: what :func:`resolve_precision` returned. ``used`` is the precision the film
+    was scored in, ``max_diff`` the largest fp16-vs-fp32 score difference seen on the checked
+    batch (``None`` when no check ran). ``dtype`` is float16 (bfloat16 or float16 on the CPU in
+    tests: the logic does not depend on the device).
+    """
+
+    model: Any
+    precision: str = "fp32"
+    dtype: torch.dtype = torch.float16
+    tolerance: float = FP16_TOLERANCE
+    used: str = attrs.field(init=False, default="")
+    max_diff: float | None = attrs.field(init=False, default=None)
+    _active: Any = attrs.field(init=False, default=None)
+
+    def __attrs_post_init__(self) -> None:
+        if self.precision == "fp16":
+            self._active, self.used = half_model(self.model, self.dtype), "fp16"
+        elif self.precision == "fp32":
+            self._active, self.used = self.model, "fp32"
+
+    def __call__(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
+        if self._active is not None:
+            return positive_scores(self._active, inputs)
+        # "auto", first batch: fp32 and fp16 side by side; keep fp16 only if it stays close.
+        exact = positive_scores(self.model, inputs)
+        half = half_model(self.model, self.dtype)
+        self.max_diff = float((positive_scores(half, inputs) - exact).abs().max()) \
+            if exact.numel() else 0.0
+        if self.max_diff <= self.tolerance:
+            self._active, self.used = half, "fp16"
+        else:
+            self._active, self.used = self.model, "fp32"
+        return exact  # the first batch's scores are the fp32 ones either way
+
+
+# -- preprocessing on the device -----------------------------------------------------------------
+
+@attrs.frozen
+class DeviceImages:
+    """A batch of uint8 stills for :func:`preprocess_on_device`, still on the host.
+
+    ``images``: ``(N, H, W, 3)`` as decoded, or (a film whose frame size changes inside the
+    batch) ``(N, 3, h, w)`` already resized and cropped on the CPU (``cropped=True``).
+    """
+
+    images: torch.Tensor
+    preprocess: Any
+    cropped: bool = False
+
+    def pin_memory(self) -> DeviceImages:
+        return attrs.evolve(self, images=self.images.pin_memory())
+
+
+def uses_device_preprocess(backbone: Any) -> bool:
+    """Whether ``backbone``'s preprocessing can run on the device (an ``ImagePreprocess``)."""
+    from scenedet.inference.preprocess import ImagePreprocess
+
+    return isinstance(getattr(backbone, "preprocess", None), ImagePreprocess)
+
+
+def still_tensor(array: np.ndarray) -> torch.Tensor:
+    """One RGB uint8 ``(H, W, 3)`` still as a tensor of its own (the decode thread's only work
+    on it): a copy, since it waits for the rest of its batch and a decoder may reuse buffers."""
+    from scenedet.inference.preprocess import _as_uint8_chw
+
+    return _as_uint8_chw(array).movedim(-3, -1).clone()  # checked like the CPU path, kept HWC
+
+
+def stack_stills(stills: list[torch.Tensor], preprocess: Any, pin_memory: bool) -> DeviceImages:
+    """One :class:`DeviceImages` from the stills of a batch (pinned on CUDA)."""
+    if all(s.shape == stills[0].shape for s in stills):
+        batch = DeviceImages(torch.stack(stills), preprocess)
+    else:  # the frame size changed inside this batch: resize on the CPU, as the CPU path does
+        batch = DeviceImages(torch.stack([preprocess.resize_crop(s.numpy()) for s in stills]),
+                             preprocess, cropped=True)
+    return batch.pin_memory() if pin_memory else batch
+
+
+def preprocess_on_device(batch: DeviceImages, device: Any, *, non_blocking: bool = False
+                         ) -> torch.Tensor:
+    """Copy uint8 stills to ``device``, resize, centre crop and normalise there.
+
+    The resize runs in float32 with antialiasing (the kernels CUDA has; uint8 resizing is
+    CPU-only) and is rounded back to uint8 levels, so the result is what
+    :class:`~scenedet.inference.preprocess.ImagePreprocess` gives on the CPU to within one uint8
+    level (tested, running this on the CPU device). Returns float32 ``(N, 3, h, w)``.
+    """
+    from torchvision.transforms.v2 import InterpolationMode
+    from torchvision.transforms.v2 import functional as F
+
+    from scenedet import profiling
+    from scenedet.inference.preprocess import _size
+
+    device = torch.device(device)
+    sync = device if device.type == "cuda" else None
+    prep = batch.preprocess
+    with profiling.stage("h2d", sync=sync):
+        x = batch.images.to(device, non_blocking=non_blocking)
+    with profiling.stage("preprocess", sync=sync):
+        if not batch.cropped:
+            x = x.permute(0, 3, 1, 2).to(torch.float32)
+            x = F.resize(x, _size(prep.resize),
+                         interpolation=InterpolationMode(prep.interpolation), antialias=True)
+            x = F.center_crop(x.round_().clamp_(0, 255), _size(prep.crop))
+        mean = torch.tensor(prep.mean, dtype=torch.float32, device=device).view(1, 3, 1, 1)
+        std = torch.tensor(prep.std, dtype=torch.float32, device=device).view(1, 3, 1, 1)
+        return (x.to(torch.float32) / 255.0 - mean) / std
