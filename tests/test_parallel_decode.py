@@ -86,6 +86,7 @@ def test_clips_and_a_part_of_the_film(media_films):
     assert_same(got, want)
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(workers=st.integers(2, 4), chunk=st.integers(1, 9), name=st.sampled_from(["gop3s", "long"]))
 def test_any_chunking_gives_the_same_seconds(media_films, workers, chunk, name):
