@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import FILMS, make_film, save, table
+from common import FILMS, make_film, random_kissing_model, save, table
 
 HOME = FILMS / "home-batch"
 
@@ -37,22 +37,6 @@ HOME = FILMS / "home-batch"
 def _env() -> dict[str, str]:
     return {**os.environ, "SCENEDET_HOME": str(HOME), "SCENEDET_OFFLINE": "1",
             "RAY_USAGE_STATS_ENABLED": "0"}
-
-
-def _model(path: Path) -> Path:
-    import torch
-
-    import scenedet
-    from scenedet.inference.modelfile import ModelMeta, save_model_file
-
-    backbones = [scenedet.create_backbone("resnet18", weights="random:0"),
-                 scenedet.create_backbone("vggish", weights="random:0")]
-    torch.manual_seed(0)
-    head = torch.nn.Linear(640, 2)
-    save_model_file(path, ModelMeta(scene="kissing", backbones=("resnet18", "vggish"),
-                                    backbone_weights=tuple(b.weights_id for b in backbones),
-                                    feature_dims=(512, 128)), head.state_dict())
-    return path
 
 
 def _command(library: Path, out: Path, model: Path, *extra: str) -> list[str]:
@@ -125,7 +109,7 @@ def main() -> None:
         for i, seconds in enumerate(lengths):
             film = make_film(f"batch-{seconds}s-320x180", seconds=seconds, width=320, height=180)
             os.symlink(film, library / f"film{i}.mp4")
-        model = _model(work / "kissing.pt")
+        model = random_kissing_model(work / "kissing.pt")
         n, total = len(lengths), sum(lengths)
         rows = []
         configs = [("local --jobs 1", ["--jobs", "1"]), ("local --jobs 2", ["--jobs", "2"])]

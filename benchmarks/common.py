@@ -107,6 +107,26 @@ def _scene(width: int, height: int, seed: int) -> np.ndarray:
     return np.clip(picture + texture - 20, 0, 255).astype(np.int16)
 
 
+def random_kissing_model(path: Path) -> Path:
+    """A kissing model file over ``random:0`` ResNet-18 + VGGish with a seeded linear head: the
+    speed of the real thing, no weights to download. Written once; reused if ``path`` exists."""
+    if path.exists():
+        return path
+    import torch
+
+    import scenedet
+    from scenedet.inference.modelfile import ModelMeta, save_model_file
+
+    backbones = [scenedet.create_backbone("resnet18", weights="random:0"),
+                 scenedet.create_backbone("vggish", weights="random:0")]
+    torch.manual_seed(0)
+    head = torch.nn.Linear(640, 2)
+    save_model_file(path, ModelMeta(scene="kissing", backbones=("resnet18", "vggish"),
+                                    backbone_weights=tuple(b.weights_id for b in backbones),
+                                    feature_dims=(512, 128)), head.state_dict())
+    return path
+
+
 def timed(fn, *args: Any, **kwargs: Any) -> tuple[Any, float]:
     start = time.perf_counter()
     out = fn(*args, **kwargs)

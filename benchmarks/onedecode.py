@@ -23,9 +23,8 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from common import FILMS, make_film, save, table
+from common import FILMS, make_film, random_kissing_model, save, table
 
 CHILD = """
 import json, sys, time
@@ -36,24 +35,6 @@ run_plugins(film, ["kissing", detector], scene_kwargs={"model": model, "progress
             one_decode=one, progress=False)
 print(json.dumps({"wall_s": time.perf_counter() - t}))
 """
-
-
-def model_file() -> Path:
-    import torch
-
-    import scenedet
-    from scenedet.inference.modelfile import ModelMeta, save_model_file
-
-    path = FILMS / "onedecode-model.pt"
-    if not path.exists():
-        backbones = [scenedet.create_backbone("resnet18", weights="random:0"),
-                     scenedet.create_backbone("vggish", weights="random:0")]
-        torch.manual_seed(0)
-        head = torch.nn.Linear(640, 2)
-        save_model_file(path, ModelMeta(scene="kissing", backbones=("resnet18", "vggish"),
-                                        backbone_weights=tuple(b.weights_id for b in backbones),
-                                        feature_dims=(512, 128)), head.state_dict())
-    return path
 
 
 def uptime() -> str:
@@ -70,7 +51,7 @@ def main() -> None:
     width, height = (int(x) for x in args.size.split("x"))
     film = make_film(f"onedecode-{args.seconds}s-{args.size}", seconds=args.seconds,
                      width=width, height=height)
-    model = model_file()
+    model = random_kissing_model(FILMS / "onedecode-model.pt")
     env = {**os.environ, "SCENEDET_OFFLINE": "1"}
     load_before = uptime()
     rows: dict[bool, list[float]] = {False: [], True: []}
