@@ -11,12 +11,10 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-import torch
 from films import AUDIO_RATE, cfr_times, media_films, tone  # noqa: F401
+from batch_helpers import make_model
 
-import scenedet
 from scenedet.inference.framerun import run_detectors, run_plugins
-from scenedet.inference.modelfile import ModelMeta, save_model_file
 from scenedet.media.decode import iter_seconds
 from scenedet.media.frames import AudioChunk, FrameBatch, FrameSegment, MediaStream, iter_frames
 from scenedet.media.probe import probe
@@ -208,15 +206,7 @@ def toy_detector():
 
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory):
-    backbones = [scenedet.create_backbone("resnet18", weights="random:0"),
-                 scenedet.create_backbone("vggish", weights="random:0")]
-    torch.manual_seed(0)
-    head = torch.nn.Linear(640, 2)
-    path = tmp_path_factory.mktemp("model") / "m.pt"
-    save_model_file(path, ModelMeta(scene="kissing", backbones=("resnet18", "vggish"),
-                                    backbone_weights=tuple(b.weights_id for b in backbones),
-                                    feature_dims=(512, 128)), head.state_dict())
-    return path
+    return make_model(tmp_path_factory.mktemp("model") / "m.pt")
 
 
 def _count_opens(monkeypatch):

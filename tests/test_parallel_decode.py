@@ -17,6 +17,7 @@ import pytest
 from films import media_films  # noqa: F401  (the fixture)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from batch_helpers import make_model
 
 from scenedet.errors import MediaError
 from scenedet.media import parallel
@@ -220,19 +221,7 @@ def test_parallel_audio_is_the_sequential_audio_even_when_seeking(media_films):
 
 @pytest.fixture
 def kissing_model(tmp_path):
-    import scenedet
-    import torch
-
-    from scenedet.inference.modelfile import ModelMeta, save_model_file
-
-    backbones = [scenedet.create_backbone("resnet18", weights="random:0"),
-                 scenedet.create_backbone("vggish", weights="random:0")]
-    torch.manual_seed(0)
-    path = tmp_path / "kissing.pt"
-    save_model_file(path, ModelMeta(scene="kissing", backbones=("resnet18", "vggish"),
-                                    backbone_weights=tuple(b.weights_id for b in backbones),
-                                    feature_dims=(512, 128)), torch.nn.Linear(640, 2).state_dict())
-    return path
+    return make_model(tmp_path / "kissing.pt")
 
 
 @pytest.mark.slow

@@ -5,13 +5,11 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
+from batch_helpers import make_model
 
-import scenedet
 from scenedet import profiling
 from scenedet.cli import cli
-from scenedet.inference.modelfile import ModelMeta, save_model_file
 from scenedet.inference.pipeline import run_scene
 from scenedet.media.encode import FilmWriter
 
@@ -34,15 +32,7 @@ def film(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory):
-    backbones = [scenedet.create_backbone("resnet18", weights="random:0"),
-                 scenedet.create_backbone("vggish", weights="random:0")]
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("profile-model") / "m.pt"
-    save_model_file(path, ModelMeta(scene="kissing", backbones=("resnet18", "vggish"),
-                                    backbone_weights=tuple(b.weights_id for b in backbones),
-                                    feature_dims=(512, 128)),
-                    torch.nn.Linear(640, 2).state_dict())
-    return path
+    return make_model(tmp_path_factory.mktemp("profile-model") / "m.pt")
 
 
 @pytest.fixture(autouse=True)
