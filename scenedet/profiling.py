@@ -79,8 +79,8 @@ class Profile:
     def to_dict(self) -> dict[str, Any]:
         """The profile as JSON-ready data (what the benchmarks store)."""
         wall = self.wall()
-        return {"wall_s": round(wall, 4),
-                "stages": {s.name: {"seconds": round(s.seconds, 4), "calls": s.calls,
+        return {"wall_s": round(wall, 6),
+                "stages": {s.name: {"seconds": round(s.seconds, 6), "calls": s.calls,
                                     "share": round(s.seconds / wall, 4) if wall > 0 else 0.0}
                            for s in self.stages()}}
 

@@ -51,8 +51,10 @@ def test_a_profiled_run_times_every_model_stage(film, model_file):
     result = run_scene(film, scene="kissing", model=model_file, batch_size=2, progress=False,
                        profile=True)
     stages = result.profile["stages"]
-    for name in MODEL_STAGES:
-        assert stages[name]["seconds"] > 0, name
+    for name in MODEL_STAGES:  # every stage ran and was timed (a CPU "copy" may take ~0 s)
+        assert stages[name]["calls"] >= 1 and stages[name]["seconds"] >= 0, name
+    for name in ("extract", "preprocess", "backbone:resnet18", "backbone:vggish"):
+        assert stages[name]["seconds"] > 0, name  # real work, always measurable
     assert stages["extract"]["calls"] == stages["preprocess"]["calls"] == 4  # one per second
     assert stages["backbone:resnet18"]["calls"] == stages["head"]["calls"] == 2  # per batch
     assert result.profile["wall_s"] > 0
