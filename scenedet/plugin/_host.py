@@ -4,12 +4,12 @@ No plugin can break the others or the tool (docs/plugin-host.md is the user's ac
 
 * plugins load one at a time in a fixed order: the core (distribution ``scenedet``), then the
   reference set (``scenedet-kissing``), then third parties sorted by distribution name, then
-  entry-point name. Plugins added in-process (:meth:`PluginHost.add_plugin`) come last, in call
+  entry-point name (ranks and tiers: :mod:`._identity`). Plugins added in-process (:meth:`PluginHost.add_plugin`) come last, in call
   order. That order is each plugin's *rank*; on a name clash the better rank keeps the name,
   whatever order the plugins were loaded in, and the other's component is refused;
-* each hook implementation is checked before it is used: a misspelt hook is reported (with the
-  nearest real name) and a hook whose arguments are not the hookspec's is skipped, while the
-  plugin's valid hooks still load;
+* each hook implementation is checked before it is used (:mod:`._hookcheck`): a misspelt hook is
+  reported (with the nearest real name) and a hook whose arguments are not the hookspec's is
+  skipped, while the plugin's valid hooks still load;
 * a ``register_*`` hook stages what it registers and the host commits it only if the hook
   returns: a hook that raises halfway keeps nothing (all or nothing, per hook call);
 * commands come from ``register_commands(cli)`` called on a scratch copy of the group: a plugin
@@ -23,38 +23,25 @@ No plugin can break the others or the tool (docs/plugin-host.md is the user's ac
 
 from __future__ import annotations
 
-import difflib
 import importlib.metadata
-import inspect
 import os
-import re
-import types
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 import pluggy
 
-from scenedet.errors import one_line
+from scenedet.plugin._hookcheck import HookChecker, hooks_module
+from scenedet.plugin._identity import (CORE_DISTRIBUTION, ENTRY_POINT_GROUP, IN_PROCESS,
+                                       PluginInfo, normalize, plugin_selection, tier_of,
+                                       why_not_selected)
 from scenedet.plugin._problems import (Problem, caller, describe, format_traceback,
-                                       plugin_roots, source_of, where)
-from scenedet.plugin._registry import NameClash
-from scenedet.plugin.specs import SpecError
-
+                                       plugin_roots, where)
 from scenedet.plugin import hookspecs
-from scenedet.plugin._registry import Registry
+from scenedet.plugin._registry import NameClash, Registry
 from scenedet.plugin.specs import (AggregatorSpec, BackboneSpec, DetectorSpec, ExporterSpec,
-                                   ExtractorSpec, HeadSpec, SceneSpec)
-
-ENTRY_POINT_GROUP = "scenedet"
-CORE_DISTRIBUTION = "scenedet"
-REFERENCE_DISTRIBUTIONS = frozenset({"scenedet-kissing"})
-ALLOW_ENV, OLD_ALLOW_ENV, DENY_ENV = "SCENEDET_PLUGINS", "SCENEDET_LOAD_PLUGINS", "SCENEDET_DISABLE_PLUGINS"
-#: rank tiers: who wins a name clash (lower wins)
-CORE, REFERENCE, THIRD_PARTY, IN_PROCESS = 0, 1, 2, 3
-TIER_NAMES = {CORE: "core", REFERENCE: "reference set", THIRD_PARTY: "third party",
-              IN_PROCESS: "added in-process"}
+                                   ExtractorSpec, HeadSpec, SceneSpec, SpecError)
 
 #: hook name -> (registry kind, spec type accepted by that hook's ``register``)
 REGISTER_HOOKS: dict[str, tuple[str, type]] = {
@@ -66,71 +53,6 @@ REGISTER_HOOKS: dict[str, tuple[str, type]] = {
     "register_exporters": ("exporter", ExporterSpec),
     "register_detectors": ("detector", DetectorSpec),
 }
-
-#: every hook a plugin may implement, with the arguments the host passes
-HOOK_NAMES = tuple(sorted(n for n in dir(hookspecs) if n.startswith("register_")))
-
-
-def normalize(name: str) -> str:
-    """A distribution name as packaging compares it: ``Scenedet_Kissing`` -> ``scenedet-kissing``."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def tier_of(distribution: str | None) -> int:
-    if distribution is None:
-        return IN_PROCESS
-    dist = normalize(distribution)
-    return CORE if dist == CORE_DISTRIBUTION else REFERENCE if dist in REFERENCE_DISTRIBUTIONS else THIRD_PARTY
-
-
-def _names(value: str | None) -> set[str] | None:
-    return None if value is None else {normalize(n.strip()) for n in value.split(",") if n.strip()}
-
-
-def plugin_selection(environ: Mapping[str, str] = os.environ) -> tuple[set[str] | None, set[str]]:
-    """``(allowed or None for all, denied)`` from the environment, names normalised."""
-    allowed = environ.get(ALLOW_ENV, environ.get(OLD_ALLOW_ENV))
-    return _names(allowed), _names(environ.get(DENY_ENV)) or set()
-
-
-@attrs.define
-class PluginInfo:
-    """One plugin, as ``scenedet plugins`` shows it: what it registered and what went wrong."""
-
-    name: str
-    version: str | None
-    module: str
-    distribution: str | None = None
-    rank: tuple[Any, ...] = ()
-    hooks: list[str] = attrs.Factory(list)
-    components: dict[str, list[str]] = attrs.Factory(dict)
-    problems: list[Problem] = attrs.Factory(list)
-
-    @property
-    def tier(self) -> str:
-        return TIER_NAMES[self.rank[0]] if self.rank else TIER_NAMES[IN_PROCESS]
-
-    @property
-    def loaded(self) -> bool:
-        return not any(p.fatal for p in self.problems)
-
-    @property
-    def status(self) -> str:
-        return "failed" if not self.loaded else "problems" if self.problems else "ok"
-
-
-def _Hooks(impls: Mapping[str, Callable[..., Any]]) -> types.ModuleType:
-    """The hook implementations of one plugin that passed the checks: what pluggy registers
-    (a bare module: pluggy scans it without the cost of an object's many attributes)."""
-    hooks = types.ModuleType("scenedet-checked-hooks")
-    hooks.__dict__.update(impls)
-    return hooks
-
-
-def _checker() -> pluggy.PluginManager:
-    checker = pluggy.PluginManager("scenedet")
-    checker.add_hookspecs(hookspecs)
-    return checker
 
 
 class PluginHost:
@@ -146,7 +68,7 @@ class PluginHost:
         self.disabled: dict[str, PluginInfo] = {}
         self._commands: dict[str, Any] | None = None
         self._in_process = 0
-        self._checker = _checker()
+        self._hooks = HookChecker(self.pm)
 
     @property
     def failures(self) -> dict[str, str]:
@@ -173,8 +95,7 @@ class PluginHost:
         for rank, ep, dist in sorted(found, key=lambda r: r[0]):
             version = ep.dist.version if ep.dist is not None else None
             keys = {normalize(ep.name), normalize(dist or "")}
-            why = (f"disabled by {DENY_ENV}" if keys & denied else
-                   f"not in {ALLOW_ENV}" if allowed is not None and not keys & allowed else None)
+            why = why_not_selected(keys, allowed, denied)
             if why:
                 self.disabled[ep.name] = PluginInfo(ep.name, version, ep.value, dist, rank,
                                                     problems=[Problem("disabled", why)])
@@ -224,9 +145,9 @@ class PluginHost:
         return info
 
     def _add(self, plugin: object, info: PluginInfo) -> PluginInfo:
-        impls = self._checked_hooks(plugin, info)
+        impls = self._hooks.check(plugin, info, self._problem)
         try:
-            self.pm.register(_Hooks(impls), name=info.name)
+            self.pm.register(hooks_module(impls), name=info.name)
         except Exception as exc:  # pluggy's own checks (wrappers, historic hooks)
             self._problem(info, "bad-hook", f"rejected by pluggy: {describe(exc)}", exc=exc, fatal=True)
             return info
@@ -235,48 +156,6 @@ class PluginHost:
             if hook_name in info.hooks:
                 self._call_register_hook(info, hook_name, kind, spec_type, roots)
         return info
-
-    def _checked_hooks(self, plugin: object, info: PluginInfo) -> dict[str, Callable[..., Any]]:
-        """The plugin's hook implementations that name a real hook with the hookspec's arguments
-        (attribute name -> function); their hook names go to ``info.hooks``."""
-        good: dict[str, Callable[..., Any]] = {}
-        marker = f"{self.pm.project_name}_impl"
-        names = ([a for a, v in vars(plugin).items() if a in HOOK_NAMES or hasattr(v, marker)]
-                 if inspect.ismodule(plugin) else dir(plugin))  # a module has no properties to trip
-        for attr in names:
-            try:
-                opts = self.pm.parse_hookimpl_opts(plugin, attr)
-                function = getattr(plugin, attr)
-            except Exception:  # an attribute that raises when read is not a hook
-                continue
-            if opts is None:
-                if attr in HOOK_NAMES and callable(function):
-                    self._problem(info, "unmarked-hook", f"{attr} is not marked @hookimpl and is "
-                                  "ignored", where_=source_of(function))
-                continue
-            hook_name = opts.get("specname") or attr
-            if hook_name not in HOOK_NAMES:
-                close = difflib.get_close_matches(hook_name, HOOK_NAMES, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else f" (hooks: {', '.join(HOOK_NAMES)})"
-                self._problem(info, "unknown-hook", f"unknown hook {hook_name!r}{hint}; it is ignored",
-                              where_=source_of(function))
-                continue
-            if opts.get("wrapper") or opts.get("hookwrapper"):
-                self._problem(info, "bad-hook", f"hook {hook_name} is a wrapper, which scenedet "
-                              "hooks do not support; it is skipped", where_=source_of(function))
-                continue
-            try:  # pluggy's own signature check, on this hook alone
-                self._checker.register(_Hooks({attr: function}), name="checked")
-                self._checker.unregister(name="checked")
-            except pluggy.PluginValidationError as exc:
-                self._checker = _checker()  # a failed register leaves pluggy half-updated
-                self._problem(info, "bad-hook", _mismatch(hook_name, function,
-                              getattr(self.pm.hook, hook_name).spec.argnames, exc),
-                              where_=source_of(function))
-                continue
-            good[attr] = function
-            info.hooks = sorted({*info.hooks, hook_name})
-        return good
 
     def _call_register_hook(self, info: PluginInfo, hook_name: str, kind: str, spec_type: type,
                             roots: tuple[str, ...]) -> None:
@@ -404,23 +283,6 @@ class PluginHost:
                           traceback=format_traceback(exc) if exc is not None else "")
         info.problems.append(problem)
         warnings.warn(f"scenedet plugin {info.name!r}: {problem.line()}", RuntimeWarning, stacklevel=3)
-
-
-def _mismatch(hook_name: str, function: Callable[..., Any], spec_args: tuple[str, ...],
-              exc: Exception) -> str:
-    """``register_scenes(reg) does not match the hookspec register_scenes(register): ...``."""
-    try:
-        params = inspect.signature(function).parameters
-        shown = f"{hook_name}({', '.join(params)})"
-        extra = [n for n, p in params.items() if p.default is p.empty and n not in spec_args
-                 and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-    except (TypeError, ValueError):
-        shown, extra = hook_name, []
-    why = (f"argument{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))} "
-           f"{'are' if len(extra) > 1 else 'is'} not the hookspec's" if extra else
-           one_line(str(exc).strip().splitlines()[-1]))
-    return (f"hook {shown} does not match the hookspec {hook_name}({', '.join(spec_args)}): "
-            f"{why}; it is skipped")
 
 
 _host: PluginHost | None = None
