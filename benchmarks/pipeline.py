@@ -4,7 +4,9 @@ For a generated 10-minute 1280x720 24 fps H.264+AAC film: decode-only (decode + 
 preprocess, the producer thread's work), model-only (backbones + head on ready batches) and
 end-to-end film-seconds per wall second, and peak RSS; then end-to-end on a 2-minute and a
 60-minute low-resolution film to show that memory does not grow with the film. Each measurement
-runs in its own process, so peak RSS is that run's alone.
+runs in its own process, so peak RSS is that run's alone. The decode-only and end-to-end rows run
+with scenedet's profile on (``scenedet.profiling``: a clock read per stage, noise next to the
+work) and the JSON keeps each row's split; the end-to-end split is printed under the table.
 
     python benchmarks/pipeline.py            # full run (generates films once, ~15 min)
     python benchmarks/pipeline.py --quick    # 1-minute films, for a smoke test
@@ -37,6 +39,7 @@ def _models():
 def measure(film: str, stage: str, batch_size: int, threads: int | None) -> dict:
     import torch
 
+    from scenedet import profiling
     from scenedet.media.probe import probe
     from scenedet.inference.pipeline import score_film, set_threads
     from scenedet.inference.stream import input_batches
@@ -44,6 +47,7 @@ def measure(film: str, stage: str, batch_size: int, threads: int | None) -> dict
     set_threads(threads)
     model = _models()
     n = probe(film).n_seconds
+    profiling.enable(stage != "model")  # the model row times bare forward passes
     start = time.perf_counter()
     if stage == "decode":
         seconds = sum(b.size for b in input_batches(film, list(model.backbones), batch_size))
@@ -63,8 +67,11 @@ def measure(film: str, stage: str, batch_size: int, threads: int | None) -> dict
         assert seconds == n, (seconds, n)
     wall = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"film": Path(film).name, "stage": stage, "film_seconds": seconds,
-            "wall_s": round(wall, 2), "rate": seconds / wall, "peak_rss_mb": round(peak_mb)}
+    row = {"film": Path(film).name, "stage": stage, "film_seconds": seconds,
+           "wall_s": round(wall, 2), "rate": seconds / wall, "peak_rss_mb": round(peak_mb)}
+    if profiling.PROFILE.enabled:
+        row["profile"] = profiling.PROFILE.to_dict()
+    return row
 
 
 def child(film: str, stage: str, batch_size: int, threads: int | None) -> dict:
@@ -109,7 +116,12 @@ def main() -> None:
     print()
     print(f"end-to-end {e2e:.2f} film-s/s = {e2e / serial:.2f} x the serial bound "
           f"1/(1/{decode:.2f} + 1/{model:.2f}) = {serial:.2f}")
-    path = save("pipeline", {"batch_size": args.batch_size, "threads": args.threads,
+    for row in rows:
+        if row["stage"] == "e2e" and row.get("profile"):
+            stages = row["profile"]["stages"]
+            print(f"where the time went, {row['film']}: " + ", ".join(
+                f"{name} {v['share']:.0%}" for name, v in stages.items()))
+    path = save("pipeline-quick" if args.quick else "pipeline", {"batch_size": args.batch_size, "threads": args.threads,
                              "rows": rows, "summary": summary})
     print(f"wrote {path}")
 
