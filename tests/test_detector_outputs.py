@@ -235,3 +235,25 @@ def test_nominal_frame_of_the_first_kept_frame():
     assert len(held[0][1]) == 5 and np.array_equal(held[1][1], np.arange(15, dtype=np.float32))
     assert not part.keep_frame(4.0, 25.0) and part.video_done and not part.done
     assert part.sound(Fraction(9, 2), 10, np.ones(3, np.float32)) == [] and part.done
+
+
+@pytest.mark.slow  # scores a part of a film with a (random) model
+def test_a_scene_snapped_to_shots_on_a_part(shot_film, full_run, tmp_path):
+    from batch_helpers import make_model
+
+    _, film = shot_film
+    model = make_model(tmp_path / "m.pt")
+    out = tmp_path / "r.json"
+    result = invoke("run", "-p", "kissing", "-p", "shots-content", film, "--model", model,
+                    "-l", 1, "-t", "0.01", "--label-threshold", "0", "--snap-to", "shots-content",
+                    "--snap-tolerance", 3, "--start", 4.5, "--end", 11.5, "-o", out, "-q")
+    assert result.exit_code == 0, result.output
+    kissing, shots = json.loads(out.read_text())
+    assert kissing["start"] == 4 and shots["start"] == pytest.approx(4.52)
+    cuts = [c["time"] for c in shots["cuts"]]
+    assert cuts and all(4.5 <= t < 11.5 for t in cuts)
+    assert kissing["settings"]["snap_to"]["detector"] == "shots-content"
+    (seg,) = kissing["segments"]  # every second positive: one scene, its ends moved to cuts
+    assert seg["unsnapped"] == [4, 12]
+    assert seg["start"] in cuts + [4] and seg["end"] in cuts + [12]
+    assert seg["start"] != 4 or seg["end"] != 12
