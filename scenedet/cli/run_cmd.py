@@ -51,7 +51,8 @@ from scenedet.cli.params import TIME, decode_workers_option, part_options, resol
               help="Backbone weight file for offline use, e.g. resnet18=resnet18-f37072fd.pth (repeatable).")
 @part_options
 @click.option("--no-audio", is_flag=True,
-              help="Ignore the film's audio track: the audio model hears silence (recorded in the settings).")
+              help="Ignore the film's audio track: the audio model hears silence and detectors "
+                   "that listen (cues' silence) get no sound (recorded in the settings).")
 @output_options
 @click.option("--option", "-O", "options", multiple=True, metavar="[NAME.]KEY=VALUE",
               help="Option of a frame-level detector, e.g. -O threshold=0.4 or "
