@@ -87,8 +87,10 @@ def run_detectors(video: str | Path, detectors: Sequence[str], *,
     listening detectors only is then refused, having nothing to decode.
     """
     from scenedet.inference.stream import prefetch
+    from scenedet.media.framepart import check_part
     from scenedet.progress import Progress
 
+    check_part(start, end)  # before any detector (a network's weights) is built
     built = build_detectors(detectors, options=options, device=device, batch_size=batch_size)
     specs = [spec for spec, _, _ in built]
     sizes = [s.size for s in specs if s.size is not None]
@@ -227,8 +229,10 @@ def run_plugins(video: str | Path, plugins: Sequence[str], *,
     that part. ``use_audio=False``: the scenes' audio models hear silence and the listening
     detectors get no sound (both recorded in their settings).
     """
+    from scenedet.media.framepart import check_part
     from scenedet.plugin._factory import get_detector_spec, is_detector
 
+    check_part(start, end)
     names = list(dict.fromkeys(plugins))
     detector_names = [n for n in names if is_detector(n)]
     if snap_to is not None:
