@@ -257,3 +257,20 @@ def test_a_scene_snapped_to_shots_on_a_part(shot_film, full_run, tmp_path):
     assert seg["unsnapped"] == [4, 12]
     assert seg["start"] in cuts + [4] and seg["end"] in cuts + [12]
     assert seg["start"] != 4 or seg["end"] != 12
+
+
+def test_a_part_of_a_plain_audio_file(tmp_path):
+    import soundfile as sf
+
+    rate = 16_000
+    sound = 0.3 * np.sin(2 * np.pi * 440 * np.arange(6 * rate) / rate)
+    sound[2 * rate:4 * rate] = 0  # silent from 2 s to 4 s
+    path = tmp_path / "a.wav"
+    sf.write(path, sound.astype(np.float32), rate)
+    (whole,) = run_detectors(path, ["silence"])
+    (part,) = run_detectors(path, ["silence"], start=1, end=3.5)
+    (tail,) = run_detectors(path, ["silence"], start=2.5)
+    assert [(s.start, s.end) for s in whole.segments] == [(2.0, 4.0)]
+    assert [(s.start, s.end) for s in part.segments] == [(2.0, 3.5)]
+    assert part.start == 1 and part.duration == 3.5
+    assert [(round(s.start, 6), round(s.end, 6)) for s in tail.segments] == [(2.5, 4.0)]
