@@ -274,3 +274,20 @@ def test_a_part_of_a_plain_audio_file(tmp_path):
     assert [(s.start, s.end) for s in part.segments] == [(2.0, 3.5)]
     assert part.start == 1 and part.duration == 3.5
     assert [(round(s.start, 6), round(s.end, 6)) for s in tail.segments] == [(2.5, 4.0)]
+
+
+def test_a_late_part_is_reached_by_seeking_not_decoding(media_films, monkeypatch):
+    film = media_films.get("long")  # 40 s at 12 fps, a keyframe every second
+    decoded = []
+    original = MediaStream._decoded
+
+    def counting(self, packet, tap, origin):
+        frames = original(self, packet, tap, origin)
+        decoded.extend(f for f in frames if packet.stream.type == "video")
+        return frames
+
+    monkeypatch.setattr(MediaStream, "_decoded", counting)
+    stream = MediaStream(film.path, sizes=[(WIDTH, HEIGHT)], audio=True, start=30.5, end=32.5)
+    kept = sum(len(b) for b in stream if isinstance(b, FrameBatch))
+    assert kept == 24 and stream.info.first_frame == 366
+    assert len(decoded) <= kept + 2 * 12 + 2  # at most a keyframe interval before, one after
