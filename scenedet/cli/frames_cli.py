@@ -35,15 +35,18 @@ def run_many(scenes: tuple[str, ...], video: Path, *, model: Path | None,
              threads: int | None, weights: tuple[str, ...], options: tuple[str, ...],
              snap_to: str | None, snap_tolerance: float, quiet: bool,
              batch_size_given: bool = False, precision: str = "fp32",
-             device_preprocess: bool = False) -> None:
+             device_preprocess: bool = False, media: Any = None, start: float | None = None,
+             end: float | None = None, use_audio: bool = True) -> None:
     """``scenedet run`` with detectors or several plugins, over one decode of the film.
 
-    ``outputs``: see :mod:`scenedet.outputs.several` (one plugin: any format; several: one
-    combined JSON, or ``{scene}`` templates); none: the JSON on stdout. ``--batch-size``
-    reaches the detectors only when given.
+    ``outputs`` and ``media`` (an ``OutputPlan``'s clips, stills, plot, report): see
+    :mod:`scenedet.outputs.several` (one plugin: any path; several: one combined JSON, or
+    ``{scene}`` templates); no ``outputs``: the JSON on stdout. ``start``/``end``/``use_audio``:
+    :func:`~scenedet.inference.framerun.run_plugins`'s. ``--batch-size`` reaches the detectors
+    only when given.
     """
     from scenedet.inference.framerun import FrameResult, run_plugins
-    from scenedet.outputs.several import plan_targets, write_targets
+    from scenedet.outputs.several import plan_outputs, write_outputs
     from scenedet.paths import default_model_path
     from scenedet.plugin._factory import get_scene, is_detector
     from scenedet.timefmt import format_time
@@ -52,7 +55,8 @@ def run_many(scenes: tuple[str, ...], video: Path, *, model: Path | None,
     learned = [s for s in scenes if not is_detector(s)]
     for scene in learned:
         get_scene(scene)  # an unknown name is the first thing to say
-    targets = plan_targets(outputs or ("-",), scenes)  # before any model loads or film decodes
+    # every output checked before any model loads or the film decodes
+    planned = plan_outputs(outputs or ("-",), scenes, media)
     if len(learned) > 1 and model is not None:
         raise UsageError("--model goes with one scene; run the scenes one at a time")
     for scene in learned:
@@ -74,8 +78,11 @@ def run_many(scenes: tuple[str, ...], video: Path, *, model: Path | None,
                           snap_to=snap_to, snap_tolerance=snap_tolerance,
                           scene_kwargs=scene_kwargs, device=device,
                           batch_size=batch_size if batch_size_given else None,
-                          progress=False if quiet else None)
-    written, stdout = write_targets(results, targets, video)
+                          progress=False if quiet else None, start=start, end=end,
+                          use_audio=use_audio)
+    say = (lambda _line: None) if quiet else (lambda line: click.echo(line, err=True))
+    written, stdout = write_outputs(results, planned, video, progress=False if quiet else None,
+                                    say=say)
     if stdout is not None:
         click.echo(stdout, nl=False)
     if not written or quiet:
@@ -90,5 +97,6 @@ def run_many(scenes: tuple[str, ...], video: Path, *, model: Path | None,
             score = "" if s.get("score") is None else f"  score {s['score']:.2f}"
             label = f"  {s['label']}" if s.get("label") else ""
             click.echo(f"  {format_time(s['start'])} - {format_time(s['end'])}{score}{label}", err=True)
-    for path in written:
-        click.echo(f"-> {path}", err=True)
+    for target in planned.targets:  # the media files had their line as they were written
+        if target.path is not None:
+            click.echo(f"-> {target.path}", err=True)

@@ -51,7 +51,8 @@ from scenedet.cli.params import TIME, decode_workers_option, part_options, resol
               help="Backbone weight file for offline use, e.g. resnet18=resnet18-f37072fd.pth (repeatable).")
 @part_options
 @click.option("--no-audio", is_flag=True,
-              help="Ignore the film's audio track: the audio model hears silence (recorded in the settings).")
+              help="Ignore the film's audio track: the audio model hears silence and detectors "
+                   "that listen (cues' silence) get no sound (recorded in the settings).")
 @output_options
 @click.option("--option", "-O", "options", multiple=True, metavar="[NAME.]KEY=VALUE",
               help="Option of a frame-level detector, e.g. -O threshold=0.4 or "
@@ -104,10 +105,16 @@ def run_command(scenes: tuple[str, ...], video: Path, model: Path | None, output
     \b
     Outputs with detectors or several plugins (docs/outputs.md):
       scenedet run -p shots film.mp4 -o shots.edl -o shots.csv    one plugin: any format
+      scenedet run -p shots film.mp4 --clips clips/ --stills stills/ --report r.html
+                                                      a clip and stills per shot
       scenedet run -p kissing -p shots film.mp4 -o all.json       one JSON, a list
       scenedet run -p kissing -p shots film.mp4 -o 'film.{scene}.edl'   one file each
-    With several plugins a plain path other than JSON is refused (exit 2, before
-    decoding). Clips, stills, plots, reports and --start/--end: one per-second scene.
+      scenedet run -p kissing -p shots film.mp4 --clips 'clips/{scene}' --report 'r.{scene}.html'
+      scenedet run -p shots film.mp4 --start 20:00 --duration 5:00   a part: film time
+    With several plugins a plain path (other than one JSON of all) is refused (exit 2,
+    before decoding): put {scene} in it. A detector's plot draws its segments and their
+    scores (a shot's: its cut's confidence). --no-audio: the scenes hear silence and the
+    detectors that listen (cues' silence) get no sound, recorded in their settings.
     """
     from scenedet import profiling
 
@@ -132,15 +139,12 @@ def _run(scenes, video, model, outputs, aggregator, min_length, threshold, label
     if len(scenes) > 1 or snap_to is not None or any(is_detector(s) for s in scenes):
         from scenedet.cli.frames_cli import run_many
 
-        extra = [k for k in ("clips", "stills", "plot", "report") if output_opts.get(k) is not None]
-        if extra or no_audio or start is not None or end is not None or duration is not None:
-            raise UsageError("frame-level detectors and several plugins at once run over the "
-                             "whole film and write scene lists (-o); for clips, stills, plots, "
-                             "reports, --no-audio or a part of the film run one per-second scene, "
-                             "or convert the result afterwards (scenedet export RESULT.json)")
         if speedup != "none":
             raise UsageError("--speedup is for one per-second scene (e.g. -p kissing) at a time")
-        run_many(scenes, video, model=model, outputs=outputs, aggregator=aggregator,
+        start, end = resolve_part(start, end, duration)
+        media = plan_from((), output_opts)  # suffixes and folders checked before any decode
+        run_many(scenes, video, model=model, outputs=outputs, media=media, start=start, end=end,
+                 use_audio=not no_audio, aggregator=aggregator,
                  min_length=min_length, threshold=threshold, label_threshold=label_threshold,
                  device=device, batch_size=batch_size, threads=threads, weights=weights,
                  options=options, snap_to=snap_to, snap_tolerance=snap_tolerance, quiet=quiet,

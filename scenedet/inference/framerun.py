@@ -28,6 +28,11 @@ class FrameResult:
     ``segments`` are half-open ``[start, end)`` in seconds and in frames. For a shot detector the
     segments are the shots, so ``cuts`` (the first frame of every shot but the first, with the
     confidence of the cut) follow from them.
+
+    A run over a part of the film (``run_detectors(start=, end=)``) reports film time: seconds and
+    frame numbers count from the film's start. ``start``/``first_frame`` are then the part's
+    first frame, ``duration`` where the part ends and ``n_frames`` the frames decoded in it; the
+    first segment of a shot detector starts where the part does (no cut opens it).
     """
 
     video: str
@@ -37,11 +42,13 @@ class FrameResult:
     n_frames: int
     segments: list[FrameSegment]
     settings: dict[str, Any] = attrs.Factory(dict)
+    start: float = 0.0
+    first_frame: int = 0
 
     @property
     def cuts(self) -> list[FrameSegment]:
         """The shot boundaries: each segment's start except the film's first frame."""
-        return [s for s in self.segments if s.start_frame not in (None, 0)]
+        return [s for s in self.segments if s.start_frame not in (None, self.first_frame)]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,30 +62,47 @@ class FrameResult:
             "cuts": [{"frame": s.start_frame, "time": round(s.start, 6), "score": s.score}
                      for s in self.cuts],
             "settings": self.settings,
+            **({"start": round(float(self.start), 6), "first_frame": self.first_frame}
+               if self.start or self.first_frame else {}),
         }
 
 
 def run_detectors(video: str | Path, detectors: Sequence[str], *,
                   options: Mapping[str, Mapping[str, Any]] | None = None, device: str = "cpu",
                   batch_size: int | None = None, batch_frames: int = 128,
-                  progress: bool | None = None) -> list[FrameResult]:
+                  progress: bool | None = None, start: float | None = None,
+                  end: float | None = None, use_audio: bool = True) -> list[FrameResult]:
     """Run the frame-level ``detectors`` (registered names) over ``video`` in ONE decode.
 
     ``options`` maps a detector name to keyword options for its factory (``{"shots":
     {"threshold": 0.4}}``). ``device``/``batch_size`` are offered to every factory that takes them.
     ``progress``: a bar of film seconds on stderr (``None``: when stderr is a terminal).
+
+    ``start``/``end`` (seconds of film time): decode only that part, from the keyframe at or
+    before ``start`` (see :class:`FrameResult` for how its results are reported). The detectors
+    see the part as a film of its own, so whatever looks across frames (a shot detector's
+    neighbourhood, a minimum duration) starts afresh at ``start``: a cut in the part's first
+    frames may differ from a whole run's. ``use_audio=False``: the detectors that listen get no
+    sound, as for a film without any (recorded as ``settings["use_audio"] = False``); a run of
+    listening detectors only is then refused, having nothing to decode.
     """
     from scenedet.inference.stream import prefetch
+    from scenedet.media.framepart import check_part
     from scenedet.progress import Progress
 
+    check_part(start, end)  # before any detector (a network's weights) is built
     built = build_detectors(detectors, options=options, device=device, batch_size=batch_size)
     specs = [spec for spec, _, _ in built]
     sizes = [s.size for s in specs if s.size is not None]
-    stream = MediaStream(video, sizes=sizes, audio=any(s.audio for s in specs),
-                         batch_frames=batch_frames)
+    if not use_audio and not sizes:
+        raise UsageError(f"{', '.join(detectors)} only listen{'s' if len(detectors) == 1 else ''}"
+                         ": with the film's audio ignored there is nothing to detect")
+    stream = MediaStream(video, sizes=sizes, audio=use_audio and any(s.audio for s in specs),
+                         batch_frames=batch_frames, start=start, end=end)
     bar = Progress(0, label=f"{Path(video).name}: ", enabled=progress)
     if bar.enabled:
-        bar.total = _film_seconds(video)
+        film = _film_seconds(video)
+        bar.total = max(0, min(film, int(end) if end is not None else film) - int(start or 0))
     done = 0
     try:
         for item in prefetch(lambda: iter(stream), maxsize=4):
@@ -94,7 +118,12 @@ def run_detectors(video: str | Path, detectors: Sequence[str], *,
         bar.close()
     info = stream.info
     assert info is not None
-    return detector_results(built, video, info)
+    results = detector_results(built, video, info)
+    if not use_audio:
+        for (spec, _, _), result in zip(built, results):
+            if spec.audio:
+                result.settings["use_audio"] = False
+    return results
 
 
 def build_detectors(detectors: Sequence[str], *,
@@ -136,16 +165,28 @@ def feed_detectors(built: Sequence[tuple[Any, Any, Any]], item: Any) -> None:
 
 def detector_results(built: Sequence[tuple[Any, Any, dict[str, Any]]], video: str | Path,
                      info: StreamInfo) -> list[FrameResult]:
-    """Each detector's :class:`FrameResult` once the pass is over."""
+    """Each detector's :class:`FrameResult` once the pass is over (a part's moved to film time:
+    the detectors counted from the part's first frame)."""
     results = []
     for spec, detector, opts in built:
-        segments = list(detector.finish(info))
+        segments = [_moved(s, info.start, info.first_frame) for s in detector.finish(info)]
         settings = {k: v for k, v in opts.items() if k != "device"}
         settings.update(getattr(detector, "settings", {}) or {})
-        results.append(FrameResult(video=str(video), scene=spec.name, duration=info.duration,
-                                   fps=info.fps, n_frames=info.n_frames, segments=segments,
-                                   settings=_jsonable(settings)))
+        results.append(FrameResult(video=str(video), scene=spec.name,
+                                   duration=info.start + info.duration, fps=info.fps,
+                                   n_frames=info.n_frames, segments=segments,
+                                   settings=_jsonable(settings), start=info.start,
+                                   first_frame=info.first_frame))
     return results
+
+
+def _moved(segment: FrameSegment, seconds: float, frames: int) -> FrameSegment:
+    """``segment`` of a part, in film time (``seconds`` and ``frames``: where the part starts)."""
+    if not seconds and not frames:
+        return segment
+    return attrs.evolve(segment, start=segment.start + seconds, end=segment.end + seconds,
+                        start_frame=None if segment.start_frame is None else segment.start_frame + frames,
+                        end_frame=None if segment.end_frame is None else segment.end_frame + frames)
 
 
 def _film_seconds(video: str | Path) -> int:
@@ -170,7 +211,8 @@ def run_plugins(video: str | Path, plugins: Sequence[str], *,
                 snap_to: str | None = None, snap_tolerance: float = 2.0,
                 scene_kwargs: Mapping[str, Any] | None = None, device: str = "cpu",
                 batch_size: int | None = None, progress: bool | None = None,
-                one_decode: bool = True) -> list[Any]:
+                one_decode: bool = True, start: float | None = None, end: float | None = None,
+                use_audio: bool = True) -> list[Any]:
     """Run scenes and detectors by name on one film: one result per name, in the order given.
 
     Frame-level detectors share one decode. With per-second scenes as well, that same decode
@@ -180,9 +222,17 @@ def run_plugins(video: str | Path, plugins: Sequence[str], *,
     adds it) whose cuts every per-second scene's boundaries move to, when one lies within
     ``snap_tolerance`` seconds: after that pass, no decode of its own. ``progress``: a bar on
     stderr (``None``: when stderr is a terminal).
+
+    ``start``/``end`` (film seconds): a part of the film for every plugin, results in film time
+    (the scenes' as ``run_scene(start=, end=)``, the detectors' as :func:`run_detectors`). The
+    one decode covers whole films only: on a part, the scenes and the detectors each decode just
+    that part. ``use_audio=False``: the scenes' audio models hear silence and the listening
+    detectors get no sound (both recorded in their settings).
     """
+    from scenedet.media.framepart import check_part
     from scenedet.plugin._factory import get_detector_spec, is_detector
 
+    check_part(start, end)
     names = list(dict.fromkeys(plugins))
     detector_names = [n for n in names if is_detector(n)]
     if snap_to is not None:
@@ -194,6 +244,11 @@ def run_plugins(video: str | Path, plugins: Sequence[str], *,
         raise UsageError(f"snap tolerance must be >= 0 seconds, got {snap_tolerance:g}")
     learned = [n for n in names if not is_detector(n)]
     kwargs = dict(scene_kwargs or {})
+    for key, value in (("start", start), ("end", end)):
+        if value is not None:
+            kwargs[key] = value
+    if not use_audio:
+        kwargs["use_audio"] = False
     kwargs.setdefault("device", device)
     if batch_size is not None:
         kwargs.setdefault("batch_size", batch_size)
@@ -208,7 +263,9 @@ def run_plugins(video: str | Path, plugins: Sequence[str], *,
         scene_results = dict(zip(learned, found))
     else:
         frame_results = (run_detectors(video, detector_names, options=options, device=device,
-                                       batch_size=batch_size, progress=progress)
+                                       batch_size=batch_size, progress=progress,
+                                       start=kwargs.get("start"), end=kwargs.get("end"),
+                                       use_audio=bool(kwargs.get("use_audio", True)))
                          if detector_names else [])
     by_name = {r.scene: r for r in frame_results}
     out: list[Any] = []

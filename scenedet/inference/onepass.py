@@ -42,7 +42,8 @@ def run_one_pass(video: str | Path, scenes: Sequence[str], detectors: Sequence[s
 
     ``scene_kwargs``: what :func:`~scenedet.inference.pipeline.run_scene` takes for the whole
     film (``model``, ``aggregator``, ``min_length``, ``threshold``, ``label_threshold``,
-    ``batch_size``, ``threads``, ``weights``, ``use_audio``; ``progress`` is this call's);
+    ``batch_size``, ``threads``, ``weights``, ``use_audio``; ``progress`` is this call's;
+    ``use_audio=False`` also keeps the sound from the detectors);
     ``options``/``device``/``batch_size``: the detectors', as
     :func:`~scenedet.inference.framerun.run_detectors`.
     """
@@ -96,7 +97,8 @@ def run_one_pass(video: str | Path, scenes: Sequence[str], detectors: Sequence[s
     specs = [spec for spec, _, _ in built]
     damage = Damage()
     stream = MediaStream(video, sizes=[s.size for s in specs if s.size is not None],
-                         audio=any(s.audio for s in specs), batch_frames=batch_frames,
+                         audio=use_audio and any(s.audio for s in specs),
+                         batch_frames=batch_frames,
                          seconds=request, film=info, damage=damage, use_audio=use_audio)
 
     def produce() -> Iterator[Any]:
@@ -145,7 +147,12 @@ def run_one_pass(video: str | Path, scenes: Sequence[str], detectors: Sequence[s
                             np.concatenate(sc) if sc else np.zeros(0, np.float32),
                             damage=damage, use_audio=use_audio, precision=r.used)
                for s, sc, r in zip(loaded, scores, runners)]
-    return results, detector_results(built, video, stream_info)
+    found = detector_results(built, video, stream_info)
+    if not use_audio:  # the listening detectors heard nothing: say so, as run_detectors does
+        for (spec, _, _), result in zip(built, found):
+            if spec.audio:
+                result.settings["use_audio"] = False
+    return results, found
 
 
 __all__ = ["run_one_pass"]

@@ -75,6 +75,10 @@ class StreamInfo:
     has_video: bool
     has_audio: bool
     audio_rate: int | None = None
+    #: A part of the film (``MediaStream(start=...)``): the film time and nominal frame number of
+    #: the part's first frame, which the times and indices above count from.
+    start: float = 0.0
+    first_frame: int = 0
 
     def frame_time(self, index: int) -> float:
         """Seconds of frame ``index`` on the nominal grid (``index >= n_frames``: the end)."""
@@ -124,11 +128,16 @@ class MediaStream:
     then the film's :func:`~scenedet.media.probe.probe` (whole seconds, orientation, declared
     ends). With ``seconds``, damaged packets are skipped and counted in ``damage`` as
     ``iter_seconds`` does; ``use_audio=False`` gives those seconds silence.
+
+    ``start``/``end`` (film seconds, not with ``seconds``): decode only that part, from the
+    keyframe at or before ``start`` (:mod:`scenedet.media.framepart`). The part is then handed
+    over as a film of its own (first frame: index 0 at time 0); :attr:`info` says where it lies.
     """
 
     def __init__(self, path: str | Path, *, sizes: Sequence[tuple[int, int]] = ((48, 27),),
                  audio: bool = False, batch_frames: int = 128, seconds: Any = None,
-                 film: Any = None, damage: Any = None, use_audio: bool = True) -> None:
+                 film: Any = None, damage: Any = None, use_audio: bool = True,
+                 start: float | None = None, end: float | None = None) -> None:
         for w, h in sizes:
             if w < 1 or h < 1:
                 raise UsageError(f"frame size must be positive, got {w}x{h}")
@@ -141,14 +150,20 @@ class MediaStream:
         if seconds is not None and film is None:
             raise UsageError("seconds need the film's probe (film=probe(path))")
         self.seconds, self.film, self.damage, self.use_audio = seconds, film, damage, use_audio
+        if (start is not None or end is not None) and seconds is not None:
+            raise UsageError("a part of the film is decoded frame by frame only (no seconds)")
+        from scenedet.media.framepart import check_part
+
+        check_part(start, end)
+        self.start, self.end = start, end
         self.info: StreamInfo | None = None
 
     def __iter__(self) -> Iterator[FrameBatch | AudioChunk]:
         from scenedet.media.probe import check_path
 
         check_path(self.path)
-        if (not self.sizes and self.audio and self.seconds is None
-                and self.path.suffix.lower() in SOUNDFILE_SUFFIXES):
+        if (not self.sizes and self.audio and self.seconds is None and self.start is None
+                and self.end is None and self.path.suffix.lower() in SOUNDFILE_SUFFIXES):
             yield from self._soundfile()
         else:
             yield from self._pyav()
@@ -203,11 +218,25 @@ class MediaStream:
             resampler = (av.AudioResampler(format="flt", layout="mono", rate=audio_rate)
                          if sound is not None and self.audio else None)
             audio_end = 0.0
+            part = None
+            if self.start is not None or self.end is not None:
+                from scenedet.media.framepart import Part, seek_part
+
+                part = Part(self.start, self.end, has_video=video is not None,
+                            has_audio=resampler is not None)
+                if part.start > 0:
+                    seek_part(container, streams[0], video, origin, part.start)
             try:
                 for packet in profiled.packets(container.demux(streams)):
+                    if part is not None and (part.done or (packet.stream is video and part.video_done)):
+                        if part.done:
+                            break
+                        continue
                     stage = "decode" if packet.stream is video else "audio"
                     for frame in profiled.call(stage, self._decoded, packet, tap, origin):
                         if packet.stream is video:
+                            if part is not None and not _in_part(part, frame, origin, state):
+                                continue
                             batch = (profiled.call("convert", state.add, frame) if self.sizes
                                      else state.tick(frame))
                             if batch is not None:
@@ -219,11 +248,11 @@ class MediaStream:
                                 yield from tap.audio(frame)
                             if resampler is None:
                                 continue
-                            for chunk in _resampled(resampler, frame, origin):
+                            for chunk in _resampled(resampler, frame, origin, part):
                                 audio_end = max(audio_end, chunk.start + len(chunk.samples) / chunk.rate)
                                 yield chunk
                 if resampler is not None:
-                    for chunk in _resampled(resampler, None, origin):
+                    for chunk in _resampled(resampler, None, origin, part):
                         audio_end = max(audio_end, chunk.start + len(chunk.samples) / chunk.rate)
                         yield chunk
             except av.FFmpegError as exc:
@@ -234,11 +263,16 @@ class MediaStream:
             if tap is not None:
                 yield from tap.finish()
             if video is not None and state.count == 0:
+                if part is not None:
+                    raise UsageError(f"no frame of {self.path} lies between {part.start:g} s "
+                                     f"and {part.end:g} s")
                 raise MediaError(f"no frame of {self.path} could be decoded")
             duration = state.end() if video is not None else audio_end
             self.info = StreamInfo(path=self.path, n_frames=state.count, fps=state.fps,
                                    duration=duration, has_video=video is not None,
-                                   has_audio=sound is not None, audio_rate=audio_rate)
+                                   has_audio=sound is not None, audio_rate=audio_rate,
+                                   start=float(part.first_time or 0.0) if part else 0.0,
+                                   first_frame=part.first_frame if part else 0)
         finally:
             container.close()
 
@@ -348,15 +382,35 @@ def _nominal_fps(video: Any) -> float:
     return 0.0
 
 
-def _resampled(resampler: Any, frame: Any, origin: Fraction) -> Iterator[AudioChunk]:
-    """Mono float chunks of one decoded audio frame (``None``: flush the resampler)."""
+def _resampled(resampler: Any, frame: Any, origin: Fraction, part: Any = None
+               ) -> Iterator[AudioChunk]:
+    """Mono float chunks of one decoded audio frame (``None``: flush the resampler); with a
+    ``part``, trimmed to it and on its clock."""
     for out in resampler.resample(frame):
         samples = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
         if not len(samples):
             continue
         start = (float(Fraction(out.pts) * out.time_base - origin)
                  if out.pts is not None and out.time_base is not None else 0.0)
-        yield AudioChunk(start=start, rate=out.sample_rate, samples=samples)
+        if part is None:
+            yield AudioChunk(start=start, rate=out.sample_rate, samples=samples)
+            continue
+        for at, kept in part.sound(start, out.sample_rate, samples):
+            yield AudioChunk(start=at, rate=out.sample_rate, samples=kept)
+
+
+def _in_part(part: Any, frame: Any, origin: Fraction, state: _VideoState) -> bool:
+    """Whether a decoded frame is inside ``part``; the first one inside restarts the clock of
+    ``state`` at its own time (the part's time 0)."""
+    started = part.first_time is not None
+    if frame.pts is None or frame.time_base is None:  # no time of its own: goes with its neighbours
+        return started and not part.video_done
+    stream_time = Fraction(frame.pts) * frame.time_base
+    if not part.keep_frame(float(stream_time - origin), state.fps):
+        return False
+    if not started:
+        state.origin = stream_time
+    return True
 
 
 def iter_frames(path: str | Path, width: int = 48, height: int = 27, *,

@@ -141,7 +141,10 @@ def produce(scenes: SceneList, plan: OutputPlan, *, progress: bool | None = None
 
         written.append(write_plot(plan.plot, scenes.scores, [(s.start, s.end) for s in scenes.scenes],
                                   label_threshold=label_threshold, annotations=annotations,
-                                  title=f"{scenes.name}: {scenes.scene}"))
+                                  title=f"{scenes.name}: {scenes.scene}",
+                                  segment_scores=[s.score for s in scenes.scenes],
+                                  labels=[str(s.extra.get("label", "")) for s in scenes.scenes],
+                                  extent=(float(scenes.start or 0), float(scenes.duration))))
         say(f"timeline plot -> {plan.plot}")
     if plan.report is not None:
         from scenedet.outputs.report import write_report

@@ -11,6 +11,13 @@ format its suffix names, exactly as a per-second scene's run does. Several plugi
   (:class:`~scenedet.errors.UsageError`) before anything is decoded, as are two outputs that
   land on the same file.
 
+Clips, stills, the plot and the report (:class:`~scenedet.outputs.produce.OutputPlan`) follow
+the same rule (:func:`plan_outputs`): with one plugin any path, with several a ``{scene}``
+template (``clips/{scene}`` -> ``clips/kissing``, ``clips/shots``), a plain path refused. Each
+plugin's are written by :func:`~scenedet.outputs.produce.produce` on the scene list ``scenedet
+export`` would make of its result (a shot detector: one clip and the stills of each shot), and
+its JSON then names them per segment (``clip``, ``stills``), as a per-second scene's does.
+
 JSON outputs are each result's own JSON (:meth:`~scenedet.inference.framerun.FrameResult.
 to_dict`, or a scene's result); other formats go through the exporters
 (:func:`~scenedet.plugin._factory.get_exporter_for_suffix`) on the scene list
@@ -21,9 +28,10 @@ written, and each is written atomically: a failure leaves no file, whole or half
 
 from __future__ import annotations
 
+import copy
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +128,98 @@ def write_targets(results: Sequence[Any], targets: Sequence[Target], video: str 
     return [write_rendered(path, content) for path, content in rendered], stdout
 
 
+#: What each media output of an :class:`~scenedet.outputs.produce.OutputPlan` is, for messages.
+MEDIA = {"clips": "clips folder", "stills": "stills folder", "plot": "plot", "report": "report"}
+
+
+@attrs.frozen
+class RunOutputs:
+    """Everything a run of several plugins (or of one detector) writes, checked.
+
+    ``targets``: the scene lists (:func:`plan_targets`). ``media``: per plugin, in order, the
+    :class:`~scenedet.outputs.produce.OutputPlan` of its clips, stills, plot and report (None:
+    none asked for).
+    """
+
+    targets: list[Target]
+    media: list[Any]
+
+
+def plan_outputs(outputs: Sequence[str | os.PathLike[str]], names: Sequence[str],
+                 plan: Any = None) -> RunOutputs:
+    """The scene lists ``outputs`` and the media of ``plan`` (an ``OutputPlan``; its own
+    ``outputs`` are ignored) for a run of ``names``, all checked before anything is decoded.
+
+    With several plugins each clips/stills folder, plot and report path must hold ``{scene}``;
+    a plain one is a one-line :class:`UsageError`, as is any path two outputs share.
+    """
+    names = list(dict.fromkeys(names))
+    targets = plan_targets(outputs, names)
+    media: list[Any] = [None] * len(names)
+    paths = {} if plan is None else {k: getattr(plan, k) for k in MEDIA
+                                     if getattr(plan, k) is not None}
+    if paths:
+        for key, path in paths.items():
+            text = os.fspath(path)
+            if len(names) > 1 and PLACEHOLDER not in text:
+                raise UsageError(
+                    f"{text}: one {MEDIA[key]} for {len(names)} plugins ({', '.join(names)}) "
+                    f"would mix their results; put {PLACEHOLDER} in the path for one each, "
+                    f"e.g. {_example(text, key)}")
+        media = []
+        for name in names:
+            one = attrs.evolve(plan, outputs=(), **{
+                k: Path(os.fspath(v).replace(PLACEHOLDER, _safe(name))) for k, v in paths.items()})
+            one.check()
+            media.append(one)
+    seen = {os.path.abspath(t.path): t.path for t in targets if t.path is not None}
+    for one in media:
+        for key in (MEDIA if one is not None else ()):
+            path = getattr(one, key)
+            if path is None:
+                continue
+            where = os.path.abspath(path)
+            if where in seen:
+                raise UsageError(f"{path} is named twice among the outputs")
+            seen[where] = path
+    return RunOutputs(targets, media)
+
+
+def write_outputs(results: Sequence[Any], planned: RunOutputs, video: str | Path, *,
+                  progress: bool | None = None,
+                  say: Callable[[str], None] | None = None) -> tuple[list[Path], str | None]:
+    """Write what :func:`plan_outputs` planned: each plugin's clips, stills, plot and report
+    (:func:`~scenedet.outputs.produce.produce`, on :func:`~scenedet.outputs.document.from_dict`
+    of its JSON at the film's frame rate), then the scene lists (:func:`write_targets`), whose
+    JSON then names each segment's clip and stills. Returns the files written and the JSON for
+    standard output, as :func:`write_targets`; ``say`` hears one line per media output.
+    """
+    from scenedet.outputs.document import film_frame_rate, from_dict
+    from scenedet.outputs.produce import produce
+
+    dicts = [copy.deepcopy(r) if isinstance(r, dict) else r.to_dict() for r in results]
+    written: list[Path] = []
+    rate = None
+    for data, plan in zip(dicts, planned.media):
+        if plan is None:
+            continue
+        if rate is None:
+            rate = film_frame_rate(video)
+        scenes = from_dict(data, source=str(data.get("scene", "result")), rate=rate)
+        written += produce(scenes, plan, progress=progress, say=say)
+        for segment, scene in zip(data["segments"], scenes.scenes):
+            segment.update({k: v for k, v in scene.extra.items() if k in ("clip", "stills")})
+    lists, stdout = write_targets(dicts, planned.targets, video)
+    return written + lists, stdout
+
+
+def _example(text: str, key: str) -> str:
+    path = Path(text)
+    if key in ("clips", "stills"):
+        return os.fspath(path / PLACEHOLDER)
+    return os.fspath(path.with_name(f"{path.stem}.{PLACEHOLDER}{path.suffix}"))
+
+
 def _is_json(spec: Any) -> bool:
     return ".json" in getattr(spec, "suffixes", ())
 
@@ -129,4 +229,5 @@ def _safe(name: str) -> str:
     return name.replace(os.sep, "_").replace("/", "_")
 
 
-__all__ = ["PLACEHOLDER", "Target", "plan_targets", "write_targets"]
+__all__ = ["MEDIA", "PLACEHOLDER", "RunOutputs", "Target", "plan_outputs", "plan_targets",
+           "write_outputs", "write_targets"]
