@@ -31,8 +31,9 @@ def output_options(func):
         click.option("--stills-per-scene", type=click.IntRange(min=1), default=3,
                      show_default=True, metavar="N", help="Thumbnails per scene."),
         click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-                     help="Timeline plot (.png/.svg): probability per second, the threshold, "
-                          "the scenes."),
+                     help="Timeline plot (.png/.svg/.pdf): probability per second, the "
+                          "threshold, the scenes (a detector's result: its segments and their "
+                          "scores)."),
         click.option("--report", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
                      help="Self-contained HTML page: the film in a player, the timeline, the "
                           "scene list (click a scene to play it)."),
