@@ -108,6 +108,9 @@ def test_speed_settings_and_profiles_travel_to_and_from_ray_actors(lib, model, t
     lines = [r for r in iter_summary(out / "summary.jsonl")]
     assert len(lines) == len(GOOD)
     for r in lines:  # measured in the actor, sent back with the outcome
-        assert {"h2d", "backbone:resnet18", "segment"} <= set(r["profile"]["stages"])
+        stages = r["profile"]["stages"]
+        assert {"backbone:resnet18", "segment"} <= set(stages)
+        # per second on the decoding thread, plus once per batch on the device (one batch a film)
+        assert stages["preprocess"]["calls"] == r["seconds"] + 1
     assert report.profile["films"] == len(GOOD)
     assert report.profile["stages"]["segment"]["calls"] == len(GOOD)
