@@ -119,11 +119,10 @@ class FilmRunner:
     """The models of one worker, loaded once; :meth:`run` scores one film with them."""
 
     def __init__(self, settings: BatchSettings, *, threads: int | None = None) -> None:
+        from scenedet.inference.gpu import resolve_precision
         from scenedet.inference.model import build_scene_model, resolve_device
         from scenedet.inference.modelfile import load_model_file
         from scenedet.inference.pipeline import set_threads
-
-        from scenedet.inference.gpu import resolve_precision
 
         set_threads(threads)
         self.settings = settings
