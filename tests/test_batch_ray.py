@@ -96,3 +96,21 @@ def test_gpu_share_per_actor_is_validated_and_described():
     assert "2 CPU(s) + 0.25 GPU" in executor.describe()
     with pytest.raises(UsageError, match=r"in \(0, 1\]"):
         RayExecutor(settings, gpus_per_actor=1.5)
+
+
+def test_speed_settings_and_profiles_travel_to_and_from_ray_actors(lib, model, tmp_path, local_ray):
+    settings = prepare_settings("kissing", model=model, precision="auto", device_preprocess=True,
+                                profile=True)
+    out = tmp_path / "ray"
+    report = run_batch(plan_batch([str(lib / "good")], out, settings),
+                       RayExecutor(settings, jobs=2, threads=1))
+    assert report.done == len(GOOD) and report.ok
+    lines = [r for r in iter_summary(out / "summary.jsonl")]
+    assert len(lines) == len(GOOD)
+    for r in lines:  # measured in the actor, sent back with the outcome
+        stages = r["profile"]["stages"]
+        assert {"backbone:resnet18", "segment"} <= set(stages)
+        # per second on the decoding thread, plus once per batch on the device (one batch a film)
+        assert stages["preprocess"]["calls"] == r["seconds"] + 1
+    assert report.profile["films"] == len(GOOD)
+    assert report.profile["stages"]["segment"]["calls"] == len(GOOD)

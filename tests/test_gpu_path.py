@@ -173,3 +173,93 @@ def test_run_refuses_fp16_on_the_cpu_in_one_line(film, tmp_path):
                                    "--precision", "fp16"])
     assert out.exit_code == 2
     assert "precision fp16 needs a CUDA device" in out.output
+
+
+# -- the "auto" guard, checked through the film: a stand-in whose half precision drifts late ---
+
+class _Exact:
+    """Logits from the batch's one input: a column of the batch index (plus a per-row offset)."""
+
+    def __call__(self, inputs):
+        x = inputs[0]
+        return torch.cat([torch.zeros_like(x), 0.01 * x + 0.001 * torch.arange(len(x))[:, None]], 1)
+
+
+class _DriftsFrom(_Exact):
+    """The "half precision" model: 1e-5 off fp32 on batches before ``k``, 0.2 off from ``k`` on."""
+
+    def __init__(self, k):
+        self.k = k
+
+    def __call__(self, inputs):
+        logits = super().__call__(inputs)
+        index = int(inputs[0][0, 0])
+        logits[:, 1] += 0.2 if index >= self.k else 1e-5
+        return logits
+
+
+def _score_film(k, every, n_batches):
+    runner = gpu.ModelRunner(_Exact(), "auto", check_every=every,
+                             make_half=lambda model, dtype: _DriftsFrom(k))
+    batches = [[torch.full((3, 1), float(i))] for i in range(n_batches)]
+    return runner, [runner(b) for b in batches], batches
+
+
+@settings(max_examples=60, deadline=None)
+@given(k=st.integers(0, 30), every=st.integers(1, 8), n_batches=st.integers(1, 30))
+def test_auto_switches_to_fp32_at_the_first_check_at_or_after_the_drift(k, every, n_batches):
+    runner, scores, batches = _score_film(k, every, n_batches)
+    switch = next((i for i in range(k, n_batches) if i % every == 0), None)
+    assert runner.fp32_from == switch
+    for i, (got, batch) in enumerate(zip(scores, batches)):
+        exact = gpu.positive_scores(_Exact(), batch)
+        half = gpu.positive_scores(_DriftsFrom(k), batch)
+        checked = i % every == 0 and (switch is None or i <= switch)
+        # checked batches and everything from the switch on: fp32; the rest: fp16's scores
+        want = exact if checked or (switch is not None and i >= switch) else half
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
+    n_checks = len([i for i in range(n_batches) if i % every == 0
+                    and (switch is None or i <= switch)])
+    record = runner.check_record()
+    assert record["checked_batches"] == runner.checked == n_checks
+    assert record["fp32_from_batch"] == switch and record["check_every"] == every
+    assert (record["max_diff"] > gpu.FP16_TOLERANCE) == (switch is not None)
+    fp16_batches = [i for i in range(n_batches) if i % every and (switch is None or i < switch)]
+    assert runner.used == ("fp32" if not fp16_batches else
+                           "fp16" if switch is None else "fp16+fp32")
+
+
+def test_a_film_that_drifts_after_its_first_batch_is_caught():
+    # the old guard (first batch only) kept fp16 here for the whole film
+    runner, scores, batches = _score_film(k=40, every=gpu.FP16_CHECK_EVERY, n_batches=100)
+    assert runner.fp32_from == 64 and runner.checked == 3 and runner.used == "fp16+fp32"
+    torch.testing.assert_close(scores[64], gpu.positive_scores(_Exact(), batches[64]))
+    assert not torch.equal(scores[63], gpu.positive_scores(_Exact(), batches[63]))
+
+
+def test_fixed_precisions_never_check():
+    for precision in ("fp32", "fp16"):
+        runner = gpu.ModelRunner(_Exact(), precision, make_half=lambda m, d: _DriftsFrom(0))
+        for i in range(5):
+            runner([torch.full((2, 1), float(i))])
+        assert runner.checked == 0 and runner.check_record() is None and runner.used == precision
+
+
+def test_the_guard_record_reaches_the_result_json():
+    import json
+    from fractions import Fraction
+
+    from scenedet.inference.pipeline import SceneResult, recorded_settings
+
+    runner, _, _ = _score_film(k=3, every=2, n_batches=6)
+    settings = recorded_settings({"aggregator": "threshold", "min_length": 10,
+                                  "threshold": Fraction(1, 2), "label_threshold": 0.5},
+                                 precision=runner.used, precision_check=runner.check_record())
+    assert settings["precision"] == "fp16+fp32"
+    assert settings["precision_check"] == {"checked_batches": 3, "check_every": 2,
+                                           "tolerance": gpu.FP16_TOLERANCE,
+                                           "max_diff": settings["precision_check"]["max_diff"],
+                                           "fp32_from_batch": 4}
+    doc = SceneResult(video="f.mp4", scene="kissing", duration=2.0,
+                      scores=np.zeros(2, np.float32), segments=[], settings=settings).to_dict()
+    assert json.loads(json.dumps(doc))["settings"]["precision_check"]["fp32_from_batch"] == 4

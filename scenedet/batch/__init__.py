@@ -13,7 +13,8 @@ Library use::
 Modules: :mod:`~scenedet.batch.discovery` (films and their output names),
 :mod:`~scenedet.batch.state` (summary log, skip rule), :mod:`~scenedet.batch.jobs` (one film's
 job), :mod:`~scenedet.batch.outputs` (what else each film gets, as ``scenedet run`` writes it), :mod:`~scenedet.batch.local` and :mod:`~scenedet.batch.ray_executor` (executors),
-:mod:`~scenedet.batch.progress`, :mod:`~scenedet.batch.driver` (plan and run). Importing this
+:mod:`~scenedet.batch.progress`, :mod:`~scenedet.batch.profiles` (``--profile``: the films'
+profiles summed), :mod:`~scenedet.batch.driver` (plan and run). Importing this
 package does not import torch or Ray.
 """
 

@@ -26,8 +26,10 @@ from scenedet.batch.jobs import (BatchSettings, FilmJob, FilmOutcome, complete_o
                                  write_outputs)
 from scenedet.batch.outputs import BatchOutputs
 from scenedet.batch.progress import BatchProgress
+from scenedet.batch.profiles import sum_profiles
 from scenedet.batch.state import (SUMMARY_NAME, OutdirLock, SummaryLog, batch_block, content_hash,
-                                  OUTPUTS_MISSING, file_hash, read_summary, result_status)
+                                  OUTPUTS_MISSING, changed_settings, file_hash, read_summary,
+                                  result_status)
 from scenedet.errors import ScenedetError, UsageError
 
 
@@ -47,12 +49,17 @@ def prepare_settings(scene: str, *, model: str | Path | None = None,
                      threshold: float | str | None = None, label_threshold: float | None = None,
                      device: str = "cpu", batch_size: int = 16,
                      weights: Mapping[str, str] | None = None,
-                     strategy: str = "auto", decode_workers: int | None = None) -> BatchSettings:
+                     strategy: str = "auto", decode_workers: int | None = None,
+                     precision: str = "fp32", speedup: str = "none",
+                     device_preprocess: bool = False, profile: bool = False) -> BatchSettings:
     """Validate everything a batch needs before a film is touched (one-line errors).
 
     Same defaults as :func:`~scenedet.inference.pipeline.run_scene`: the scene's installed model
-    and its recipe's segmentation settings. ``decode_workers``: per film, see
-    :func:`~scenedet.inference.pipeline.run_scene`.
+    and its recipe's segmentation settings. ``decode_workers``, ``precision``, ``speedup``,
+    ``device_preprocess``: per film, as :func:`~scenedet.inference.pipeline.run_scene` takes
+    them (fp16 needs a CUDA device, int8 the CPU; ``"auto"`` on the CPU is fp32; a speed-up
+    runs in fp32). ``profile``: each film's stage times come back in its outcome and summary
+    line, and :attr:`BatchReport.profile` sums them.
     """
     from scenedet.errors import ModelFileError
     from scenedet.inference.modelfile import load_model_file
@@ -65,10 +72,34 @@ def prepare_settings(scene: str, *, model: str | Path | None = None,
     meta = load_model_file(model_path).meta
     if meta.scene != spec.name:
         raise ModelFileError(f"{model_path} was trained for scene {meta.scene!r}, not {spec.name!r}")
+    precision, speedup = _check_speed_settings(device, precision, speedup)
     return BatchSettings(scene=spec.name, model=str(model_path.absolute()),
                          model_hash=file_hash(model_path), segmentation=settings, device=device,
                          batch_size=batch_size, weights=dict(weights or {}), strategy=strategy,
-                         decode_workers=decode_workers)
+                         decode_workers=decode_workers, precision=precision, speedup=speedup,
+                         device_preprocess=bool(device_preprocess), profile=bool(profile))
+
+
+def _check_speed_settings(device: str, precision: str, speedup: str) -> tuple[str, str]:
+    """``(precision, speedup)`` checked against the kind of ``device``, as ``run_scene`` checks
+    them. Only the kind: a Ray driver may have no GPU while its actors do."""
+    import torch
+
+    from scenedet.inference.gpu import resolve_precision
+    from scenedet.inference.model import resolve_device
+    from scenedet.inference.speedups import check_speedup
+
+    name = (device or "cpu").strip().lower()
+    try:
+        kind = resolve_device(name).type if name == "auto" else torch.device(name).type
+    except RuntimeError:
+        raise UsageError(f"unknown device {device!r}: use cpu, cuda, cuda:N or auto") from None
+    precision = resolve_precision(precision, kind)
+    speedup = check_speedup(speedup, kind)
+    if speedup != "none" and precision != "fp32":
+        raise UsageError(f"the {speedup} speed-up runs in fp32: it cannot be combined with "
+                         f"precision {precision}")
+    return precision, speedup
 
 
 @attrs.frozen
@@ -79,6 +110,8 @@ class PlannedFilm:
     film_hash: str | None
     status: str
     error: str | None = None  # the film cannot even be read (it is recorded as failed)
+    #: ``status == "settings changed"``: the names of the settings that differ
+    changed: tuple[str, ...] = ()
 
     @property
     def todo(self) -> bool:
@@ -110,6 +143,17 @@ class BatchPlan:
     @property
     def summary_path(self) -> Path:
         return self.outdir / SUMMARY_NAME
+
+    def settings_note(self) -> str | None:
+        """One line when finished films will be scored again because the settings changed
+        (naming the settings), else ``None``."""
+        changed = [f for f in self.films if f.status == "settings changed"]
+        if not changed:
+            return None
+        names = sorted({name for f in changed for name in f.changed})
+        which = f" ({', '.join(names)})" if names else ""
+        return (f"{len(changed)} finished film(s) were scored with other settings{which}: "
+                f"they will be scored again")
 
 
 def plan_batch(library: Sequence[str], outdir: str | Path, settings: BatchSettings, *,
@@ -143,17 +187,22 @@ def plan_batch(library: Sequence[str], outdir: str | Path, settings: BatchSettin
         status = result_status(result_path(outdir, film.name),
                                batch_block(digest, settings.model_hash, key),
                                outputs.paths(outdir, film.name))
+        changed: tuple[str, ...] = ()
+        if status == "settings changed":
+            changed = tuple(changed_settings(result_path(outdir, film.name), key))
         record = last.get(str(film.path))
         if (status == "new" and record is not None and record.get("status") == "failed"
                 and record.get("hash") == digest):
             status = f"failed before: {record.get('error')}"
-        planned.append(PlannedFilm(film, digest, status))
+        planned.append(PlannedFilm(film, digest, status, changed=changed))
     return BatchPlan(outdir=outdir, settings=settings, films=planned, outputs=outputs)
 
 
 @attrs.frozen
 class BatchReport:
-    """What a run did. ``failed`` holds the outcomes of the films that failed."""
+    """What a run did. ``failed`` holds the outcomes of the films that failed; ``profile``
+    (``settings.profile``) the films' profiles summed (:func:`~scenedet.batch.profiles.sum_profiles`),
+    each film's own being in its ``summary.jsonl`` line."""
 
     done: int
     skipped: int
@@ -161,6 +210,7 @@ class BatchReport:
     film_seconds: int
     wall: float
     summary: Path
+    profile: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -168,11 +218,14 @@ class BatchReport:
 
 
 def _record(outcome: FilmOutcome, output: str | None) -> dict[str, Any]:
-    return {"path": outcome.path, "name": outcome.name, "hash": outcome.film_hash,
-            "status": outcome.status, "seconds": outcome.seconds, "scenes": outcome.scenes,
-            "wall": None if outcome.wall is None else round(outcome.wall, 3),
-            "error": outcome.error, "output": output,
-            "time": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    record = {"path": outcome.path, "name": outcome.name, "hash": outcome.film_hash,
+              "status": outcome.status, "seconds": outcome.seconds, "scenes": outcome.scenes,
+              "wall": None if outcome.wall is None else round(outcome.wall, 3),
+              "error": outcome.error, "output": output,
+              "time": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    if outcome.profile is not None:
+        record["profile"] = outcome.profile
+    return record
 
 
 def _recover_lines(plan: BatchPlan, log: SummaryLog) -> None:
@@ -251,6 +304,7 @@ def run_batch(plan: BatchPlan, executor: Any, *, progress: str = "off") -> Batch
     done = 0
     finished = 0  # jobs with an outcome
     film_seconds = 0
+    profiles: list[dict[str, Any]] = []
     with OutdirLock(plan.outdir), SummaryLog(plan.summary_path) as log:
         _recover_lines(plan, log)
         last_records = read_summary(plan.summary_path)
@@ -284,6 +338,8 @@ def run_batch(plan: BatchPlan, executor: Any, *, progress: str = "off") -> Batch
                             outcome = attrs.evolve(outcome, status="failed", error=str(exc),
                                                    result=None)
                     log.append(_record(outcome, output))
+                    if outcome.profile is not None:
+                        profiles.append(outcome.profile)
                     bar.update(outcome)
                     finished += 1
                     if outcome.status == "done":
@@ -299,4 +355,4 @@ def run_batch(plan: BatchPlan, executor: Any, *, progress: str = "off") -> Batch
             bar.close()
     return BatchReport(done=done, skipped=len(plan.done), failed=failed,
                        film_seconds=film_seconds, wall=time.perf_counter() - start,
-                       summary=plan.summary_path)
+                       summary=plan.summary_path, profile=sum_profiles(profiles))

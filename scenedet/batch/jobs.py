@@ -25,6 +25,10 @@ class BatchSettings:
 
     ``segmentation`` holds the resolved settings (:func:`resolve_settings`), ``weights`` backbone
     weight-file overrides. ``key()`` is what a result must have been made with to be skipped.
+    ``precision``, ``speedup``, ``device_preprocess`` are ``run_scene``'s, per film
+    (``precision`` as resolved for the device: ``"auto"`` on the CPU is ``"fp32"``);
+    ``profile``: time each film's stages and send the profile back with its outcome (a worker's
+    :data:`scenedet.profiling.PROFILE` is its own process's, so it cannot be read from here).
     """
 
     scene: str
@@ -39,17 +43,42 @@ class BatchSettings:
     #: are daemon processes); None chooses from the cores and the device. Not in ``key()``:
     #: the seconds decoded are the same.
     decode_workers: int | None = None
+    #: ``"fp32"``, ``"fp16"`` or ``"auto"`` (CUDA; see :mod:`scenedet.inference.gpu`). In ``key()``.
+    precision: str = "fp32"
+    #: ``"none"``, ``"int8"`` or ``"compile"`` (:mod:`scenedet.inference.speedups`). In ``key()``.
+    speedup: str = "none"
+    #: Preprocess the stills on the device. Not in ``key()`` (scores move by float rounding
+    #: only, as with another device).
+    device_preprocess: bool = False
+    #: Time each film's stages (:mod:`scenedet.profiling`). Not in ``key()``.
+    profile: bool = False
 
-    def result_settings(self) -> dict[str, Any]:
-        """The ``"settings"`` a result records, as ``scenedet run`` writes them."""
-        from scenedet.segmentation.segments import fraction_text
+    def result_settings(self, *, precision: str = "fp32",
+                        precision_check: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The ``"settings"`` a result records, as ``scenedet run`` writes them (``precision``:
+        the one a film was scored in; ``precision_check``: what the ``"auto"`` guard did)."""
+        from scenedet.inference.pipeline import recorded_settings
 
-        return {**self.segmentation, "threshold": fraction_text(self.segmentation["threshold"])}
+        return recorded_settings(self.segmentation, speedup=self.speedup, precision=precision,
+                                 precision_check=precision_check)
 
     def key(self) -> dict[str, Any]:
-        """Settings that change a result (the device and batch size do not, by intent)."""
-        return {"scene": self.scene, **self.result_settings(),
-                "weights": dict(sorted(self.weights.items()))}
+        """Settings that change a result: a finished film made with others is scored again.
+
+        The precision asked for and the speed-up change the scores, so they count (each only
+        when not the default, so results made before they existed stay current); the device,
+        batch size, decode workers, device preprocessing and profiling do not, by intent.
+        """
+        from scenedet.segmentation.segments import fraction_text
+
+        key: dict[str, Any] = {"scene": self.scene, **self.segmentation,
+                               "threshold": fraction_text(self.segmentation["threshold"])}
+        if self.precision != "fp32":
+            key["precision"] = self.precision
+        if self.speedup not in (None, "none"):
+            key["speedup"] = self.speedup
+        key["weights"] = dict(sorted(self.weights.items()))
+        return key
 
 
 @attrs.frozen
@@ -74,6 +103,9 @@ class FilmOutcome:
     wall: float = 0.0
     error: str | None = None
     result: dict[str, Any] | None = None
+    #: ``settings.profile``: the film's stages (:meth:`scenedet.profiling.Profile.to_dict`),
+    #: measured in the worker that scored it.
+    profile: dict[str, Any] | None = None
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -87,6 +119,7 @@ class FilmRunner:
     """The models of one worker, loaded once; :meth:`run` scores one film with them."""
 
     def __init__(self, settings: BatchSettings, *, threads: int | None = None) -> None:
+        from scenedet.inference.gpu import resolve_precision
         from scenedet.inference.model import build_scene_model, resolve_device
         from scenedet.inference.modelfile import load_model_file
         from scenedet.inference.pipeline import set_threads
@@ -94,12 +127,28 @@ class FilmRunner:
         set_threads(threads)
         self.settings = settings
         self.device = resolve_device(settings.device)
+        # fp16 on a worker without CUDA: refused here, once, not film after film
+        self.precision = resolve_precision(settings.precision, self.device)
         self.model = build_scene_model(load_model_file(settings.model), settings.scene,
                                        device=self.device, weights=settings.weights or None)
 
     def run(self, job: FilmJob) -> FilmOutcome:
         """Score ``job``'s film. A failure is returned as an outcome, never raised (except
         interrupts), so one bad film does not stop the worker."""
+        if not self.settings.profile:
+            return self._run(job)
+        from scenedet import profiling
+
+        was_enabled = profiling.PROFILE.enabled
+        profiling.enable()  # restarted per film: this film's stages only
+        try:
+            outcome = self._run(job)
+            return attrs.evolve(outcome, profile=profiling.PROFILE.to_dict())
+        finally:
+            profiling.PROFILE.enabled = was_enabled
+
+    def _run(self, job: FilmJob) -> FilmOutcome:
+        from scenedet import profiling
         from scenedet.inference.pipeline import SceneResult, score_film
         from scenedet.media.damage import Damage
         from scenedet.media.probe import probe
@@ -116,14 +165,20 @@ class FilmRunner:
                 raise UsageError(f"{job.path} is shorter than one second ({info.duration:.2f} s): "
                                  f"nothing to score")
             damage = Damage()
+            used: dict[str, Any] = {}
             scores = score_film(self.model, job.path, device=self.device,
                                 batch_size=s.batch_size, strategy=s.strategy, damage=damage,
-                                decode_workers=s.decode_workers)
-            found = segment(scores, **s.segmentation)
+                                decode_workers=s.decode_workers, speedup=s.speedup,
+                                precision=self.precision,
+                                device_preprocess=s.device_preprocess, info=used)
+            with profiling.stage("segment"):
+                found = segment(scores, **s.segmentation)
             # the JSON `scenedet run -o film.json` writes: frames and timecodes at the film's rate
             result = scenes_of(SceneResult(video=job.path, scene=s.scene, duration=info.duration,
                                            scores=scores, segments=found, model=s.model,
-                                           settings=s.result_settings(),
+                                           settings=s.result_settings(
+                                               precision=used.get("precision", "fp32"),
+                                               precision_check=used.get("precision_check")),
                                            damage=damage if damage else None)).to_dict()
             result["batch"] = batch_block(job.film_hash, s.model_hash, s.key())
         except Exception as exc:  # noqa: BLE001  (recorded; the batch goes on)

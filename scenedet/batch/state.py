@@ -9,7 +9,8 @@ Two things record progress, and neither can be half-written:
   (:mod:`scenedet.batch.outputs`) is recorded in the block and exists (:func:`result_status`);
   the result is written after those outputs, so its presence vouches for them;
 * ``OUTDIR/summary.jsonl``, an append-only log: one JSON line per finished film attempt (path,
-  content hash, status, seconds, scenes, wall time, error), each line flushed and fsynced
+  content hash, status, seconds, scenes, wall time, error; with ``profile``, the film's stage
+  times, :mod:`scenedet.batch.profiles`), each line flushed and fsynced
   before the next film is reported. After ``kill -9`` its last line may be torn: readers ignore
   a line that does not parse, and :class:`SummaryLog` cuts a torn tail before appending.
 
@@ -72,6 +73,20 @@ def batch_block(film_hash: str, model_hash: str, settings: Mapping[str, Any]) ->
 
 
 OUTPUTS_MISSING = "outputs missing"
+
+
+def changed_settings(path: Path, expected: Mapping[str, Any]) -> list[str]:
+    """The names of the settings in which the result at ``path`` differs from ``expected`` (a
+    batch block's ``"settings"``), sorted; ``[]`` when it cannot be read. What a batch says in
+    one line when a rerun with other settings is about to score finished films again."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        recorded = data["batch"]["settings"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    if not isinstance(recorded, dict):
+        return []
+    return sorted(k for k in set(recorded) | set(expected) if recorded.get(k) != expected.get(k))
 
 
 def missing_outputs(data: Any, outputs: Mapping[str, Path]) -> list[str]:

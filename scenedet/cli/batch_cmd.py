@@ -38,6 +38,24 @@ from scenedet.cli.params import TIME, decode_workers_option
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1),
               help="Seconds per model batch.")
 @decode_workers_option
+@click.option("--precision", type=click.Choice(["fp32", "fp16", "auto"]), default="fp32",
+              show_default=True,
+              help="Backbones in float16 on cuda (fp16), or fp16 only where the scores stay within "
+                   "1e-3 of fp32's (auto: per film, the first batch and every 32nd are checked; "
+                   "fp32 from the first that fails; fp32 on the cpu). Changing it scores "
+                   "finished films again.")
+@click.option("--speedup", type=click.Choice(["none", "int8", "compile"]), default="none",
+              show_default=True,
+              help="Opt-in CPU speed-up of the models, per film, at a small cost in score "
+                   "accuracy: int8 (calibrated on each film's first 48 s) or compile. Changing "
+                   "it scores finished films again. See docs/performance.md.")
+@click.option("--gpu-preprocess", is_flag=True,
+              help="Resize, crop and normalise the stills on the --device rather than on the "
+                   "decoding threads (see docs/performance.md, GPU path).")
+@click.option("--profile", is_flag=True,
+              help="Time each film's stages (decode, preprocessing, each model...): each film's "
+                   "profile goes in its summary.jsonl line, and the sum over the films is printed "
+                   "to stderr at the end; also SCENEDET_PROFILE=1.")
 @click.option("--aggregator", metavar="NAME", help="Segmentor (default: the scene's).")
 @click.option("--min-length", "-l", type=TIME, metavar="TIME", help="Shortest scene, whole seconds (default: the scene's).")
 @click.option("--threshold", "-t", metavar="T", help="Least fraction of positive seconds in a scene, in (0, 1].")
@@ -66,7 +84,9 @@ def batch_command(scene: str, library: tuple[str, ...], outdir: Path, model: Pat
                   threshold: str | None, label_threshold: float | None, weights: tuple[str, ...],
                   formats: tuple[str, ...], clips: bool, clips_exact: bool, stills: bool,
                   stills_per_scene: int, plot: bool, report: bool,
-                  dry_run: bool, quiet: bool, decode_workers: int | None = None) -> None:
+                  dry_run: bool, quiet: bool, decode_workers: int | None = None,
+                  precision: str = "fp32", speedup: str = "none", gpu_preprocess: bool = False,
+                  profile: bool = False) -> None:
     """Run a scene over every film of LIBRARY, resumably.
 
     LIBRARY is films, folders (searched recursively for video suffixes), globs
@@ -88,13 +108,16 @@ def batch_command(scene: str, library: tuple[str, ...], outdir: Path, model: Pat
     \b
     Rerun the same command at any time, after a crash or kill -9 too: films whose result is
     complete and made from the same film, model and settings are skipped; the rest are redone.
-    A film that fails is recorded and the others go on.
+    A film that fails is recorded and the others go on. --precision and --speedup change the
+    scores, so changing them scores finished films again (said in one line before it starts);
+    --device, --batch-size, --decode-workers, --gpu-preprocess and --profile do not.
 
     \b
     Examples:
       scenedet batch -p kissing /films -o results --jobs 2
       scenedet batch -p kissing /films -o results --dry-run
       scenedet batch -p kissing /films -o results --format .csv --format .edl --plot
+      scenedet batch -p kissing /films -o results --device cuda --precision auto --profile
       find /films -name '*.mkv' | scenedet batch -p kissing - -o results
       scenedet batch -p kissing /shared/films -o /shared/results \\
           --executor ray --ray-address auto --device cuda
@@ -102,8 +125,10 @@ def batch_command(scene: str, library: tuple[str, ...], outdir: Path, model: Pat
     Exit codes: 0 every film done (or already done), 1 a film failed (see summary.jsonl),
     2 bad usage, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM); rerun to resume.
     """
+    from scenedet import profiling
     from scenedet.batch import BatchOutputs, plan_batch, prepare_settings, run_batch
     from scenedet.batch.driver import BatchInterrupted
+    from scenedet.batch.profiles import profile_report
 
     if ray_address and executor != "ray":
         raise click.BadParameter("needs --executor ray", param_hint="--ray-address")
@@ -126,8 +151,13 @@ def batch_command(scene: str, library: tuple[str, ...], outdir: Path, model: Pat
                                 threshold=threshold, label_threshold=label_threshold,
                                 device=device, batch_size=batch_size,
                                 weights=parse_weight_overrides(weights),
-                                decode_workers=decode_workers)
+                                decode_workers=decode_workers, precision=precision,
+                                speedup=speedup, device_preprocess=gpu_preprocess,
+                                profile=profile or profiling.env_enabled())
     plan = plan_batch(library, outdir, settings, outputs=outputs)
+    note = plan.settings_note()
+    if note is not None and not quiet:
+        click.echo(note, err=True)
     if dry_run:
         _print_plan(plan)
         return
@@ -146,6 +176,8 @@ def batch_command(scene: str, library: tuple[str, ...], outdir: Path, model: Pat
         click.echo(f"{report.done} done, {report.skipped} already done, {len(report.failed)} failed "
                    f"({report.film_seconds} film-s in {report.wall:.1f} s) -> {report.summary}",
                    err=True)
+    if report.profile is not None:
+        click.echo(profile_report(report.profile), err=True)
     for outcome in report.failed:
         click.echo(f"failed: {outcome.path}: {outcome.error}", err=True)
     if report.failed:

@@ -40,7 +40,8 @@ from scenedet.cli.params import TIME, decode_workers_option, part_options, resol
                    "(torch.compile; pays off on long films). See docs/performance.md.")
 @click.option("--precision", type=click.Choice(["fp32", "fp16", "auto"]), default="fp32", show_default=True,
               help="Backbones in float16 on cuda (fp16), or fp16 only where the scores stay within "
-                   "1e-3 of fp32's (auto: checked on the first batch; fp32 on the cpu).")
+                   "1e-3 of fp32's (auto: the first batch and every 32nd are checked; fp32 from the first "
+                   "that fails; fp32 on the cpu).")
 @click.option("--gpu-preprocess", is_flag=True,
               help="Resize, crop and normalise the stills on the --device rather than on the "
                    "decoding thread (see docs/performance.md, GPU path).")

@@ -6,9 +6,11 @@ figures, when a GPU machine has run it, in ``docs/performance.md``):
 * **Half precision** (``precision="fp16"``): the backbones run in float16, the features are cast
   back to float32 and the head and the softmax run in float32 (the scores are a difference of
   two logits: fp16 there would cost the most accuracy for the least time). ``"auto"`` uses fp16
-  on CUDA only if the scores stay within :data:`FP16_TOLERANCE` of fp32: the first batch of
-  every film is scored both ways, and if any score moves by more the whole film runs in fp32
-  (:class:`ModelRunner`; what was used is recorded in the result's settings). On the CPU
+  on CUDA only while the scores stay within :data:`FP16_TOLERANCE` of fp32: the first batch of
+  every film and then every :data:`FP16_CHECK_EVERY`-th batch are scored both ways (a film whose
+  first batch is black titles says little about the rest); at the first check where a score
+  moves by more, that batch keeps its fp32 scores and the rest of the film runs in fp32
+  (:class:`ModelRunner`; what happened is recorded in the result's settings). On the CPU
   ``"auto"`` is fp32 (float16 convolutions are emulated there: slow).
 * **A batch size for the device** (:func:`default_batch_size`): 16 seconds on the CPU (larger
   batches do not run faster there and hold more stills), 64 on CUDA (enough work per launch to
@@ -28,7 +30,7 @@ Imports torch: import it lazily from anything the CLI loads at start-up.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -41,6 +43,12 @@ PRECISIONS = ("fp32", "fp16", "auto")
 
 #: Largest change of any score that half precision may cause for ``precision="auto"`` to use it.
 FP16_TOLERANCE = 1e-3
+
+#: For ``precision="auto"``: batches ``0, N, 2N...`` are scored in fp32 as well as fp16. A check
+#: costs one fp32 forward on top of the fp16 one, so the extra model time is about
+#: (fp32 time / fp16 time) / N: a few per cent at N = 32 (figures in docs/performance.md, GPU
+#: path); with CUDA's 64-second batches, one check per ~34 minutes of film after the first.
+FP16_CHECK_EVERY = 32
 
 #: Seconds per model batch when none is given, per device type.
 DEFAULT_BATCH_SIZE = {"cpu": 16, "cuda": 64}
@@ -70,7 +78,7 @@ def check_precision(precision: str) -> str:
 
 
 def resolve_precision(precision: str, device: Any) -> str:
-    """``"fp32"``, ``"fp16"`` or ``"auto"`` (checked by :class:`ModelRunner` on the first batch).
+    """``"fp32"``, ``"fp16"`` or ``"auto"`` (checked by :class:`ModelRunner` as the film runs).
 
     ``"auto"`` on the CPU is fp32. ``"fp16"`` needs CUDA: a float16 run on the CPU would be
     slower than fp32 and less accurate.
@@ -107,41 +115,80 @@ def positive_scores(model: Any, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
 
 @attrs.define
 class ModelRunner:
-    """Scores batches in the precision asked for; for ``"auto"``, checks fp16 on the first batch.
+    """Scores batches in the precision asked for; for ``"auto"``, keeps checking fp16 against fp32.
 
-    ``precision``: what :func:`resolve_precision` returned. ``used`` is the precision the film
-    was scored in, ``max_diff`` the largest fp16-vs-fp32 score difference seen on the checked
-    batch (``None`` when no check ran). ``dtype`` is float16 (bfloat16 or float16 on the CPU in
-    tests: the logic does not depend on the device).
+    ``precision``: what :func:`resolve_precision` returned. For ``"auto"``, batch ``i`` is
+    scored both ways when ``i % check_every == 0``; a checked batch returns its fp32 scores (they
+    were computed anyway), the others their fp16 ones, until a check finds a score that moved by
+    more than ``tolerance``: that batch returns fp32 and every later batch runs in fp32 only.
+
+    After the film: ``used`` is the precision the scores are in (``"fp16"``, ``"fp32"``, or
+    ``"fp16+fp32"`` when fp32 took over part-way), ``max_diff`` the largest fp16-vs-fp32 score
+    difference seen on the checked batches (``None`` when none was checked), ``checked`` how
+    many batches were checked, ``fp32_from`` the batch from which fp32 took over (``None`` if it
+    never did); :meth:`check_record` is that as JSON for the result's settings.
+
+    ``dtype`` is float16 (bfloat16 or float16 on the CPU in tests: the logic does not depend on
+    the device). ``make_half(model, dtype)`` builds the half-precision model
+    (:func:`half_model`); the tests pass a stand-in whose drift they control.
     """
 
     model: Any
     precision: str = "fp32"
     dtype: torch.dtype = torch.float16
     tolerance: float = FP16_TOLERANCE
-    used: str = attrs.field(init=False, default="")
+    check_every: int = FP16_CHECK_EVERY
+    make_half: Callable[[Any, torch.dtype], Any] = half_model
     max_diff: float | None = attrs.field(init=False, default=None)
-    _active: Any = attrs.field(init=False, default=None)
+    checked: int = attrs.field(init=False, default=0)
+    fp32_from: int | None = attrs.field(init=False, default=None)
+    batches: int = attrs.field(init=False, default=0)
+    _half_batches: int = attrs.field(init=False, default=0)
+    _half: Any = attrs.field(init=False, default=None)
 
     def __attrs_post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise UsageError(f"unknown precision {self.precision!r}: use {', '.join(PRECISIONS)}")
+        if self.check_every < 1:
+            raise ValueError(f"check_every must be at least 1, got {self.check_every}")
+        if self.precision != "fp32":
+            self._half = self.make_half(self.model, self.dtype)
+
+    @property
+    def used(self) -> str:
+        """The precision the scores so far are in (see the class docstring)."""
         if self.precision == "fp16":
-            self._active, self.used = half_model(self.model, self.dtype), "fp16"
-        elif self.precision == "fp32":
-            self._active, self.used = self.model, "fp32"
+            return "fp16"
+        if self._half_batches == 0:
+            return "fp32"
+        return "fp16" if self.fp32_from is None else "fp16+fp32"
+
+    def check_record(self) -> dict[str, Any] | None:
+        """What the ``"auto"`` guard did, for the result's settings (``None`` unless ``"auto"``)."""
+        if self.precision != "auto":
+            return None
+        return {"checked_batches": self.checked, "check_every": self.check_every,
+                "tolerance": self.tolerance,
+                "max_diff": None if self.max_diff is None else float(f"{self.max_diff:.3g}"),
+                "fp32_from_batch": self.fp32_from}
 
     def __call__(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
-        if self._active is not None:
-            return positive_scores(self._active, inputs)
-        # "auto", first batch: fp32 and fp16 side by side; keep fp16 only if it stays close.
+        index = self.batches
+        self.batches += 1
+        if self.precision == "fp32" or self.fp32_from is not None:
+            return positive_scores(self.model, inputs)
+        if self.precision == "fp16" or index % self.check_every:
+            self._half_batches += 1
+            return positive_scores(self._half, inputs)
+        # "auto", a checked batch: fp32 and fp16 side by side; fp16 goes on only if it stays close.
         exact = positive_scores(self.model, inputs)
-        half = half_model(self.model, self.dtype)
-        self.max_diff = float((positive_scores(half, inputs) - exact).abs().max()) \
+        diff = float((positive_scores(self._half, inputs) - exact).abs().max()) \
             if exact.numel() else 0.0
-        if self.max_diff <= self.tolerance:
-            self._active, self.used = half, "fp16"
-        else:
-            self._active, self.used = self.model, "fp32"
-        return exact  # the first batch's scores are the fp32 ones either way
+        self.checked += 1
+        self.max_diff = diff if self.max_diff is None else max(self.max_diff, diff)
+        if diff > self.tolerance:
+            self.fp32_from = index
+        return exact  # a checked batch's scores are the fp32 ones either way
 
 
 # -- preprocessing on the device -----------------------------------------------------------------

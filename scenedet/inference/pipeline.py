@@ -81,10 +81,12 @@ def score_film(model: Any, video: str | Path, *, device: Any = "cpu", batch_size
     ``model`` is a :class:`scenedet.inference.model.SceneModel` already on ``device``.
     ``batch_size``: seconds per batch (default: :func:`scenedet.inference.gpu.default_batch_size`,
     larger on CUDA). ``precision``: ``"fp32"``, ``"fp16"`` (CUDA only) or ``"auto"`` (fp16 on
-    CUDA when the first batch's scores stay within 1e-3 of fp32's, else fp32; fp32 on the CPU),
-    see :mod:`scenedet.inference.gpu`. ``device_preprocess``: resize, crop and normalise the
-    stills on ``device``. ``info``, when given, receives ``"precision"`` (the one used) and
-    ``"fp16_max_diff"`` (the checked difference, ``"auto"`` only).
+    CUDA while the checked batches' scores stay within 1e-3 of fp32's, then fp32; fp32 on the
+    CPU), see :class:`scenedet.inference.gpu.ModelRunner`. ``device_preprocess``: resize, crop
+    and normalise the stills on ``device``. ``info``, when given, receives ``"precision"`` (the
+    one used: ``"fp16+fp32"`` when fp32 took over part-way) and, for ``"auto"``,
+    ``"precision_check"`` (:meth:`~scenedet.inference.gpu.ModelRunner.check_record`) and
+    ``"fp16_max_diff"`` (the largest checked difference).
     ``decode``: ``start_second``, ``stop_second``, ``damage``, ``use_audio`` (see
     :func:`scenedet.inference.stream.input_batches`). ``speedup``: ``"none"``, ``"int8"`` or
     ``"compile"`` (opt-in, changes the scores slightly: :mod:`scenedet.inference.speedups`).
@@ -122,6 +124,8 @@ def score_film(model: Any, video: str | Path, *, device: Any = "cpu", batch_size
         info["precision"] = runner.used
         if runner.max_diff is not None:
             info["fp16_max_diff"] = runner.max_diff
+        if runner.check_record() is not None:
+            info["precision_check"] = runner.check_record()
     return np.concatenate(scores) if scores else np.zeros(0, dtype=np.float32)
 
 
@@ -178,7 +182,8 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
     ``batch_size`` defaults to the device's (16 on the CPU, 64 on CUDA); ``precision`` and
     ``device_preprocess`` are the GPU path's (see :func:`score_film` and
     :mod:`scenedet.inference.gpu`; a precision other than fp32 is recorded in
-    ``settings["precision"]``). ``profile=True`` times the run's stages (restarting the
+    ``settings["precision"]``; for ``"auto"``, what its guard checked in
+    ``settings["precision_check"]``). ``profile=True`` times the run's stages (restarting the
     process-wide :data:`scenedet.profiling.PROFILE`) and returns them in ``result.profile``.
     """
     from scenedet.media.damage import Damage
@@ -229,7 +234,8 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
         with profiling.stage("segment"):
             result = scene_result(loaded, video, info.duration, scores, first=first,
                                   damage=damage, use_audio=use_audio, speedup=speedup,
-                                  precision=used.get("precision", "fp32"))
+                                  precision=used.get("precision", "fp32"),
+                                  precision_check=used.get("precision_check"))
         measured = profiling.PROFILE.to_dict() if profile else None
     finally:
         bar.close()
@@ -262,11 +268,26 @@ def load_scene(spec: Any, settings: dict[str, Any], model_path: Path, *, device:
 
 def scene_result(loaded: LoadedScene, video: str | Path, duration: float, scores: np.ndarray, *,
                  first: int = 0, damage: Damage | None = None, use_audio: bool = True,
-                 speedup: str = "none", precision: str = "fp32") -> SceneResult:
+                 speedup: str = "none", precision: str = "fp32",
+                 precision_check: dict[str, Any] | None = None) -> SceneResult:
     """Cut the scenes from a film's ``scores`` (``scores[0]`` is film second ``first``)."""
     settings = loaded.settings
     found = [attrs.evolve(s, start=s.start + first, end=s.end + first)
              for s in segment(scores, **settings)]
+    recorded = recorded_settings(settings, use_audio=use_audio, speedup=speedup,
+                                 precision=precision, precision_check=precision_check)
+    return SceneResult(video=str(video), scene=loaded.spec.name, duration=duration, scores=scores,
+                       segments=found, model=str(loaded.model_path), settings=recorded,
+                       start=first, damage=damage if damage else None)
+
+
+def recorded_settings(settings: Mapping[str, Any], *, use_audio: bool = True,
+                      speedup: str = "none", precision: str = "fp32",
+                      precision_check: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The ``"settings"`` a result records: the segmentation settings, and whatever made the
+    scores differ from a plain float32 run (no audio, a speed-up, half precision and, for
+    ``precision="auto"``, what its guard saw: ``"precision_check"``). Shared by
+    ``scenedet run`` and ``scenedet batch``, so both write the same JSON."""
     recorded = {**settings, "threshold": fraction_text(settings["threshold"])}
     if not use_audio:
         recorded["audio"] = False
@@ -274,9 +295,9 @@ def scene_result(loaded: LoadedScene, video: str | Path, duration: float, scores
         recorded["speedup"] = speedup  # the scores are not float32's exactly
     if precision != "fp32":
         recorded["precision"] = precision
-    return SceneResult(video=str(video), scene=loaded.spec.name, duration=duration, scores=scores,
-                       segments=found, model=str(loaded.model_path), settings=recorded,
-                       start=first, damage=damage if damage else None)
+    if precision_check is not None:
+        recorded["precision_check"] = dict(precision_check)
+    return recorded
 
 
 def check_range(start: float | None, end: float | None) -> None:
