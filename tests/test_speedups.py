@@ -126,3 +126,23 @@ def test_cli_refuses_an_unknown_speedup_and_speedup_with_several_plugins(tmp_pat
     result = CliRunner().invoke(cli, ["run", "-p", "kissing", "-p", "kissing", str(film),
                                       "--speedup", "int8"])
     assert result.exit_code == 2 and "--speedup" in result.output
+
+
+def test_a_speedup_is_refused_with_half_precision():
+    speedups.check_with_precision("none", "fp16")
+    speedups.check_with_precision("compile", "fp32")
+    for speedup, precision in (("compile", "fp16"), ("int8", "auto")):
+        with pytest.raises(UsageError, match="runs in fp32: it cannot be combined"):
+            speedups.check_with_precision(speedup, precision)
+
+
+def test_run_scene_refuses_compile_with_fp16_before_reading_the_film(monkeypatch, tmp_path):
+    from scenedet.inference import gpu
+    from scenedet.inference.pipeline import run_scene
+
+    model = tmp_path / "m.pt"
+    model.write_bytes(b"")  # never read: the settings are refused first
+    monkeypatch.setattr(gpu, "resolve_precision", lambda precision, device: precision)  # as on CUDA
+    with pytest.raises(UsageError, match="compile speed-up runs in fp32"):
+        run_scene(tmp_path / "missing.mp4", scene="kissing", model=model, precision="fp16",
+                  speedup="compile")

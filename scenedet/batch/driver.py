@@ -87,7 +87,7 @@ def _check_speed_settings(device: str, precision: str, speedup: str) -> tuple[st
 
     from scenedet.inference.gpu import resolve_precision
     from scenedet.inference.model import resolve_device
-    from scenedet.inference.speedups import check_speedup
+    from scenedet.inference.speedups import check_speedup, check_with_precision
 
     name = (device or "cpu").strip().lower()
     try:
@@ -96,9 +96,7 @@ def _check_speed_settings(device: str, precision: str, speedup: str) -> tuple[st
         raise UsageError(f"unknown device {device!r}: use cpu, cuda, cuda:N or auto") from None
     precision = resolve_precision(precision, kind)
     speedup = check_speedup(speedup, kind)
-    if speedup != "none" and precision != "fp32":
-        raise UsageError(f"the {speedup} speed-up runs in fp32: it cannot be combined with "
-                         f"precision {precision}")
+    check_with_precision(speedup, precision)
     return precision, speedup
 
 

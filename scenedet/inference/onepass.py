@@ -145,7 +145,8 @@ def run_one_pass(video: str | Path, scenes: Sequence[str], detectors: Sequence[s
     assert stream_info is not None
     results = [scene_result(s, video, info.duration,
                             np.concatenate(sc) if sc else np.zeros(0, np.float32),
-                            damage=damage, use_audio=use_audio, precision=r.used)
+                            damage=damage, use_audio=use_audio, precision=r.used,
+                            precision_check=r.check_record())
                for s, sc, r in zip(loaded, scores, runners)]
     found = detector_results(built, video, stream_info)
     if not use_audio:  # the listening detectors heard nothing: say so, as run_detectors does

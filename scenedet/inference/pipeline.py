@@ -207,9 +207,10 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
 
     precision = resolve_precision(precision, resolve_device(device))  # fp16 on the CPU: refused now
     if speedup not in (None, "none"):
-        from scenedet.inference.speedups import check_speedup
+        from scenedet.inference.speedups import check_speedup, check_with_precision
 
         speedup = check_speedup(speedup, resolve_device(device))
+        check_with_precision(speedup, precision)
     info = probe(video)
     if info.n_seconds == 0:
         raise UsageError(f"{video} is shorter than one second ({info.duration:.2f} s): "

@@ -48,6 +48,16 @@ def check_speedup(speedup: str | None, device: Any = "cpu") -> str:
     return name
 
 
+def check_with_precision(speedup: str, precision: str) -> None:
+    """Refuse a speed-up with half precision (one-line :class:`UsageError`): both speed-ups run
+    the float32 model (int8 quantises a float32 copy; compile wraps the model the fp16 guard
+    would need to halve). ``precision`` as resolved for the device (``"auto"`` on the CPU is
+    ``"fp32"``)."""
+    if speedup not in (None, "none") and precision != "fp32":
+        raise UsageError(f"the {speedup} speed-up runs in fp32: it cannot be combined with "
+                         f"precision {precision}")
+
+
 def make_forward(model: Any, speedup: str | None, *, batch_size: int = 16,
                  calibration_seconds: int = CALIBRATION_SECONDS) -> Callable[[Sequence[Any]], Any]:
     """``forward(inputs) -> logits`` for ``model`` with ``speedup`` applied.
