@@ -61,21 +61,27 @@ class FrameResult:
 def run_detectors(video: str | Path, detectors: Sequence[str], *,
                   options: Mapping[str, Mapping[str, Any]] | None = None, device: str = "cpu",
                   batch_size: int | None = None, batch_frames: int = 128,
-                  progress: bool | None = None) -> list[FrameResult]:
+                  progress: bool | None = None, decode_workers: int | None = None,
+                  decode_worker_kind: str = "thread") -> list[FrameResult]:
     """Run the frame-level ``detectors`` (registered names) over ``video`` in ONE decode.
 
     ``options`` maps a detector name to keyword options for its factory (``{"shots":
     {"threshold": 0.4}}``). ``device``/``batch_size`` are offered to every factory that takes them.
     ``progress``: a bar of film seconds on stderr (``None``: when stderr is a terminal).
+    ``decode_workers``: decode the video with that many workers, the same frames
+    (:mod:`scenedet.media.parallel_frames`; ``None``: ``choose_workers(device)``, one on the CPU).
     """
     from scenedet.inference.stream import prefetch
+    from scenedet.media.parallel_frames import frame_stream
     from scenedet.progress import Progress
 
     built = build_detectors(detectors, options=options, device=device, batch_size=batch_size)
     specs = [spec for spec, _, _ in built]
     sizes = [s.size for s in specs if s.size is not None]
-    stream = MediaStream(video, sizes=sizes, audio=any(s.audio for s in specs),
-                         batch_frames=batch_frames)
+    source = dict(sizes=sizes, audio=any(s.audio for s in specs), batch_frames=batch_frames)
+    workers = _workers(decode_workers, device)
+    stream = (frame_stream(video, decode_workers=workers, decode_worker_kind=decode_worker_kind,
+                           **source) if workers > 1 else MediaStream(video, **source))
     bar = Progress(0, label=f"{Path(video).name}: ", enabled=progress)
     if bar.enabled:
         bar.total = _film_seconds(video)
@@ -148,6 +154,17 @@ def detector_results(built: Sequence[tuple[Any, Any, dict[str, Any]]], video: st
     return results
 
 
+def _workers(decode_workers: int | None, device: str) -> int:
+    """``decode_workers``, checked; ``None``: the default for ``device``."""
+    from scenedet.media.parallel import choose_workers
+
+    if decode_workers is None:
+        return choose_workers(device)
+    if decode_workers < 1:
+        raise UsageError(f"decode workers must be at least 1, got {decode_workers}")
+    return int(decode_workers)
+
+
 def _film_seconds(video: str | Path) -> int:
     """Whole seconds of ``video`` for a progress bar (0 when it cannot be told cheaply)."""
     from scenedet.errors import ScenedetError
@@ -170,7 +187,7 @@ def run_plugins(video: str | Path, plugins: Sequence[str], *,
                 snap_to: str | None = None, snap_tolerance: float = 2.0,
                 scene_kwargs: Mapping[str, Any] | None = None, device: str = "cpu",
                 batch_size: int | None = None, progress: bool | None = None,
-                one_decode: bool = True) -> list[Any]:
+                one_decode: bool = True, decode_workers: int | None = None) -> list[Any]:
     """Run scenes and detectors by name on one film: one result per name, in the order given.
 
     Frame-level detectors share one decode. With per-second scenes as well, that same decode
@@ -179,7 +196,9 @@ def run_plugins(video: str | Path, plugins: Sequence[str], *,
     ``scene_kwargs`` are ``run_scene``'s. ``snap_to`` names a detector among ``plugins`` (or
     adds it) whose cuts every per-second scene's boundaries move to, when one lies within
     ``snap_tolerance`` seconds: after that pass, no decode of its own. ``progress``: a bar on
-    stderr (``None``: when stderr is a terminal).
+    stderr (``None``: when stderr is a terminal). ``decode_workers``: decode with that many
+    workers (``None``: ``choose_workers(device)``); more than one with scenes *and* detectors
+    gives each its own parallel decode (the per-second tap of the one decode is sequential).
     """
     from scenedet.plugin._factory import get_detector_spec, is_detector
 
@@ -198,6 +217,9 @@ def run_plugins(video: str | Path, plugins: Sequence[str], *,
     if batch_size is not None:
         kwargs.setdefault("batch_size", batch_size)
     scene_results: dict[str, Any] = {}
+    if decode_workers is not None:
+        _workers(decode_workers, device)  # checked before anything runs
+        one_decode = one_decode and decode_workers <= 1
     if one_decode and learned and detector_names and kwargs.get("start") is None \
             and kwargs.get("end") is None:
         from scenedet.inference.onepass import run_one_pass
@@ -208,7 +230,8 @@ def run_plugins(video: str | Path, plugins: Sequence[str], *,
         scene_results = dict(zip(learned, found))
     else:
         frame_results = (run_detectors(video, detector_names, options=options, device=device,
-                                       batch_size=batch_size, progress=progress)
+                                       batch_size=batch_size, progress=progress,
+                                       decode_workers=decode_workers)
                          if detector_names else [])
     by_name = {r.scene: r for r in frame_results}
     out: list[Any] = []
@@ -220,6 +243,8 @@ def run_plugins(video: str | Path, plugins: Sequence[str], *,
         if result is None:
             from scenedet.inference.pipeline import run_scene
 
+            if decode_workers is not None:
+                kwargs.setdefault("decode_workers", decode_workers)
             result = run_scene(video, scene=name, **{"progress": progress, **kwargs})
         if snap_to is not None:
             result = snap_result(result, by_name[get_detector_spec(snap_to).name], snap_tolerance)
