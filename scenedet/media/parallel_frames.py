@@ -384,7 +384,9 @@ class _Sound:
             yield chunk
 
     def close(self) -> None:
-        self.chunks.close() if hasattr(self.chunks, "close") else None  # type: ignore[func-returns-value]
+        close = getattr(self.chunks, "close", None)
+        if close is not None:
+            close()
         self.container.close()
 
 
