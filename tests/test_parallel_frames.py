@@ -303,3 +303,31 @@ def test_detectors_see_the_same_with_decode_workers(digest_detector, media_films
     assert [r.to_dict() for r in three] == [r.to_dict() for r in one]
     with pytest.raises(UsageError, match="at least 1"):
         run_plugins(film.path, ["digest"], progress=False, decode_workers=0)
+
+
+@pytest.mark.slow
+def test_scenes_and_detectors_with_decode_workers_give_the_same_results(digest_detector,
+                                                                        media_films, tmp_path,
+                                                                        monkeypatch):
+    """N > 1 leaves the one decode: the scene and the detector each decode in parallel, and
+    both results equal the one pass's."""
+    from batch_helpers import make_model
+
+    from scenedet.inference import onepass
+    from scenedet.inference.framerun import run_plugins
+    from scenedet.media import parallel, parallel_frames
+
+    monkeypatch.setattr(parallel_frames, "DEFAULT_CHUNK_SECONDS", 2.0)
+    monkeypatch.setattr(parallel, "MIN_CHUNK_SECONDS", 3)
+    monkeypatch.setattr(parallel, "MAX_CHUNK_SECONDS", 3)
+    model = make_model(tmp_path / "kissing.pt")
+    film = media_films.get("gop3s").path
+    passes = []
+    real = onepass.run_one_pass
+    monkeypatch.setattr(onepass, "run_one_pass", lambda *a, **k: passes.append(1) or real(*a, **k))
+    one = run_plugins(film, ["kissing", "digest"], scene_kwargs={"model": model}, progress=False)
+    two = run_plugins(film, ["kissing", "digest"], scene_kwargs={"model": model}, progress=False,
+                      decode_workers=2)
+    assert passes == [1]  # only the first run took the one pass
+    assert one[0].to_dict()["scores"] == two[0].to_dict()["scores"]
+    assert one[1].to_dict() == two[1].to_dict()
