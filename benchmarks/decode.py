@@ -26,11 +26,14 @@ saves (:mod:`scenedet.media.nonref`): both strategies with and without it (``-no
 x264's default GOP (keyint 250 with scene cuts) and 1 s GOPs, with how many frames the decoder
 decoded, and checks that the stills are byte-identical. Besides wall time it reports the
 process's CPU time (all threads): on a shared machine the wall time follows the neighbours'
-load, the CPU time follows the work done. Writes ``benchmarks/results/decode-skip.json``.
+load, the CPU time follows the work done. Writes ``benchmarks/results/decode-skip.json``;
+with ``--codec hevc`` the same on x265 films (its defaults: preset "medium", B-frames, keyint
+250), ``benchmarks/results/decode-skip-hevc.json``.
 
     python benchmarks/decode.py            # 60 s films (generated once into benchmarks/.films)
     python benchmarks/decode.py --quick    # 20 s films
     python benchmarks/decode.py --skip --quick
+    python benchmarks/decode.py --skip --quick --codec hevc
 """
 
 from __future__ import annotations
@@ -171,11 +174,15 @@ def decoded_frames(path: Path, mode: str) -> tuple[list[np.ndarray], int, int]:
     return got, -1, -1
 
 
-def measure_skip(seconds: int, repeats: int) -> list[dict]:
+def measure_skip(seconds: int, repeats: int, codec: str = "h264") -> list[dict]:
     rows = []
+    encoder = "x265" if codec == "hevc" else "x264"
     for gop in (None, 24):
         name = f"decode-720p-film-{seconds}s-gop{gop or 'default'}"
-        path = make_film(name, seconds=seconds, width=1280, height=720, fps=24, gop=gop)
+        if codec == "hevc":
+            name += "-hevc"
+        path = make_film(name, seconds=seconds, width=1280, height=720, fps=24, gop=gop,
+                         codec=f"lib{encoder}")
         info = probe(path)
         best = dict.fromkeys(SKIP_MODES, float("inf"))
         cpu = dict.fromkeys(SKIP_MODES, float("inf"))
@@ -196,7 +203,7 @@ def measure_skip(seconds: int, repeats: int) -> list[dict]:
             rate = info.n_seconds / best[mode]
             noskip = mode.split("-")[0] + "-noskip"
             rows.append({
-                "gop": gop or "x264 default", "keyframe_s": round(info.keyframe_interval or 0, 2),
+                "gop": gop or f"{encoder} default", "keyframe_s": round(info.keyframe_interval or 0, 2),
                 "mode": mode, "film_s": info.n_seconds, "wall_s": round(best[mode], 2),
                 "film_s_per_s": rate,
                 "vs_noskip": best[noskip] / best[mode],
@@ -215,15 +222,19 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="best of N rounds (default 3)")
     parser.add_argument("--skip", action="store_true",
                         help="measure skipping non-reference frames (decode-skip.json)")
+    parser.add_argument("--codec", choices=["h264", "hevc"], default="h264",
+                        help="with --skip: the films' codec (hevc: decode-skip-hevc.json)")
     args = parser.parse_args()
     seconds = 20 if args.quick else 60
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     if args.skip:
-        rows = measure_skip(seconds, args.repeats)
+        rows = measure_skip(seconds, args.repeats, args.codec)
         print(table(rows, ["gop", "keyframe_s", "mode", "film_s_per_s", "vs_noskip", "cpu_s",
                            "cpu_vs_noskip", "frames_decoded", "packets", "identical"]))
-        path = save("decode-skip", {"film": {"width": 1280, "height": 720, "fps": 24,
-                                             "seconds": seconds, "preset": "veryfast"},
+        suffix = "-hevc" if args.codec == "hevc" else ""
+        preset = "medium (x265)" if args.codec == "hevc" else "veryfast"
+        path = save(f"decode-skip{suffix}", {"film": {"width": 1280, "height": 720, "fps": 24,
+                                                      "seconds": seconds, "preset": preset},
                                     "load_average_before": load, "rows": rows})
         print(f"wrote {path}")
         return

@@ -36,13 +36,14 @@ def run_many(scenes: tuple[str, ...], video: Path, *, model: Path | None,
              snap_to: str | None, snap_tolerance: float, quiet: bool,
              batch_size_given: bool = False, precision: str = "fp32",
              device_preprocess: bool = False, media: Any = None, start: float | None = None,
-             end: float | None = None, use_audio: bool = True) -> None:
+             end: float | None = None, use_audio: bool = True,
+             decode_workers: int | None = None) -> None:
     """``scenedet run`` with detectors or several plugins, over one decode of the film.
 
     ``outputs`` and ``media`` (an ``OutputPlan``'s clips, stills, plot, report): see
     :mod:`scenedet.outputs.several` (one plugin: any path; several: one combined JSON, or
-    ``{scene}`` templates); no ``outputs``: the JSON on stdout. ``start``/``end``/``use_audio``:
-    :func:`~scenedet.inference.framerun.run_plugins`'s. ``--batch-size`` reaches the detectors
+    ``{scene}`` templates); no ``outputs``: the JSON on stdout. ``start``/``end``/``use_audio``/
+    ``decode_workers``: :func:`~scenedet.inference.framerun.run_plugins`'s. ``--batch-size`` reaches the detectors
     only when given.
     """
     from scenedet.inference.framerun import FrameResult, run_plugins
@@ -79,7 +80,7 @@ def run_many(scenes: tuple[str, ...], video: Path, *, model: Path | None,
                           scene_kwargs=scene_kwargs, device=device,
                           batch_size=batch_size if batch_size_given else None,
                           progress=False if quiet else None, start=start, end=end,
-                          use_audio=use_audio)
+                          use_audio=use_audio, decode_workers=decode_workers)
     say = (lambda _line: None) if quiet else (lambda line: click.echo(line, err=True))
     written, stdout = write_outputs(results, planned, video, progress=False if quiet else None,
                                     say=say)

@@ -79,7 +79,8 @@ class DecodeWorkersParam(click.ParamType):
 
 #: ``--decode-workers``: what ``run``, ``features`` and ``batch`` say about it.
 DECODE_WORKERS_HELP = ("Decode the film with N workers, each a keyframe-aligned chunk of it; "
-                       "the stills and audio are identical to one worker's. auto: 1 on the CPU "
+                       "the stills, audio and detectors' frames are identical to one worker's "
+                       "(a part of the film, --start/--end, with detectors: one). auto: 1 on the CPU "
                        "(the models need the cores), cores - 2 (at most 16) with a GPU; see "
                        "docs/performance.md.")
 

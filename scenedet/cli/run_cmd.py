@@ -150,7 +150,7 @@ def _run(scenes, video, model, outputs, aggregator, min_length, threshold, label
                  device=device, batch_size=batch_size, threads=threads, weights=weights,
                  options=options, snap_to=snap_to, snap_tolerance=snap_tolerance, quiet=quiet,
                  batch_size_given=batch_size is not None, precision=precision,
-                 device_preprocess=gpu_preprocess)
+                 device_preprocess=gpu_preprocess, decode_workers=decode_workers)
         return
     if options:
         raise UsageError("--option is for frame-level detectors (e.g. -p shots)")

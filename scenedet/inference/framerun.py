@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 
 from scenedet.errors import UsageError
-from scenedet.media.frames import AudioChunk, FrameBatch, FrameSegment, MediaStream, StreamInfo
+from scenedet.media.frames import AudioChunk, FrameBatch, FrameSegment, StreamInfo
 
 
 @attrs.frozen
@@ -71,7 +71,9 @@ def run_detectors(video: str | Path, detectors: Sequence[str], *,
                   options: Mapping[str, Mapping[str, Any]] | None = None, device: str = "cpu",
                   batch_size: int | None = None, batch_frames: int = 128,
                   progress: bool | None = None, start: float | None = None,
-                  end: float | None = None, use_audio: bool = True) -> list[FrameResult]:
+                  end: float | None = None, use_audio: bool = True,
+                  decode_workers: int | None = None,
+                  decode_worker_kind: str = "thread") -> list[FrameResult]:
     """Run the frame-level ``detectors`` (registered names) over ``video`` in ONE decode.
 
     ``options`` maps a detector name to keyword options for its factory (``{"shots":
@@ -85,20 +87,28 @@ def run_detectors(video: str | Path, detectors: Sequence[str], *,
     frames may differ from a whole run's. ``use_audio=False``: the detectors that listen get no
     sound, as for a film without any (recorded as ``settings["use_audio"] = False``); a run of
     listening detectors only is then refused, having nothing to decode.
+
+    ``decode_workers``: decode the whole film's video with that many workers, the same frames
+    (:mod:`scenedet.media.parallel_frames`; ``None``: ``choose_workers(device)``, one on the
+    CPU). A part of the film is decoded by one.
     """
     from scenedet.inference.stream import prefetch
     from scenedet.media.framepart import check_part
+    from scenedet.media.parallel_frames import frame_stream
     from scenedet.progress import Progress
 
     check_part(start, end)  # before any detector (a network's weights) is built
+    workers = _workers(decode_workers, device)
     built = build_detectors(detectors, options=options, device=device, batch_size=batch_size)
     specs = [spec for spec, _, _ in built]
     sizes = [s.size for s in specs if s.size is not None]
     if not use_audio and not sizes:
         raise UsageError(f"{', '.join(detectors)} only listen{'s' if len(detectors) == 1 else ''}"
                          ": with the film's audio ignored there is nothing to detect")
-    stream = MediaStream(video, sizes=sizes, audio=use_audio and any(s.audio for s in specs),
-                         batch_frames=batch_frames, start=start, end=end)
+    stream = frame_stream(video, sizes=sizes, audio=use_audio and any(s.audio for s in specs),
+                          batch_frames=batch_frames, start=start, end=end,
+                          decode_workers=workers,
+                          decode_worker_kind=decode_worker_kind)
     bar = Progress(0, label=f"{Path(video).name}: ", enabled=progress)
     if bar.enabled:
         film = _film_seconds(video)
@@ -189,6 +199,17 @@ def _moved(segment: FrameSegment, seconds: float, frames: int) -> FrameSegment:
                         end_frame=None if segment.end_frame is None else segment.end_frame + frames)
 
 
+def _workers(decode_workers: int | None, device: str) -> int:
+    """``decode_workers``, checked; ``None``: the default for ``device``."""
+    from scenedet.media.parallel import choose_workers
+
+    if decode_workers is None:
+        return choose_workers(device)
+    if decode_workers < 1:
+        raise UsageError(f"decode workers must be at least 1, got {decode_workers}")
+    return int(decode_workers)
+
+
 def _film_seconds(video: str | Path) -> int:
     """Whole seconds of ``video`` for a progress bar (0 when it cannot be told cheaply)."""
     from scenedet.errors import ScenedetError
@@ -212,7 +233,7 @@ def run_plugins(video: str | Path, plugins: Sequence[str], *,
                 scene_kwargs: Mapping[str, Any] | None = None, device: str = "cpu",
                 batch_size: int | None = None, progress: bool | None = None,
                 one_decode: bool = True, start: float | None = None, end: float | None = None,
-                use_audio: bool = True) -> list[Any]:
+                use_audio: bool = True, decode_workers: int | None = None) -> list[Any]:
     """Run scenes and detectors by name on one film: one result per name, in the order given.
 
     Frame-level detectors share one decode. With per-second scenes as well, that same decode
@@ -227,7 +248,10 @@ def run_plugins(video: str | Path, plugins: Sequence[str], *,
     (the scenes' as ``run_scene(start=, end=)``, the detectors' as :func:`run_detectors`). The
     one decode covers whole films only: on a part, the scenes and the detectors each decode just
     that part. ``use_audio=False``: the scenes' audio models hear silence and the listening
-    detectors get no sound (both recorded in their settings).
+    detectors get no sound (both recorded in their settings). ``decode_workers``: decode with
+    that many workers (``None``: ``choose_workers(device)``); more than one with scenes *and*
+    detectors gives each its own parallel decode (the per-second tap of the one decode is
+    sequential).
     """
     from scenedet.media.framepart import check_part
     from scenedet.plugin._factory import get_detector_spec, is_detector
@@ -253,6 +277,9 @@ def run_plugins(video: str | Path, plugins: Sequence[str], *,
     if batch_size is not None:
         kwargs.setdefault("batch_size", batch_size)
     scene_results: dict[str, Any] = {}
+    if decode_workers is not None:
+        _workers(decode_workers, device)  # checked before anything runs
+        one_decode = one_decode and decode_workers <= 1
     if one_decode and learned and detector_names and kwargs.get("start") is None \
             and kwargs.get("end") is None:
         from scenedet.inference.onepass import run_one_pass
@@ -265,7 +292,8 @@ def run_plugins(video: str | Path, plugins: Sequence[str], *,
         frame_results = (run_detectors(video, detector_names, options=options, device=device,
                                        batch_size=batch_size, progress=progress,
                                        start=kwargs.get("start"), end=kwargs.get("end"),
-                                       use_audio=bool(kwargs.get("use_audio", True)))
+                                       use_audio=bool(kwargs.get("use_audio", True)),
+                                       decode_workers=decode_workers)
                          if detector_names else [])
     by_name = {r.scene: r for r in frame_results}
     out: list[Any] = []
@@ -277,6 +305,8 @@ def run_plugins(video: str | Path, plugins: Sequence[str], *,
         if result is None:
             from scenedet.inference.pipeline import run_scene
 
+            if decode_workers is not None:
+                kwargs.setdefault("decode_workers", decode_workers)
             result = run_scene(video, scene=name, **{"progress": progress, **kwargs})
         if snap_to is not None:
             result = snap_result(result, by_name[get_detector_spec(snap_to).name], snap_tolerance)

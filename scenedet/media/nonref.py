@@ -24,8 +24,11 @@ was handed out. If one fails after something was skipped, :class:`SkipUnsafe` ma
 :func:`scenedet.media.decode.iter_seconds` decode again from the second not yet handed out,
 without skipping; before anything was skipped, skipping just stops.
 
-Only H.264 (:data:`SKIP_CODECS`): HEVC's "sub-layer non-reference" pictures can be references
-of a higher temporal layer, and other decoders' notion of non-reference is untested here.
+H.264 and HEVC (:data:`SKIP_CODECS`). FFmpeg's HEVC decoder drops every *sub-layer*
+non-reference picture under ``"NONREF"``, and such a picture may be a reference of a higher
+temporal sub-layer; so an HEVC packet is sent with ``"NONREF"`` only when its NAL headers say
+its picture is non-reference in the stream's highest sub-layer (:mod:`scenedet.media.hevcnal`):
+then nothing decodes from it. Other decoders' notion of non-reference is untested here.
 """
 
 from __future__ import annotations
@@ -36,13 +39,16 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import av
 
+    from scenedet.media.hevcnal import HevcPictures
+
     from scenedet.media.videoframes import Clock, Held
 
 #: Codecs whose ``skip_frame="NONREF"`` drops exactly the pictures nothing predicts from.
-SKIP_CODECS = frozenset({"h264"})
+SKIP_CODECS = frozenset({"h264", "hevc"})
 
 #: Packets (decode order) the rule looks back over for later pts in the same second. H.264
-#: reorders by at most 16 frames, so a packet's successors in display order come within it.
+#: and HEVC reorder by at most 16 frames, so a packet's successors in display order come
+#: within it.
 LOOKBACK = 16
 
 #: Packet pts remembered to check that each decoded frame's pts is a packet's (frame threads
@@ -70,6 +76,7 @@ class NonrefSkip:
         self._known_set: set[int] = set()
         self._last_out: int | None = None
         self._handed_out: int | None = None  # end pts of the last window handed out
+        self._hevc: HevcPictures | None | bool = None  # None: not looked at the codec yet
 
     def decide(self, packet: av.Packet) -> bool:
         """Whether ``packet`` is sent with ``skip_frame="NONREF"`` (see the module docstring)."""
@@ -92,10 +99,26 @@ class NonrefSkip:
                     later += 1
             skip = later >= self.n_frames
         recent.append(pts)
+        hevc = self._hevc if self._hevc is not None else self._codec(packet)
+        if hevc:
+            if skip:
+                skip = hevc.nonreference(memoryview(packet))  # type: ignore[union-attr]
+            elif packet.is_keyframe:
+                hevc.observe(memoryview(packet))  # type: ignore[union-attr]
         if skip:
             self.skipped += 1
             self._pending.append(pts)
         return skip
+
+    def _codec(self, packet: av.Packet) -> HevcPictures | bool:
+        """For HEVC, the reader of its NAL headers; else False (FFmpeg's "NONREF" is exact)."""
+        from scenedet.media.hevcnal import HevcPictures
+
+        stream = getattr(packet, "stream", None)
+        context = getattr(stream, "codec_context", None)
+        self._hevc = (HevcPictures(context.extradata)
+                      if context is not None and context.name == "hevc" else False)
+        return self._hevc
 
     def restart(self) -> None:
         """Decoding starts again elsewhere (a seek): the windows are rebuilt from new frames.

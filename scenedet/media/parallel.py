@@ -14,7 +14,8 @@ its samples are byte-identical to the one-pass decode whatever the chunking.
 
 Worker ``w`` decodes chunks ``w, w + N, w + 2N, ...`` into a queue of its own holding at most
 ``chunk_seconds`` seconds, so memory is bounded by ``N * chunk_seconds`` decoded seconds and flat
-with the film's length. An error in a chunk (a truncated file) reaches the caller at the same
+with the film's length (the workers, their queues and stopping are
+:mod:`scenedet.media.chunkpool`'s, shared with :mod:`scenedet.media.parallel_frames`). An error in a chunk (a truncated file) reaches the caller at the same
 second and with the same message as the sequential decode; damaged packets skipped in a chunk
 are counted into the caller's :class:`~scenedet.media.damage.Damage` (the same packet decoded by
 two chunks counts once). Closing the iterator early (or :func:`stop_workers`, which
@@ -30,42 +31,22 @@ docs/performance.md ("Parallel decoding"); :func:`choose_workers` is the default
 from __future__ import annotations
 
 import math
-import multiprocessing as mp
 import os
-import pickle
-import queue
-import signal
-import threading
-import weakref
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from scenedet.errors import MediaError
+from scenedet.media.chunkpool import Kind, Pool, check_kind, keyframe_times, stop_workers
 from scenedet.media.damage import Damage
 from scenedet.media.decode import StrategyArg, _preroll_time, iter_seconds, resolve_strategy
-from scenedet.media.probe import FilmInfo, film_video_stream, open_input, probe
+from scenedet.media.probe import FilmInfo, probe
 from scenedet.media.types import MediaRequest, Second
-
-Kind = Literal["thread", "process"]
 
 #: Decoded frames all workers may hold ahead of the caller (bytes): sets the chunk length.
 MEMORY_BUDGET = 512 * 1024 * 1024
 #: Chunk length bounds (seconds): short chunks waste the pre-roll, long ones memory.
 MIN_CHUNK_SECONDS, MAX_CHUNK_SECONDS = 10, 30
-#: How often a blocked worker or the caller looks at the stop flag (seconds).
-_POLL = 0.1
-
-_ACTIVE: weakref.WeakSet[_Pool] = weakref.WeakSet()
-_ACTIVE_LOCK = threading.Lock()
-
-
-def stop_workers() -> None:
-    """Ask every running pool to stop (its workers end at their next second)."""
-    with _ACTIVE_LOCK:
-        pools = list(_ACTIVE)
-    for pool in pools:
-        pool.stop.set()
 
 
 def choose_workers(device: Any = "cpu", cores: int | None = None) -> int:
@@ -83,29 +64,6 @@ def chunk_seconds_for(info: FilmInfo, request: MediaRequest, workers: int) -> in
     per_second = max(1, info.width * info.height * 3 * max(1, request.frames))
     fit = MEMORY_BUDGET // (per_second * max(1, workers))
     return int(min(MAX_CHUNK_SECONDS, max(MIN_CHUNK_SECONDS, fit)))
-
-
-def keyframe_times(info: FilmInfo) -> list[float]:
-    """Film times (s) of the video keyframes, as the container seeks by (MP4: decode times).
-
-    From the container's index when it lists keyframes, else from a demux-only pass.
-    """
-    container = open_input(info.path)
-    try:
-        video = film_video_stream(container)
-        assert video is not None  # probe checked
-        tb, start = video.time_base, video.start_time or 0
-        try:
-            entries = video.index_entries  # type: ignore[attr-defined]
-            keys = [e.timestamp for e in entries if e.is_keyframe] if len(entries) > 2 else []
-        except (AttributeError, TypeError):  # older PyAV
-            keys = []
-        if len(keys) < 2:
-            keys = [p.dts if p.dts is not None else p.pts for p in container.demux(video)
-                    if p.is_keyframe and (p.dts is not None or p.pts is not None)]
-        return sorted({float((k - start) * tb) for k in keys})
-    finally:
-        container.close()
 
 
 def plan_chunks(info: FilmInfo, request: MediaRequest, keyframes: list[float], start: int,
@@ -135,8 +93,7 @@ def iter_seconds_parallel(path: str | Path, request: MediaRequest, *, workers: i
     Same arguments and result; ``workers <= 1`` (or no video requested) is ``iter_seconds``
     itself. Bad input raises :class:`MediaError` now, as ``iter_seconds`` does.
     """
-    if kind not in ("thread", "process"):
-        raise ValueError(f"unknown decode worker kind {kind!r}: thread or process")
+    check_kind(kind)
     if chunk_seconds is not None and chunk_seconds < 1:
         raise ValueError(f"chunk_seconds must be at least 1, got {chunk_seconds}")
     common = dict(strategy=strategy, start_second=start_second, stop_second=stop_second,
@@ -162,10 +119,10 @@ def iter_seconds_parallel(path: str | Path, request: MediaRequest, *, workers: i
                               use_audio=use_audio)
     job = _Job(str(info.path), video_request, resolve_strategy(strategy, info, video_request),
                skip_loop_filter)
-    return _reassemble(_Pool(job, chunks, workers, kind, size), sounds, damage, report, info)
+    return _reassemble(Pool(job, chunks, workers, kind, size + 2), sounds, damage, report, info)
 
 
-def _reassemble(pool: _Pool, sounds: Iterator[Second] | None, damage: Damage, report: bool,
+def _reassemble(pool: Pool, sounds: Iterator[Second] | None, damage: Damage, report: bool,
                 info: FilmInfo) -> Iterator[Second]:
     try:
         pool.start()
@@ -206,6 +163,9 @@ class _Job:
         self.path, self.request, self.strategy = path, request, strategy
         self.skip_loop_filter = skip_loop_filter
 
+    def decode_chunks(self, chunks: list[tuple[int, int]], put: Any) -> None:
+        _decode_chunks(self, chunks, put)
+
 
 def _decode_chunks(job: _Job, chunks: list[tuple[int, int]], put: Any) -> None:
     """A worker's life: decode its chunks in order; ``put`` returns False when told to stop.
@@ -231,116 +191,5 @@ def _decode_chunks(job: _Job, chunks: list[tuple[int, int]], put: Any) -> None:
             return
 
 
-class _Pool:
-    """N workers (threads or processes), each with its own bounded queue of seconds."""
-
-    def __init__(self, job: _Job, chunks: list[tuple[int, int]], workers: int, kind: Kind,
-                 size: int) -> None:
-        self.job, self.chunks, self.kind = job, chunks, kind
-        self.n = min(workers, len(chunks))
-        self.maxsize = size + 2
-        self.ctx: Any = None
-        if kind == "process":
-            method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-            self.ctx = mp.get_context(method)
-            if method == "forkserver":  # workers fork with PyAV and numpy already imported
-                self.ctx.set_forkserver_preload([__name__])
-        self.stop: Any = self.ctx.Event() if self.ctx else threading.Event()
-        self.queues: list[Any] = []
-        self.workers: list[Any] = []
-
-    def start(self) -> None:
-        with _ACTIVE_LOCK:
-            _ACTIVE.add(self)
-        for w in range(self.n):
-            mine = self.chunks[w::self.n]
-            if self.ctx is None:
-                q: Any = queue.Queue(maxsize=self.maxsize)
-                worker: Any = threading.Thread(target=_thread_main, daemon=True,
-                                               args=(self.job, mine, q, self.stop),
-                                               name=f"scenedet-decode-{w}")
-            else:
-                q = self.ctx.Queue(maxsize=self.maxsize)
-                worker = self.ctx.Process(target=_process_main, daemon=True,
-                                          args=(self.job, mine, q, self.stop),
-                                          name=f"scenedet-decode-{w}")
-            self.queues.append(q)
-            worker.start()
-            self.workers.append(worker)  # started: close() joins it
-
-    def get(self, chunk: int) -> tuple[Any, ...]:
-        """The next item of ``chunk``'s worker; a worker that died is an error, not a hang."""
-        w = chunk % self.n
-        while True:
-            try:
-                return self.queues[w].get(timeout=_POLL)
-            except queue.Empty:
-                if self.stop.is_set():
-                    raise MediaError(f"cannot decode {self.job.path}: decoding was stopped")
-                if not self.workers[w].is_alive():
-                    try:
-                        return self.queues[w].get(timeout=_POLL)
-                    except queue.Empty:
-                        code = getattr(self.workers[w], "exitcode", None)
-                        raise MediaError(f"cannot decode {self.job.path}: decode worker {w} "
-                                         f"ended unexpectedly (exit code {code})") from None
-
-    def close(self) -> None:
-        self.stop.set()
-        for worker in self.workers:
-            worker.join(timeout=5)
-        for worker in self.workers:
-            if self.ctx is not None and worker.is_alive():
-                worker.terminate()
-                worker.join(timeout=2)
-                if worker.is_alive():
-                    worker.kill()
-                    worker.join(timeout=2)
-        for q in self.queues:
-            if self.ctx is not None:
-                q.cancel_join_thread()
-                q.close()
-        with _ACTIVE_LOCK:
-            _ACTIVE.discard(self)
-
-
-def _putter(q: Any, stop: Any, alive: Any = lambda: True) -> Any:
-    def put(item: Any) -> bool:
-        while not stop.is_set() and alive():
-            try:
-                q.put(item, timeout=_POLL)
-                return True
-            except queue.Full:
-                continue
-        return False
-    return put
-
-
-def _thread_main(job: _Job, chunks: list[tuple[int, int]], q: Any, stop: Any) -> None:
-    _decode_chunks(job, chunks, _putter(q, stop))
-
-
-def _process_main(job: _Job, chunks: list[tuple[int, int]], q: Any, stop: Any) -> None:
-    """A worker process: Ctrl-C is the parent's to handle; it stops if the parent goes away."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = mp.parent_process()
-    alive = parent.is_alive if parent is not None else (lambda: True)
-    put = _putter(q, stop, alive)
-
-    def send(item: tuple[Any, ...]) -> bool:
-        if put(_picklable(item)):
-            return True
-        q.cancel_join_thread()  # stopped: never block exit flushing a queue nobody reads
-        return False
-
-    _decode_chunks(job, chunks, send)
-
-
-def _picklable(item: tuple[Any, ...]) -> tuple[Any, ...]:
-    if item[0] != "x":
-        return item
-    try:
-        pickle.dumps(item[2])
-        return item
-    except Exception:  # noqa: BLE001
-        return (item[0], item[1], MediaError(f"{type(item[2]).__name__}: {item[2]}"))
+__all__ = ["Kind", "chunk_seconds_for", "choose_workers", "iter_seconds_parallel", "keyframe_times",
+           "plan_chunks", "stop_workers"]
