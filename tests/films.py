@@ -192,6 +192,10 @@ RECIPES: dict[str, Callable[[Path], Film]] = {
     "vfr": _vfr,
     "click": _cfr("click", Fraction(24), 120, gop=24, audio_kind="click"),
     "click-mkv": _cfr("click-mkv", Fraction(24), 120, gop=24, audio_kind="click", suffix=".mkv"),
+    # MPEG-TS, B-frames: no index, so a seek searches timestamps over the bytes (and may land
+    # past the last keyframe)
+    "ts": _cfr("ts", Fraction(24), 120, gop=24, preset="veryfast", audio_kind="click",
+               suffix=".ts"),
     "stereo": _cfr("stereo", Fraction(24), 72, gop=24, audio_kind="stereo"),
     "silent": _cfr("silent", Fraction(24), 72, gop=24),
     # (tones cost the AAC encoder ~0.15 s per second of film: the bigger films get a click)

@@ -60,7 +60,7 @@ def test_the_fixtures_cover_the_hard_cases(media_films):
     assert fractional.duration == pytest.approx(4.5) and fractional.n_seconds == 4
 
 
-@pytest.mark.parametrize("name", ["cfr25", "ntsc", "vfr", "longgop"])
+@pytest.mark.parametrize("name", ["cfr25", "ntsc", "vfr", "longgop", "ts"])
 def test_seek_and_sequential_give_identical_pixels(media_films, name):
     film = media_films.get(name)
     sought = seconds_of(film, strategy="seek")
@@ -94,7 +94,7 @@ def test_a_clip_reaching_back_before_the_keyframe_is_complete(media_films, strat
     assert [read_index(f) for f in second.frames] == film.expected_clip(3, 8)
 
 
-@pytest.mark.parametrize("name", ["cfr24", "cfr25", "ntsc"])
+@pytest.mark.parametrize("name", ["cfr24", "cfr25", "ntsc", "ts"])
 def test_seek_and_sequential_give_the_same_audio(media_films, name):
     """Seeking for video must not touch the audio decoder: PyAV's ``container.seek`` flushes
     every decoder of the container, so "seek" decodes audio in a container of its own."""

@@ -60,7 +60,7 @@ def decode_threads() -> list[threading.Thread]:
 
 
 @pytest.mark.parametrize("strategy", ["seek", "sequential"])
-@pytest.mark.parametrize("name", ["cfr24", "cfr25", "gop3s", "vfr", "longgop", "ntsc", "mkv"])
+@pytest.mark.parametrize("name", ["cfr24", "cfr25", "gop3s", "vfr", "longgop", "ntsc", "mkv", "ts"])
 def test_threads_give_the_same_seconds(media_films, name, strategy):
     got, want = both(media_films.get(name).path, workers=3, chunk_seconds=2, strategy=strategy)
     assert len(want) == media_films.get(name).n_seconds

@@ -60,7 +60,7 @@ def decode_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("scenedet-decode-")]
 
 
-@pytest.mark.parametrize("name", ["cfr24", "cfr25", "gop3s", "vfr", "ntsc", "mkv", "rot90-flip",
+@pytest.mark.parametrize("name", ["cfr24", "cfr25", "gop3s", "vfr", "ntsc", "mkv", "rot90-flip", "ts",
                                   "rot270"])
 def test_threads_give_the_same_frames(media_films, name):
     got, want, stream = both(media_films.get(name).path, workers=3, chunk_seconds=0.5)

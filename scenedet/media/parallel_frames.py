@@ -287,7 +287,8 @@ class _ChunkState:
             yield from packet.decode()
 
     def _packets(self, container: Any, stream: Any) -> Iterator[Any]:
-        """The video packets from the chunk's keyframe on (from the start if a seek overshoots)."""
+        """The video packets from the chunk's keyframe on (from the start if a seek overshoots
+        or finds nothing)."""
         chunk = self.chunk
         if chunk.seek_pts is None:
             yield from container.demux(stream)
@@ -295,11 +296,10 @@ class _ChunkState:
         container.seek(chunk.seek_pts, stream=stream, backward=True)
         packets = container.demux(stream)
         first = next(packets, None)
-        if first is None:
-            return
-        landed = first.dts if first.dts is not None else first.pts
+        landed = None if first is None else first.dts if first.dts is not None else first.pts
         wanted = chunk.key_dts if chunk.key_dts is not None else chunk.seek_pts
-        if landed is not None and landed > wanted:  # past the keyframe: start over
+        # past the keyframe, or nowhere (MPEG-TS's timestamp search can land at the end): start over
+        if first is None or (landed is not None and landed > wanted):
             container.seek(0, stream=stream, backward=True, any_frame=True)
             packets = container.demux(stream)
             first = next(packets, None)

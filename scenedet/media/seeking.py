@@ -117,7 +117,8 @@ def seek_for(container: av.container.InputContainer, video: av.stream.Stream, cl
 
     Returns (frames, first frame, whether the seek went to the start of the stream). Backs off
     a second at a time when the container's index put the keyframe after the target (an index
-    by decode time with B-frames), and stops at the start of the stream.
+    by decode time with B-frames) or the seek found no frame at all (MPEG-TS, past its last
+    keyframe), and stops at the start of the stream.
     """
     decoder = video.codec_context
     back = 0
@@ -129,7 +130,9 @@ def seek_for(container: av.container.InputContainer, video: av.stream.Stream, cl
         container.seek(at, stream=video, backward=True)
         frames = decode_video(container.demux(video), decoder, clock, skip)
         first = next(frames, None)
-        if first is None or first.pts <= need_from or at <= clock.start_pts:
+        # No frame at all is no proof there is none to see: MPEG-TS has no index and seeks by
+        # timestamp search over the bytes, which can land past the last keyframe. Back off too.
+        if (first is not None and first.pts <= need_from) or at <= clock.start_pts:
             return frames, first, at <= clock.start_pts
         frames.close()
         back += step
