@@ -107,17 +107,17 @@ def toy_detectors():
 
 
 def test_register_detectors_hook_and_one_decode(toy_detectors, media_films, monkeypatch):
-    import scenedet.inference.framerun as framerun
+    import scenedet.media.parallel_frames as streams  # where run_detectors gets its stream
 
     assert toy_detectors.plugins["toy"].components == {"detector": ["toy-a", "toy-b"]}
     passes = []
-    real = framerun.MediaStream
+    real = streams.MediaStream
 
     def counting(*args, **kwargs):
         passes.append(kwargs)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(framerun, "MediaStream", counting)
+    monkeypatch.setattr(streams, "MediaStream", counting)
     film = media_films.get("cfr24")
     a, b = run_detectors(film.path, ["toy-a", "toy-b"])
     assert len(passes) == 1 and set(passes[0]["sizes"]) == {(32, 18), (48, 27)}
