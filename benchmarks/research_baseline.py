@@ -38,9 +38,10 @@ this benchmark only (the script says so and exits 2 when they are missing):
 
     python benchmarks/research_baseline.py                # 10-minute 720p film, best of 2
     python benchmarks/research_baseline.py --seconds 60   # smoke run on a 1-minute film
+    python benchmarks/research_baseline.py --threads 1    # both sides on one torch thread
 
-Prints a Markdown table and writes ``benchmarks/results/research_baseline.json`` (full film
-only; a shorter film writes ``research_baseline-<N>s.json``).
+Prints a Markdown table and writes ``benchmarks/results/research_baseline.json`` (full film,
+default threads; a shorter film adds ``-<N>s`` to the name, ``--threads N`` adds ``-threadsN``).
 """
 
 from __future__ import annotations
@@ -189,8 +190,13 @@ def run_scenedet(film: str, model_path: Path, speedup: str) -> tuple[int, float]
     return len(scores), time.perf_counter() - start
 
 
-def measure(kind: str, film: str, model_path: Path) -> dict:
+def measure(kind: str, film: str, model_path: Path, threads: int | None) -> dict:
+    import torch
+
     from scenedet.media.probe import probe
+
+    if threads:
+        torch.set_num_threads(threads)
 
     steps: dict[str, float] = {}
     if kind == "original":
@@ -208,9 +214,9 @@ def measure(kind: str, film: str, model_path: Path) -> dict:
             **steps}
 
 
-def child(kind: str, film: Path, model_path: Path) -> dict:
+def child(kind: str, film: Path, model_path: Path, threads: int | None) -> dict:
     cmd = [sys.executable, __file__, "--child", kind, "--film", str(film),
-           "--model", str(model_path)]
+           "--model", str(model_path)] + (["--threads", str(threads)] if threads else [])
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"{kind} run failed:\n{done.stderr[-2000:]}")
@@ -221,6 +227,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=600, help="film length (default 600)")
     parser.add_argument("--repeats", type=int, default=2, help="runs of each pipeline (best kept)")
+    parser.add_argument("--threads", type=int,
+                        help="torch threads on both sides (default: torch's default)")
     parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--film", help=argparse.SUPPRESS)
     parser.add_argument("--model", type=Path, help=argparse.SUPPRESS)
@@ -231,7 +239,7 @@ def main() -> None:
               f"install them for this benchmark only: {INSTALL}", file=sys.stderr)
         sys.exit(2)
     if args.child:
-        print(json.dumps(measure(args.child, args.film, args.model)))
+        print(json.dumps(measure(args.child, args.film, args.model, args.threads)))
         return
 
     name = "film-720p-10min" if args.seconds == 600 else f"film-720p-{args.seconds}s"
@@ -242,7 +250,7 @@ def main() -> None:
     runs: list[dict] = []
     for repeat in range(args.repeats):
         for kind in KINDS:
-            runs.append({"repeat": repeat, **child(kind, film, model_path)})
+            runs.append({"repeat": repeat, **child(kind, film, model_path, args.threads)})
             print(runs[-1], flush=True)
     load_after = os.getloadavg()
     best = [max((r for r in runs if r["pipeline"] == kind), key=lambda r: r["rate"])
@@ -255,8 +263,10 @@ def main() -> None:
     print(table(best, ["pipeline", "film_seconds", "predictions", "wall_s", "rate", "x_original",
                        "peak_rss_mb", "rates"]))
     print(f"\nload average before {load_before}, after {load_after}; {os.cpu_count()} cores")
-    path = save("research_baseline" if args.seconds == 600 else f"research_baseline-{args.seconds}s",
-                {"film": {"name": film.name, "seconds": args.seconds, "width": 1280,
+    suffix = ("" if args.seconds == 600 else f"-{args.seconds}s") + \
+        (f"-threads{args.threads}" if args.threads else "")
+    path = save("research_baseline" + suffix,
+                {"threads": args.threads, "film": {"name": film.name, "seconds": args.seconds, "width": 1280,
                           "height": 720, "fps": 24},
                  "repeats": args.repeats, "rows": best, "runs": runs,
                  "load_before": load_before, "load_after": load_after,
