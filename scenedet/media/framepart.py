@@ -111,6 +111,19 @@ class Part:
             self.first_frame = int(round(time * fps)) if fps > 0 else 0
         return True
 
+    def admits(self, frame: Any, origin: Fraction, state: Any) -> bool:
+        """Whether a decoded ``frame`` is inside; the first one inside restarts the clock of
+        ``state`` (a ``MediaStream``'s video state) at its own time, the part's time 0."""
+        started = self.first_time is not None
+        if frame.pts is None or frame.time_base is None:  # no time of its own: goes with its neighbours
+            return started and not self.video_done
+        stream_time = Fraction(frame.pts) * frame.time_base
+        if not self.keep_frame(float(stream_time - origin), state.fps):
+            return False
+        if not started:
+            state.origin = stream_time
+        return True
+
     def sound(self, start: float, rate: int, samples: np.ndarray
               ) -> list[tuple[float, np.ndarray]]:
         """``(part time, samples)`` of a chunk that starts at film ``start``, trimmed to the part

@@ -235,7 +235,7 @@ class MediaStream:
                     stage = "decode" if packet.stream is video else "audio"
                     for frame in profiled.call(stage, self._decoded, packet, tap, origin):
                         if packet.stream is video:
-                            if part is not None and not _in_part(part, frame, origin, state):
+                            if part is not None and not part.admits(frame, origin, state):
                                 continue
                             batch = (profiled.call("convert", state.add, frame) if self.sizes
                                      else state.tick(frame))
@@ -398,19 +398,6 @@ def _resampled(resampler: Any, frame: Any, origin: Fraction, part: Any = None
         for at, kept in part.sound(start, out.sample_rate, samples):
             yield AudioChunk(start=at, rate=out.sample_rate, samples=kept)
 
-
-def _in_part(part: Any, frame: Any, origin: Fraction, state: _VideoState) -> bool:
-    """Whether a decoded frame is inside ``part``; the first one inside restarts the clock of
-    ``state`` at its own time (the part's time 0)."""
-    started = part.first_time is not None
-    if frame.pts is None or frame.time_base is None:  # no time of its own: goes with its neighbours
-        return started and not part.video_done
-    stream_time = Fraction(frame.pts) * frame.time_base
-    if not part.keep_frame(float(stream_time - origin), state.fps):
-        return False
-    if not started:
-        state.origin = stream_time
-    return True
 
 
 def iter_frames(path: str | Path, width: int = 48, height: int = 27, *,
