@@ -23,7 +23,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import attrs
@@ -87,12 +87,18 @@ class Profile:
     def report(self) -> str:
         """A plain-text table: stage, seconds, calls, share of the wall time."""
         wall = self.wall()
-        lines = [f"profile: {wall:.2f} s wall (stages on other threads overlap)",
-                 f"  {'stage':<24} {'seconds':>9} {'calls':>8} {'share':>7}"]
-        for s in self.stages():
-            share = s.seconds / wall if wall > 0 else 0.0
-            lines.append(f"  {s.name:<24} {s.seconds:>9.3f} {s.calls:>8} {share:>7.1%}")
-        return "\n".join(lines)
+        return table(f"{wall:.2f} s wall (stages on other threads overlap)",
+                     [(s.name, s.seconds, s.calls, s.seconds / wall if wall > 0 else 0.0)
+                      for s in self.stages()])
+
+
+def table(title: str, rows: Iterable[tuple[str, float, int, float]]) -> str:
+    """The profile table ``--profile`` prints: ``profile: TITLE``, then one line per
+    ``(stage, seconds, calls, share)``."""
+    lines = [f"profile: {title}", f"  {'stage':<24} {'seconds':>9} {'calls':>8} {'share':>7}"]
+    lines += [f"  {name:<24} {seconds:>9.3f} {calls:>8} {share:>7.1%}"
+              for name, seconds, calls, share in rows]
+    return "\n".join(lines)
 
 
 #: The process-wide profile every stage adds to.

@@ -44,10 +44,9 @@ def sum_profiles(profiles: Iterable[Mapping[str, Any] | None]) -> dict[str, Any]
 def profile_report(summed: Mapping[str, Any]) -> str:
     """A plain-text table of :func:`sum_profiles`' result, laid out as ``scenedet run
     --profile``'s (:meth:`scenedet.profiling.Profile.report`)."""
-    lines = [f"profile: {summed['films']} film(s), {summed['wall_s']:.2f} s of film wall time "
-             f"summed (stages on other threads overlap)",
-             f"  {'stage':<24} {'seconds':>9} {'calls':>8} {'share':>7}"]
-    for name, stage in summed["stages"].items():
-        lines.append(f"  {name:<24} {stage['seconds']:>9.3f} {stage['calls']:>8} "
-                     f"{stage['share']:>7.1%}")
-    return "\n".join(lines)
+    from scenedet.profiling import table
+
+    return table(f"{summed['films']} film(s), {summed['wall_s']:.2f} s of film wall time summed "
+                 "(stages on other threads overlap)",
+                 [(name, stage["seconds"], stage["calls"], stage["share"])
+                  for name, stage in summed["stages"].items()])
