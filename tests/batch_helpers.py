@@ -5,6 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
+import pytest
 import torch
 from films import cfr_times, click, write_film
 
@@ -42,3 +43,15 @@ def make_model(path: Path, *, seed: int = 0) -> Path:
 def result_files(outdir: Path) -> dict[str, bytes]:
     """Every per-film result of OUTDIR, by file name, as bytes."""
     return {p.name: p.read_bytes() for p in sorted(outdir.glob("*.json"))}
+
+
+# Module-scoped fixtures the batch tests share (import them by name: ``from batch_helpers
+# import lib, model``): one generated library and one model file per test module.
+@pytest.fixture(scope="module")
+def lib(tmp_path_factory):
+    return make_library(tmp_path_factory.mktemp("library"))
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return make_model(tmp_path_factory.mktemp("model") / "kissing.pt")

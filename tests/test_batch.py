@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from batch_helpers import GOOD, make_library, make_model, result_files
+from batch_helpers import GOOD, lib, make_model, model, result_files  # noqa: F401  (lib, model: fixtures)
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
@@ -151,16 +151,6 @@ def test_result_status_checks_film_model_and_settings(tmp_path):
     assert result_status(path, block, {**outputs, ".vtt": csv_path}) == "outputs missing: .vtt"
 
 # ---------------------------------------------------------------- batches of real films
-
-
-@pytest.fixture(scope="module")
-def lib(tmp_path_factory):
-    return make_library(tmp_path_factory.mktemp("library"))
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    return make_model(tmp_path_factory.mktemp("model") / "kissing.pt")
 
 
 def _batch(*args, input=None):

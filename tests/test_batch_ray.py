@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from batch_helpers import GOOD, make_library, make_model, result_files
+from batch_helpers import GOOD, lib, model, result_files  # noqa: F401  (lib, model: fixtures)
 from click.testing import CliRunner
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -25,16 +25,6 @@ def local_ray():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield
     ray.shutdown()
-
-
-@pytest.fixture(scope="module")
-def lib(tmp_path_factory):
-    return make_library(tmp_path_factory.mktemp("library"))
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    return make_model(tmp_path_factory.mktemp("model") / "kissing.pt")
 
 
 def test_ray_actors_give_the_local_results_and_record_failures(lib, model, tmp_path, local_ray):

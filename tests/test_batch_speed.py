@@ -10,7 +10,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from batch_helpers import GOOD, make_library, make_model, result_files
+from batch_helpers import GOOD, lib, model, result_files  # noqa: F401  (lib, model: fixtures)
 from click.testing import CliRunner
 from films import cfr_times, click, write_film
 
@@ -20,16 +20,6 @@ from scenedet.batch.profiles import profile_report, sum_profiles
 from scenedet.batch.state import iter_summary
 from scenedet.cli import cli
 from scenedet.errors import UsageError
-
-
-@pytest.fixture(scope="module")
-def lib(tmp_path_factory):
-    return make_library(tmp_path_factory.mktemp("library"))
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    return make_model(tmp_path_factory.mktemp("model") / "kissing.pt")
 
 
 def _batch(*args):
