@@ -55,3 +55,22 @@ def lib(tmp_path_factory):
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     return make_model(tmp_path_factory.mktemp("model") / "kissing.pt")
+
+
+def batch_cli(*args: object, input: str | None = None):
+    """``scenedet batch -p kissing --threads 1 ARGS...`` in-process (click's test runner)."""
+    from click.testing import CliRunner
+
+    from scenedet.cli import cli
+
+    return CliRunner().invoke(cli, ["batch", "-p", "kissing", "--threads", "1", *map(str, args)],
+                              input=input)
+
+
+@pytest.fixture(scope="module")
+def reference(lib, model, tmp_path_factory):
+    """An uninterrupted run over the good films, one worker: the results every resume must match."""
+    out = tmp_path_factory.mktemp("reference")
+    result = batch_cli(lib / "good", "-o", out, "-m", model, "-q")
+    assert result.exit_code == 0, result.output
+    return out

@@ -16,14 +16,12 @@ from pathlib import Path
 
 import psutil
 import pytest
-from batch_helpers import GOOD, lib, make_model, model, result_files  # noqa: F401  (lib, model: fixtures)
-from click.testing import CliRunner
+from batch_helpers import GOOD, batch_cli, lib, make_model, model, reference, result_files  # noqa: F401  (lib, model, reference: fixtures)
 from hypothesis import given
 from hypothesis import strategies as st
 
 from scenedet.batch import discover, read_summary
 from scenedet.batch.state import SummaryLog, content_hash, iter_summary, result_status
-from scenedet.cli import cli
 from scenedet.errors import UsageError
 
 # ---------------------------------------------------------------- discovery (no films decoded)
@@ -153,20 +151,6 @@ def test_result_status_checks_film_model_and_settings(tmp_path):
 # ---------------------------------------------------------------- batches of real films
 
 
-def _batch(*args, input=None):
-    return CliRunner().invoke(cli, ["batch", "-p", "kissing", "--threads", "1", *map(str, args)],
-                              input=input)
-
-
-@pytest.fixture(scope="module")
-def reference(lib, model, tmp_path_factory):
-    """An uninterrupted run over the good films, one worker: the results every resume must match."""
-    out = tmp_path_factory.mktemp("reference")
-    result = _batch(lib / "good", "-o", out, "-m", model, "-q")
-    assert result.exit_code == 0, result.output
-    return out
-
-
 @pytest.mark.slow  # scores real films
 def test_batch_writes_one_run_result_per_film_and_a_summary(lib, model, reference):
     from scenedet.inference.pipeline import run_scene
@@ -197,21 +181,21 @@ def test_rerun_skips_what_is_done_and_dry_run_says_so(lib, model, reference, tmp
     out = tmp_path / "out"
     shutil.copytree(reference, out)
     before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
-    again = _batch(lib / "good", "-o", out, "-m", model)
+    again = batch_cli(lib / "good", "-o", out, "-m", model)
     assert again.exit_code == 0, again.output
     assert "0 done, 3 already done, 0 failed" in again.output
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.name in before} == before
 
-    dry = _batch(lib / "good", lib / "bad.mp4", "-o", out, "-m", model, "--dry-run")
+    dry = batch_cli(lib / "good", lib / "bad.mp4", "-o", out, "-m", model, "--dry-run")
     assert dry.exit_code == 0, dry.output
     lines = dry.output.splitlines()
     assert sum(line.startswith("done  ") for line in lines) == 3
     assert any(line.startswith("todo  ") and "bad.mp4" in line and "(new)" in line for line in lines)
     assert "1 film(s) to do, 3 already done (of 4); nothing was run." in dry.output
-    changed = _batch(lib / "good", "-o", out, "-m", model, "-n", "--min-length", "3")
+    changed = batch_cli(lib / "good", "-o", out, "-m", model, "-n", "--min-length", "3")
     assert changed.output.count("(settings changed)") == 3
     other = make_model(tmp_path / "other.pt", seed=1)
-    assert _batch(lib / "good", "-o", out, "-m", other, "-n").output.count("(model changed)") == 3
+    assert batch_cli(lib / "good", "-o", out, "-m", other, "-n").output.count("(model changed)") == 3
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.name in before} == before
 
 
@@ -220,10 +204,10 @@ def test_a_changed_film_is_redone(lib, model, reference, tmp_path):
     films = tmp_path / "films"
     shutil.copytree(lib / "good", films)
     out = tmp_path / "out"
-    first = _batch(films / "c.mkv", "-o", out, "-m", model, "-q")
+    first = batch_cli(films / "c.mkv", "-o", out, "-m", model, "-q")
     assert first.exit_code == 0, first.output
     shutil.copy(lib / "good" / "a" / "film.mp4", films / "c.mkv")  # replaced by another film
-    dry = _batch(films / "c.mkv", "-o", out, "-m", model, "-n")
+    dry = batch_cli(films / "c.mkv", "-o", out, "-m", model, "-n")
     assert "(film changed)" in dry.output
 
 
@@ -232,7 +216,7 @@ def test_a_failing_film_is_recorded_and_the_others_finish(lib, model, reference,
     out = tmp_path / "out"
     shutil.copytree(reference, out)
     both = (lib / "good", lib / "bad.mp4")  # all done, and not a film
-    result = _batch(*both, "-o", out, "-m", model)
+    result = batch_cli(*both, "-o", out, "-m", model)
     assert result.exit_code == 1, result.output
     assert f"failed: {lib / 'bad.mp4'}: cannot decode" in result.output
     state = read_summary(out / "summary.jsonl")
@@ -240,9 +224,9 @@ def test_a_failing_film_is_recorded_and_the_others_finish(lib, model, reference,
     assert "cannot decode" in state[str(lib / "bad.mp4")]["error"]
     assert result_files(out) == result_files(reference)  # nothing written for the bad film
     # failures are retried; the last line per film is its state, done films keep one line
-    dry = _batch(*both, "-o", out, "-m", model, "-n")
+    dry = batch_cli(*both, "-o", out, "-m", model, "-n")
     assert "(failed before: cannot decode" in dry.output
-    assert _batch(*both, "-o", out, "-m", model, "-q").exit_code == 1
+    assert batch_cli(*both, "-o", out, "-m", model, "-q").exit_code == 1
     paths = [r["path"] for r in iter_summary(out / "summary.jsonl")]
     assert paths.count(str(lib / "bad.mp4")) == 2
     assert all(paths.count(str(lib / "good" / rel)) == 1 for rel in GOOD)
@@ -253,7 +237,7 @@ def test_usage_errors_exit_2_in_one_line(lib, model, tmp_path):
                          ([tmp_path], "no films found"),
                          ([lib / "good", "--ray-address", "auto"], "needs --executor ray"),
                          ([lib / "good", "--min-length", "2.5"], "whole number")):
-        result = _batch(*args, "-o", tmp_path / "out", "-m", model)
+        result = batch_cli(*args, "-o", tmp_path / "out", "-m", model)
         assert result.exit_code == 2, result.output
         assert "Traceback" not in result.output and needle in result.output
     assert not (tmp_path / "out").exists()
@@ -316,7 +300,7 @@ def test_kill_9_then_rerun_gives_the_uninterrupted_results(lib, model, reference
     gone, alive = psutil.wait_procs(workers, timeout=20)  # they notice the driver is gone
     assert not alive, f"workers outlived the driver: {alive}"
     assert all(json.loads(b)["scores"] for b in result_files(out).values())  # nothing half-written
-    resumed = _batch(lib / "good", "-o", out, "-m", model, "-q")
+    resumed = batch_cli(lib / "good", "-o", out, "-m", model, "-q")
     assert resumed.exit_code == 0, resumed.output
     assert result_files(out) == result_files(reference)  # byte for byte
     paths = [r["path"] for r in _done_lines(out)]
@@ -408,7 +392,7 @@ def test_a_worker_killed_mid_film_costs_that_film_only(lib, model, reference, tm
     assert lost["status"] == "failed"
     assert lost["error"] == "the worker scoring this film died (killed by signal 9)"
     assert sum(r["status"] == "done" for r in state.values()) == len(GOOD) - 1  # a new worker
-    resumed = _batch(lib / "good", "-o", out, "-m", model, "-q")
+    resumed = batch_cli(lib / "good", "-o", out, "-m", model, "-q")
     assert resumed.exit_code == 0, resumed.output
     assert result_files(out) == result_files(reference)
 
@@ -419,7 +403,7 @@ def test_results_whose_summary_lines_were_lost_get_them_back(lib, model, referen
     shutil.copytree(reference, out)
     lines = (out / "summary.jsonl").read_text().splitlines(keepends=True)
     (out / "summary.jsonl").write_text("".join(lines[:1]))  # killed after 2 results, before their lines
-    result = _batch(lib / "good", "-o", out, "-m", model, "-q")
+    result = batch_cli(lib / "good", "-o", out, "-m", model, "-q")
     assert result.exit_code == 0, result.output
     records = list(iter_summary(out / "summary.jsonl"))
     assert sorted(r["path"] for r in records) == sorted(str(lib / "good" / rel) for rel in GOOD)
@@ -444,7 +428,7 @@ def _by_film(out: Path) -> dict[str, dict]:
 def scened(lib, model, tmp_path_factory):
     """A batch whose films have one scene each (results only)."""
     out = tmp_path_factory.mktemp("scened")
-    result = _batch(lib / "good", "-o", out, "-m", model, "-q", *ONE_SCENE)
+    result = batch_cli(lib / "good", "-o", out, "-m", model, "-q", *ONE_SCENE)
     assert result.exit_code == 0, result.output
     return out
 
@@ -458,7 +442,7 @@ def test_asked_formats_are_written_per_film_and_parse_back(lib, model, scened, t
     out = tmp_path / "out"
     shutil.copytree(scened, out)
     before = _by_film(out)
-    result = _batch(lib / "good", "-o", out, "-m", model, *ONE_SCENE,
+    result = batch_cli(lib / "good", "-o", out, "-m", model, *ONE_SCENE,
                     "--format", ".csv", "--format", "edl", "--format", ".OTIO", "--format", ".vtt")
     assert result.exit_code == 0, result.output
     assert "3 done, 0 already done, 0 failed" in result.output  # completed, not rescored
@@ -489,17 +473,17 @@ def test_asked_formats_are_written_per_film_and_parse_back(lib, model, scened, t
     # one "done" line per film still; and now everything is done
     paths = [r["path"] for r in iter_summary(out / "summary.jsonl")]
     assert sorted(paths) == sorted(set(paths))
-    again = _batch(lib / "good", "-o", out, "-m", model, *ONE_SCENE, "--format", ".csv",
+    again = batch_cli(lib / "good", "-o", out, "-m", model, *ONE_SCENE, "--format", ".csv",
                    "--format", ".edl", "--format", ".otio", "--format", ".vtt")
     assert "0 done, 3 already done" in again.output
     # a deleted output, or a new format, makes a film incomplete
     csv_file = next(out.glob("*.csv"))
     csv_file.unlink()
-    dry = _batch(lib / "good", "-o", out, "-m", model, *ONE_SCENE, "-n", "--format", ".csv",
+    dry = batch_cli(lib / "good", "-o", out, "-m", model, *ONE_SCENE, "-n", "--format", ".csv",
                  "--format", ".vtt", "--plot")
     assert dry.output.count("(outputs missing: plot)") == 2
     assert dry.output.count("(outputs missing: .csv, plot)") == 1
-    fill = _batch(lib / "good", "-o", out, "-m", model, *ONE_SCENE, "-q", "--format", ".csv",
+    fill = batch_cli(lib / "good", "-o", out, "-m", model, *ONE_SCENE, "-q", "--format", ".csv",
                   "--plot")
     assert fill.exit_code == 0, fill.output
     assert csv_file.is_file() and len(list(out.glob("*.png"))) == 3
@@ -512,8 +496,8 @@ def test_completing_outputs_gives_the_bytes_of_a_fresh_run(lib, model, scened, t
     fresh, completed = tmp_path / "fresh", tmp_path / "completed"
     shutil.copytree(scened, completed)
     args = (*ONE_SCENE, "-q", "--format", ".csv", "--format", ".vtt")
-    assert _batch(lib / "good" / "c.mkv", "-o", fresh, "-m", model, *args).exit_code == 0
-    assert _batch(lib / "good" / "c.mkv", "-o", completed, "-m", model, *args).exit_code == 0
+    assert batch_cli(lib / "good" / "c.mkv", "-o", fresh, "-m", model, *args).exit_code == 0
+    assert batch_cli(lib / "good" / "c.mkv", "-o", completed, "-m", model, *args).exit_code == 0
     for path in fresh.iterdir():
         if path.suffix in (".json", ".csv", ".vtt"):
             assert path.read_bytes() == (completed / path.name).read_bytes(), path.name
@@ -521,7 +505,7 @@ def test_completing_outputs_gives_the_bytes_of_a_fresh_run(lib, model, scened, t
 
 def test_an_unknown_suffix_is_refused_before_any_film(lib, model, tmp_path):
     for args, needle in ((["--format", ".xyz"], ".xyz"), (["--clips-exact"], "needs --clips")):
-        result = _batch(lib / "good", "-o", tmp_path / "out", "-m", model, *args)
+        result = batch_cli(lib / "good", "-o", tmp_path / "out", "-m", model, *args)
         assert result.exit_code == 2, result.output
         assert "Traceback" not in result.output and needle in result.output
     assert not (tmp_path / "out").exists()
@@ -531,7 +515,7 @@ def test_an_unknown_suffix_is_refused_before_any_film(lib, model, tmp_path):
 def test_clips_stills_plot_and_report_per_film(lib, model, tmp_path):
     out = tmp_path / "out"
     film = lib / "good" / "b" / "film.mp4"
-    result = _batch(film, "-o", out, "-m", model, *ONE_SCENE, "-q", "--clips", "--stills",
+    result = batch_cli(film, "-o", out, "-m", model, *ONE_SCENE, "-q", "--clips", "--stills",
                     "--stills-per-scene", "2", "--plot", "--report")
     assert result.exit_code == 0, result.output
     (data,) = _by_film(out).values()
@@ -544,7 +528,7 @@ def test_clips_stills_plot_and_report_per_film(lib, model, tmp_path):
     assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "<html" in (out / f"{name}.html").read_text().lower()
     # exact clips are another output: asked for, they are made from the saved result
-    dry = _batch(film, "-o", out, "-m", model, *ONE_SCENE, "-n", "--clips", "--clips-exact",
+    dry = batch_cli(film, "-o", out, "-m", model, *ONE_SCENE, "-n", "--clips", "--clips-exact",
                  "--stills", "--stills-per-scene", "2", "--plot", "--report")
     assert "(outputs missing: clips-exact)" in dry.output
 
@@ -554,7 +538,7 @@ def test_kill_9_with_formats_then_rerun_gives_the_uninterrupted_outputs(lib, mod
                                                                       tmp_path):
     expected = tmp_path / "expected"
     shutil.copytree(reference, expected)
-    assert _batch(lib / "good", "-o", expected, "-m", model, "-q", "--format", ".csv").exit_code == 0
+    assert batch_cli(lib / "good", "-o", expected, "-m", model, "-q", "--format", ".csv").exit_code == 0
     out = tmp_path / "out"
     proc = _start(lib, out, model, "--jobs", "2", "--format", ".csv")
     try:
@@ -567,7 +551,7 @@ def test_kill_9_with_formats_then_rerun_gives_the_uninterrupted_outputs(lib, mod
     for path in out.glob("*.json"):  # a result exists only with its other outputs
         if path.name != "summary.jsonl":
             assert path.with_suffix(".csv").is_file()
-    resumed = _batch(lib / "good", "-o", out, "-m", model, "-q", "--format", ".csv")
+    resumed = batch_cli(lib / "good", "-o", out, "-m", model, "-q", "--format", ".csv")
     assert resumed.exit_code == 0, resumed.output
     assert result_files(out) == result_files(expected)  # byte for byte
     csvs = {p.name: p.read_bytes() for p in out.glob("*.csv")}

@@ -10,20 +10,14 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from batch_helpers import GOOD, lib, model, result_files  # noqa: F401  (lib, model: fixtures)
-from click.testing import CliRunner
+from batch_helpers import GOOD, batch_cli, lib, model, reference, result_files  # noqa: F401  (lib, model, reference: fixtures)
 from films import cfr_times, click, write_film
 
 from scenedet.batch import (BatchSettings, LocalExecutor, plan_batch, prepare_settings,
                             read_summary, run_batch)
 from scenedet.batch.profiles import profile_report, sum_profiles
 from scenedet.batch.state import iter_summary
-from scenedet.cli import cli
 from scenedet.errors import UsageError
-
-
-def _batch(*args):
-    return CliRunner().invoke(cli, ["batch", "-p", "kissing", "--threads", "1", *map(str, args)])
 
 
 # ------------------------------------------------------------------ checked before any film
@@ -51,10 +45,10 @@ def test_speed_settings_are_checked_by_the_kind_of_device(model):
 
 
 def test_a_cli_mistake_is_one_line_and_exit_2(lib, model, tmp_path):
-    out = _batch(lib / "good", "-o", tmp_path / "out", "-m", model, "--precision", "fp16")
+    out = batch_cli(lib / "good", "-o", tmp_path / "out", "-m", model, "--precision", "fp16")
     assert out.exit_code == 2 and "precision fp16 needs a CUDA device" in out.output
     assert "Traceback" not in out.output and not (tmp_path / "out").exists()
-    out = _batch(lib / "good", "-o", tmp_path / "out", "-m", model, "--speedup", "int4")
+    out = batch_cli(lib / "good", "-o", tmp_path / "out", "-m", model, "--speedup", "int4")
     assert out.exit_code == 2 and "'int4' is not one of" in out.output
 
 
@@ -78,18 +72,10 @@ def test_profiles_are_summed_stage_by_stage():
 # ------------------------------------------------------------------ real films
 
 
-@pytest.fixture(scope="module")
-def reference(lib, model, tmp_path_factory):
-    out = tmp_path_factory.mktemp("reference")
-    result = _batch(lib / "good", "-o", out, "-m", model, "-q")
-    assert result.exit_code == 0, result.output
-    return out
-
-
 @pytest.mark.slow  # scores real films, in two worker processes
 def test_profile_comes_back_from_each_worker_and_is_summed(lib, model, reference, tmp_path):
     out = tmp_path / "out"
-    run = _batch(lib / "good", "-o", out, "-m", model, "--jobs", "2", "--profile",
+    run = batch_cli(lib / "good", "-o", out, "-m", model, "--jobs", "2", "--profile",
                  "--gpu-preprocess")
     assert run.exit_code == 0, run.output
     got, want = result_files(out), result_files(reference)
@@ -118,7 +104,7 @@ def test_profile_comes_back_from_each_worker_and_is_summed(lib, model, reference
     want = sum(r["profile"]["stages"]["segment"]["calls"] for r in records)
     assert rows["segment"][2] == str(want) == str(len(GOOD))
     # without --profile no line carries one (and the parent's profile is left as it was)
-    again = _batch(lib / "good", "-o", tmp_path / "plain", "-m", model, "-q")
+    again = batch_cli(lib / "good", "-o", tmp_path / "plain", "-m", model, "-q")
     assert again.exit_code == 0, again.output
     assert all("profile" not in r for r in iter_summary(tmp_path / "plain" / "summary.jsonl"))
     assert "profile: " not in again.output
@@ -130,18 +116,18 @@ def test_resuming_with_another_precision_or_speedup_says_so(lib, model, referenc
 
     out = tmp_path / "out"
     shutil.copytree(reference, out)
-    same = _batch(lib / "good", "-o", out, "-m", model, "--precision", "auto", "--profile")
+    same = batch_cli(lib / "good", "-o", out, "-m", model, "--precision", "auto", "--profile")
     assert same.exit_code == 0, same.output  # auto on the cpu is fp32: nothing to redo
     assert "0 done, 3 already done" in same.output and "other settings" not in same.output
     assert "profile: " not in same.output  # no film was scored, so no profile
-    dry = _batch(lib / "good", "-o", out, "-m", model, "--speedup", "int8", "-n")
+    dry = batch_cli(lib / "good", "-o", out, "-m", model, "--speedup", "int8", "-n")
     assert dry.exit_code == 0, dry.output
     assert dry.output.count("(settings changed)") == len(GOOD)
     assert (f"{len(GOOD)} finished film(s) were scored with other settings (speedup): they will "
             f"be scored again") in dry.output
-    both = _batch(lib / "good", "-o", out, "-m", model, "--speedup", "int8", "-l", "3", "-n")
+    both = batch_cli(lib / "good", "-o", out, "-m", model, "--speedup", "int8", "-l", "3", "-n")
     assert "other settings (min_length, speedup)" in both.output
-    quiet = _batch(lib / "good", "-o", out, "-m", model, "--speedup", "int8", "-n", "-q")
+    quiet = batch_cli(lib / "good", "-o", out, "-m", model, "--speedup", "int8", "-n", "-q")
     assert "other settings" not in quiet.output
 
 
@@ -155,7 +141,7 @@ def test_int8_reaches_each_film_and_stays_within_the_documented_drift(model, tmp
     write_film(film, cfr_times(4 * seconds, Fraction(4)), fps=Fraction(4), gop=4,
                audio=click(seconds, at=20.5))
     out = tmp_path / "out"
-    run = _batch(film, "-o", out, "-m", model, "--speedup", "int8", "-q")
+    run = batch_cli(film, "-o", out, "-m", model, "--speedup", "int8", "-q")
     assert run.exit_code == 0, run.output
     data = json.loads(next(iter(result_files(out).values())))
     assert data["settings"]["speedup"] == "int8" and data["batch"]["settings"]["speedup"] == "int8"

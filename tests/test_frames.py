@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import types
-
 import numpy as np
 import pytest
 from films import media_films, read_index  # noqa: F401  (the fixture)
+from plugin_helpers import plugin_with
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from scenedet.errors import MediaError, UsageError
 from scenedet.inference.framerun import run_detectors, run_plugins
 from scenedet.media.frames import AudioChunk, FrameBatch, FrameSegment, MediaStream, iter_frames
-from scenedet.plugin import DetectorSpec, hookimpl
-from scenedet.plugin._host import get_host, reset_host
+from scenedet.plugin import DetectorSpec
 from scenedet.segmentation.snap import snap_segments
 
 
@@ -91,19 +89,11 @@ class _Counter:
 
 @pytest.fixture
 def toy_detectors():
-    module = types.ModuleType("toy_detectors")
-
-    def register_detectors(register):
-        register(DetectorSpec(name="toy-a", factory=_Counter, width=32, height=18))
-        register(DetectorSpec(name="toy-b", factory=lambda: _Counter("b"), width=48, height=27,
-                              audio=True))
-
-    module.register_detectors = hookimpl(register_detectors)
-    reset_host(None)
-    host = get_host()
-    host.add_plugin(module, "toy", version="0")
-    yield host
-    reset_host(None)
+    with plugin_with(detectors=[
+            DetectorSpec(name="toy-a", factory=_Counter, width=32, height=18),
+            DetectorSpec(name="toy-b", factory=lambda: _Counter("b"), width=48, height=27,
+                         audio=True)]) as host:
+        yield host
 
 
 def test_register_detectors_hook_and_one_decode(toy_detectors, media_films, monkeypatch):

@@ -5,7 +5,6 @@ frame-level pictures are upright, and frame-level runs show progress."""
 from __future__ import annotations
 
 import io
-import types
 import warnings
 from fractions import Fraction
 
@@ -13,14 +12,14 @@ import numpy as np
 import pytest
 from films import AUDIO_RATE, cfr_times, media_films, tone  # noqa: F401
 from batch_helpers import make_model
+from plugin_helpers import plugin_with
 
 from scenedet.inference.framerun import run_detectors, run_plugins
 from scenedet.media.decode import iter_seconds
 from scenedet.media.frames import AudioChunk, FrameBatch, FrameSegment, MediaStream, iter_frames
 from scenedet.media.probe import probe
 from scenedet.media.types import MediaRequest, Second
-from scenedet.plugin import DetectorSpec, hookimpl
-from scenedet.plugin._host import get_host, reset_host
+from scenedet.plugin import DetectorSpec
 
 
 def tapped(path, request, **kwargs):
@@ -192,16 +191,9 @@ class _Keep:
 
 @pytest.fixture
 def toy_detector():
-    module = types.ModuleType("toy_one_decode")
-
-    def register_detectors(register):
-        register(DetectorSpec(name="toy-keep", factory=_Keep, width=32, height=18, audio=True))
-
-    module.register_detectors = hookimpl(register_detectors)
-    reset_host(None)
-    get_host().add_plugin(module, "toy", version="0")
-    yield
-    reset_host(None)
+    with plugin_with(detectors=[DetectorSpec(name="toy-keep", factory=_Keep, width=32, height=18,
+                                             audio=True)]):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -311,22 +303,12 @@ def _boom(scenes):
 def toy_outputs():
     from scenedet.plugin import ExporterSpec
 
-    module = types.ModuleType("toy_outputs")
-
-    def register_detectors(register):
-        register(DetectorSpec(name="toy-keep", factory=_Keep, width=32, height=18, audio=True))
-        register(DetectorSpec(name="toy-two", factory=_Keep, width=32, height=18))
-        register(DetectorSpec(name="toy-broken", factory=_Broken, width=32, height=18))
-
-    def register_exporters(register):
-        register(ExporterSpec(name="boom", suffixes=(".boom",), function=_boom))
-
-    module.register_detectors = hookimpl(register_detectors)
-    module.register_exporters = hookimpl(register_exporters)
-    reset_host(None)
-    get_host().add_plugin(module, "toy", version="0")
-    yield
-    reset_host(None)
+    with plugin_with(
+            detectors=[DetectorSpec(name="toy-keep", factory=_Keep, width=32, height=18, audio=True),
+                       DetectorSpec(name="toy-two", factory=_Keep, width=32, height=18),
+                       DetectorSpec(name="toy-broken", factory=_Broken, width=32, height=18)],
+            exporters=[ExporterSpec(name="boom", suffixes=(".boom",), function=_boom)]):
+        yield
 
 
 def _run(*args):

@@ -270,21 +270,13 @@ class _Digest:
 
 @pytest.fixture
 def digest_detector():
-    import types
+    from plugin_helpers import plugin_with
 
-    from scenedet.plugin import DetectorSpec, hookimpl
-    from scenedet.plugin._host import get_host, reset_host
+    from scenedet.plugin import DetectorSpec
 
-    module = types.ModuleType("digest_detector")
-
-    def register_detectors(register):
-        register(DetectorSpec(name="digest", factory=_Digest, width=48, height=27, audio=True))
-
-    module.register_detectors = hookimpl(register_detectors)
-    reset_host(None)
-    get_host().add_plugin(module, "digest", version="0")
-    yield
-    reset_host(None)
+    with plugin_with(detectors=[DetectorSpec(name="digest", factory=_Digest, width=48, height=27,
+                                             audio=True)], name="digest"):
+        yield
 
 
 def test_detectors_see_the_same_with_decode_workers(digest_detector, media_films, monkeypatch):
