@@ -150,6 +150,28 @@ def write_film(path: Path, times: Sequence[Fraction], *, fps: Fraction = Fractio
     return Film(path=path, times=tuple(times), duration=duration, audio=audio_kind)
 
 
+def encode_indexed(path: Path, times: Sequence[Fraction], codec: str, options: dict[str, str], *,
+                   fps: Fraction = Fraction(24), frame_threads: bool = False) -> Film:
+    """Frames ``index_frame(i)`` at ``times[i]`` straight through PyAV's encoder ``codec`` with
+    its private ``options`` (x264/x265 parameters FilmWriter does not expose), no audio."""
+    import av
+
+    tb = Fraction(1, 90_000)  # the muxer may change the stream's own (Matroska: 1/1000)
+    with av.open(str(path), mode="w") as container:
+        video = container.add_stream(codec, rate=fps)
+        video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        video.time_base = video.codec_context.time_base = tb
+        if frame_threads:
+            video.thread_type = "FRAME"
+        video.options = options
+        for i, t in enumerate(times):
+            frame = av.VideoFrame.from_ndarray(index_frame(i), format="rgb24")
+            frame.pts, frame.time_base = round(t / tb), tb
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+    return Film(path=path, times=tuple(times), duration=float(times[-1] + 1 / fps))
+
+
 def _cfr(name: str, fps: Fraction, n_frames: int, **options: object) -> Callable[[Path], Film]:
     def make(root: Path) -> Film:
         opts = dict(options)

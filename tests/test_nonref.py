@@ -15,7 +15,8 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from films import HEIGHT, WIDTH, Film, cfr_times, index_frame, read_index, vfr_times, write_film
+from films import (HEIGHT, WIDTH, Film, cfr_times, encode_indexed, read_index, vfr_times,
+                   write_film)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -57,19 +58,9 @@ def write_bframes(path: Path, times: list[Fraction], *, fps: Fraction = Fraction
                   gop: int | None = None) -> Film:
     """Frames ``index_frame(i)`` at ``times[i]``, x264 "medium" with B-frames always used."""
     params = "b-adapt=0" + (f":keyint={gop}:min-keyint={gop}:scenecut=0" if gop else "")
-    tb = Fraction(1, 90_000)  # the muxer may change the stream's own (Matroska: 1/1000)
-    with av.open(str(path), mode="w") as container:
-        video = container.add_stream("libx264", rate=fps)
-        video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-        video.time_base = video.codec_context.time_base = tb
-        video.thread_type = "FRAME"
-        video.options = {"preset": "medium", "crf": "23", "x264-params": params}
-        for i, t in enumerate(times):
-            frame = av.VideoFrame.from_ndarray(index_frame(i), format="rgb24")
-            frame.pts, frame.time_base = round(t / tb), tb
-            container.mux(video.encode(frame))
-        container.mux(video.encode(None))
-    return Film(path=path, times=tuple(times), duration=float(times[-1] + 1 / fps))
+    return encode_indexed(path, times, "libx264",
+                          {"preset": "medium", "crf": "23", "x264-params": params}, fps=fps,
+                          frame_threads=True)
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,8 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import numpy as np
 import pytest
-from films import HEIGHT, WIDTH, Film, cfr_times, index_frame, read_index, vfr_times
+from films import Film, cfr_times, encode_indexed, read_index, vfr_times
 from hypothesis import given
 from hypothesis import strategies as st
 from test_nonref import Spy, assert_same, frames_of
@@ -29,20 +28,9 @@ pytestmark = pytest.mark.skipif("libx265" not in av.codecs_available,
 
 def write_hevc(path: Path, times: list[Fraction], params: str = "",
                fps: Fraction = Fraction(24)) -> Film:
-    tb = Fraction(1, 90_000)
-    with av.open(str(path), mode="w") as container:
-        video = container.add_stream("libx265", rate=fps)
-        video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-        video.time_base = video.codec_context.time_base = tb
-        video.options = {"preset": "medium", "crf": "28",
-                         "x265-params": ":".join(p for p in ("b-adapt=0", params,
-                                                             "log-level=error") if p)}
-        for i, t in enumerate(times):
-            frame = av.VideoFrame.from_ndarray(index_frame(i), format="rgb24")
-            frame.pts, frame.time_base = round(t / tb), tb
-            container.mux(video.encode(frame))
-        container.mux(video.encode(None))
-    return Film(path=path, times=tuple(times), duration=float(times[-1] + 1 / fps))
+    options = {"preset": "medium", "crf": "28",
+               "x265-params": ":".join(p for p in ("b-adapt=0", params, "log-level=error") if p)}
+    return encode_indexed(path, times, "libx265", options, fps=fps)
 
 
 @pytest.fixture(scope="module")
