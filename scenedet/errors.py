@@ -27,8 +27,37 @@ class ModelFileError(UsageError):
     """A scenedet model file is unreadable or does not match the scene it is used with."""
 
 
+class SettingError(UsageError):
+    """One run setting has a value it cannot have (``setting``: its name, as the library
+    spells it; a front end may name its own option instead)."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        self.setting = setting
+        super().__init__(message)
+
+
+class NoModelError(UsageError):
+    """A per-second scene has no model: none given and none installed (``path``: where the
+    installed one would be)."""
+
+    def __init__(self, scene: str, path: object) -> None:
+        self.scene, self.path = scene, path
+        super().__init__(f"no model for scene {scene!r}: give a model file, or install one at "
+                         f"{path} (train with install=True)")
+
+
 class OutputError(ScenedetError):
     """An output cannot be written: no permission, no space, a folder in the way (exit 1)."""
+
+
+class PluginError(ScenedetError):
+    """Plugin code raised while working (a factory, a detector, a network, an exporter): one line
+    naming the plugin and the component (exit 1); the original exception is ``__cause__``."""
+
+    def __init__(self, plugin: str, component: str, exc: BaseException) -> None:
+        self.plugin, self.component = plugin, component
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        super().__init__(one_line(f"{plugin}: {component} failed: {detail}"))
 
 
 class ConfirmationNeeded(UsageError):

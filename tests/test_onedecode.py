@@ -344,13 +344,14 @@ def test_several_plugins_write_one_json_or_one_file_each(toy_outputs, media_film
                   "-o", tmp_path / "f.{scene}.edl", "-o", tmp_path / "f.{scene}.json")
     assert result.exit_code == 0, result.output
     both = json.loads((tmp_path / "all.json").read_text())
-    assert [d["scene"] for d in both] == ["toy-keep", "toy-two"]
-    for name, data in zip(("toy-keep", "toy-two"), both):
+    assert both["version"] == 1 and both["video"] == str(film)
+    assert [d["scene"] for d in both["results"]] == ["toy-keep", "toy-two"]
+    for name, data in zip(("toy-keep", "toy-two"), both["results"]):
         assert json.loads((tmp_path / f"f.{name}.json").read_text()) == data
         assert "TITLE" in (tmp_path / f"f.{name}.edl").read_text()
     assert f"-> {tmp_path / 'f.toy-two.edl'}" in result.stderr
-    stdout = _run("-p", "toy-keep", "-p", "toy-two", film, "-q")  # no -o: the JSON list
-    assert [d["scene"] for d in json.loads(stdout.stdout)] == ["toy-keep", "toy-two"]
+    stdout = _run("-p", "toy-keep", "-p", "toy-two", film, "-q")  # no -o: the run's JSON
+    assert [d["scene"] for d in json.loads(stdout.stdout)["results"]] == ["toy-keep", "toy-two"]
 
 
 @pytest.mark.parametrize("outputs, needle", [

@@ -305,7 +305,7 @@ def test_scenes_and_detectors_with_decode_workers_give_the_same_results(digest_d
     both results equal the one pass's."""
     from batch_helpers import make_model
 
-    from scenedet.inference import onepass
+    from scenedet.engine import engine as onepass
     from scenedet.inference.framerun import run_plugins
     from scenedet.media import parallel, parallel_frames
 
@@ -315,8 +315,8 @@ def test_scenes_and_detectors_with_decode_workers_give_the_same_results(digest_d
     model = make_model(tmp_path / "kissing.pt")
     film = media_films.get("gop3s").path
     passes = []
-    real = onepass.run_one_pass
-    monkeypatch.setattr(onepass, "run_one_pass", lambda *a, **k: passes.append(1) or real(*a, **k))
+    real = onepass.one_pass
+    monkeypatch.setattr(onepass, "one_pass", lambda *a, **k: passes.append(1) or real(*a, **k))
     one = run_plugins(film, ["kissing", "digest"], scene_kwargs={"model": model}, progress=False)
     two = run_plugins(film, ["kissing", "digest"], scene_kwargs={"model": model}, progress=False,
                       decode_workers=2)

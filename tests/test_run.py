@@ -160,7 +160,7 @@ def test_bad_input_is_one_line_exit_2_and_no_output_file(film, backbones, tmp_pa
     (["--aggregator", "nope"], "unknown aggregator 'nope'"),
     (["--device", "tpu"], "device"),
     (["--weights", "resnet18"], "NAME=PATH"),
-    (["--plugin", "nope"], "unknown scene 'nope'"),
+    (["--plugin", "nope"], "unknown plugin 'nope'"),
 ])
 def test_bad_options_are_one_line_exit_2(film, backbones, tmp_path, args, needle):
     path, _ = _model(tmp_path / "m.pt", backbones)
@@ -250,12 +250,13 @@ def test_the_feature_path_depends_one_way():
 
 
 def test_several_plugins_at_once_check_their_outputs_before_the_model(film, tmp_path):
-    # plots, parts and --no-audio are no longer refused for them (tests/test_detector_outputs.py):
-    # a bad plot path is still said first, then the missing model
+    # a bad plot path is said first, then a plugin named twice, then the missing model
     result = CliRunner().invoke(cli, ["run", "-p", "kissing", "-p", "kissing", str(film),
                                       "--plot", str(tmp_path / "p.txt")])
     _one_line_error(result, "the plot is written as .png")
+    result = CliRunner().invoke(cli, ["run", "-p", "kissing", "-p", "kissing", str(film)])
+    _one_line_error(result, "'kissing' is named twice")
     for extra in (["--start", "1"], ["--no-audio"]):
-        result = CliRunner().invoke(cli, ["run", "-p", "kissing", "-p", "kissing", str(film), *extra])
+        result = CliRunner().invoke(cli, ["run", "-p", "kissing", str(film), *extra])
         _one_line_error(result, "no model for scene 'kissing'")
     assert list(tmp_path.iterdir()) == []

@@ -118,14 +118,12 @@ def test_a_failing_compile_warns_once_and_runs_uncompiled(monkeypatch):
         assert forward.compiled is model
 
 
-def test_cli_refuses_an_unknown_speedup_and_speedup_with_several_plugins(tmp_path):
+def test_cli_refuses_an_unknown_speedup(tmp_path):
     film = tmp_path / "film.mp4"
     film.write_bytes(b"")
     result = CliRunner().invoke(cli, ["run", "-p", "kissing", str(film), "--speedup", "fast"])
     assert result.exit_code == 2 and "fast" in result.output
-    result = CliRunner().invoke(cli, ["run", "-p", "kissing", "-p", "kissing", str(film),
-                                      "--speedup", "int8"])
-    assert result.exit_code == 2 and "--speedup" in result.output
+    assert "--speedup" in result.output  # the option's name, not the library's
 
 
 def test_a_speedup_is_refused_with_half_precision():

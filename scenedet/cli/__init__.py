@@ -20,7 +20,7 @@ import click
 
 from scenedet import __version__
 from scenedet.cli._plugins import strict_option, traceback_option, with_plugin_commands
-from scenedet.errors import ScenedetError, UsageError
+from scenedet.errors import NoModelError, ScenedetError, UsageError
 
 
 class Terminated(KeyboardInterrupt):
@@ -141,6 +141,11 @@ class ScenedetGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except NoModelError as exc:  # the library's words, with the command line's way out
+            click.echo(f"Error: no model for scene {exc.scene!r}: pass --model FILE, or install "
+                       f"one at {exc.path} (scenedet train --plugin {exc.scene} ... --install)",
+                       err=True)
+            ctx.exit(2)
         except UsageError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(2)

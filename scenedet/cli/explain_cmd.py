@@ -44,7 +44,7 @@ def explain_command(scene: str, model: Path | None, video: Path, at: str | None,
       scenedet explain -p kissing film.mp4 --at 00:30:00-00:30:05 -o saliency/
       scenedet explain -p kissing film.mp4 --start 30:00 --duration 5 -o saliency/
     """
-    from scenedet.errors import UsageError
+    from scenedet.errors import NoModelError, UsageError
     from scenedet.inference.model import build_scene_model, resolve_device
     from scenedet.inference.modelfile import load_model_file
     from scenedet.outputs.produce import CountProgress
@@ -69,8 +69,9 @@ def explain_command(scene: str, model: Path | None, video: Path, at: str | None,
     spec = get_scene(scene)
     path = model if model is not None else default_model_path(spec.name)
     if not path.is_file():
-        raise UsageError(f"no model for scene {spec.name!r}: pass --model FILE"
-                         if model is None else f"model file not found: {path}")
+        if model is None:
+            raise NoModelError(spec.name, path)
+        raise UsageError(f"model file not found: {path}")
     dev = resolve_device(device)
     scene_model = build_scene_model(load_model_file(path), spec.name, device=dev,
                                     weights=parse_weight_overrides(weights))

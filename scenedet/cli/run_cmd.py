@@ -6,9 +6,6 @@ from pathlib import Path
 
 import click
 
-from scenedet.errors import UsageError
-from scenedet.files import check_output
-
 from scenedet.cli import cli
 from scenedet.cli.export_cmd import _OUTPUT_HELP, output_options, plan_from
 from scenedet.cli.output import parse_weight_overrides
@@ -132,83 +129,80 @@ def _run(scenes, video, model, outputs, aggregator, min_length, threshold, label
          device, batch_size, threads, precision, gpu_preprocess, weights, start, end, duration,
          no_audio, options, snap_to, snap_tolerance, quiet, output_opts, decode_workers,
          speedup) -> None:
-    from scenedet.plugin._factory import get_scene, is_detector
+    """Settings -> the engine -> outputs: everything checked before the film is decoded."""
+    from scenedet.cli.frames_cli import split_options
+    from scenedet.engine import Engine
+    from scenedet.engine.plan import DETECTOR, plugin_kind
+    from scenedet.media.probe import check_path
+    from scenedet.outputs.several import plan_outputs
 
-    for name in scenes:  # an unknown name says so first, whatever else is asked
-        if not is_detector(name):
-            get_scene(name)
-    if len(scenes) > 1 or snap_to is not None or any(is_detector(s) for s in scenes):
-        from scenedet.cli.frames_cli import run_many
-
-        if speedup != "none":
-            raise UsageError("--speedup is for one per-second scene (e.g. -p kissing) at a time")
-        start, end = resolve_part(start, end, duration)
-        media = plan_from((), output_opts)  # suffixes and folders checked before any decode
-        run_many(scenes, video, model=model, outputs=outputs, media=media, start=start, end=end,
-                 use_audio=not no_audio, aggregator=aggregator,
-                 min_length=min_length, threshold=threshold, label_threshold=label_threshold,
-                 device=device, batch_size=batch_size, threads=threads, weights=weights,
-                 options=options, snap_to=snap_to, snap_tolerance=snap_tolerance, quiet=quiet,
-                 batch_size_given=batch_size is not None, precision=precision,
-                 device_preprocess=gpu_preprocess, decode_workers=decode_workers)
-        return
-    if options:
-        raise UsageError("--option is for frame-level detectors (e.g. -p shots)")
-    scene = scenes[0]
-    from scenedet.inference.pipeline import run_scene
-    from scenedet.segmentation.segments import to_fraction, to_label_threshold
-
-    # The settings first (one parser, shared with `scenedet segment`): a mistake there is
-    # reported before any model is looked for or loaded.
+    names = list(scenes)
+    detectors = [n for n in names if plugin_kind(n) == DETECTOR]  # unknown names say so first
     start, end = resolve_part(start, end, duration)
-    fraction = to_fraction(threshold, "--threshold") if threshold is not None else None
-    if label_threshold is not None:
-        to_label_threshold(label_threshold, "--label-threshold")
-    min_len = None
-    if min_length is not None:
-        if min_length != int(min_length) or min_length < 1:
-            raise click.BadParameter("must be a whole number of seconds >= 1", param_hint="--min-length")
-        min_len = int(min_length)
-    to_stdout = not outputs or any(str(o) == "-" for o in outputs)  # "-o -": JSON on stdout
-    plan = plan_from(tuple(o for o in outputs if str(o) != "-"), output_opts)  # checked before
-    # the models load: an unknown suffix fails at once
-    for out in outputs:
-        if str(out) != "-":
-            check_output(out)  # before the film is scored, not after
-
-    if model is None:
-        from scenedet.paths import default_model_path
-        from scenedet.plugin._factory import check_scene_usable, get_scene
-
-        # an unusable scene (components missing) says so, not "no model" (run_scene checks too)
-        installed = default_model_path(check_scene_usable(get_scene(scene)).name)
-        if not installed.is_file():
-            raise UsageError(f"no model for scene {scene!r}: pass --model FILE, or install one at "
-                             f"{installed} (scenedet train --plugin {scene} ... --install)")
-    result = run_scene(video, scene=scene, model=model, aggregator=aggregator, min_length=min_len,
-                       threshold=fraction, label_threshold=label_threshold, device=device,
-                       batch_size=batch_size, threads=threads,
-                       weights=parse_weight_overrides(weights), progress=False if quiet else None,
-                       start=start, end=end, use_audio=not no_audio,
-                       decode_workers=decode_workers, speedup=speedup, precision=precision,
-                       device_preprocess=gpu_preprocess)
-    _write_outputs(result, plan, quiet, to_stdout)
+    settings = cli_settings(
+        model=model, aggregator=aggregator, min_length=_whole_seconds(min_length),
+        threshold=threshold, label_threshold=label_threshold, device=device,
+        batch_size=batch_size, threads=threads, weights=parse_weight_overrides(weights),
+        start=start, end=end, use_audio=not no_audio, decode_workers=decode_workers,
+        speedup=speedup, precision=precision, device_preprocess=gpu_preprocess,
+        options=split_options(options, detectors + ([snap_to] if snap_to else [])),
+        snap_to=snap_to, snap_tolerance=snap_tolerance, progress=False if quiet else None)
+    media = plan_from((), output_opts)  # suffixes and folders checked before any decode
+    planned = plan_outputs(outputs or ("-",), names, media)
+    engine = Engine(names, settings, load=False)
+    check_path(video)
+    engine.load()
+    result = engine.run(video)
+    _write(result, planned, quiet)
 
 
-def _write_outputs(result, plan, quiet: bool, to_stdout: bool) -> None:
-    """The scenes with frames and timecodes, to every output ``plan`` names (JSON on stdout
-    when no -o is given)."""
-    from scenedet.outputs.document import scenes_of
-    from scenedet.outputs.formats import to_json
-    from scenedet.outputs.produce import produce, summary_lines
+def cli_settings(**values: object):
+    """:class:`~scenedet.engine.RunSettings` of the command line's values; a bad one is said
+    under the option's name (``--min-length``), not the library's (``min_length``)."""
+    from scenedet.engine import RunSettings
+    from scenedet.errors import SettingError
 
-    scenes = scenes_of(result)
+    try:
+        return RunSettings(**values)
+    except SettingError as exc:
+        flag = {"options": "--option", "speedup": "--speedup", "device_preprocess":
+                "--gpu-preprocess", "use_audio": "--no-audio"}.get(
+                    exc.setting, "--" + exc.setting.replace("_", "-"))
+        raise click.BadParameter(str(exc), param_hint=flag) from None
+
+
+def _whole_seconds(value: float | None) -> int | float | None:
+    """--min-length as whole seconds (a fraction is refused by the settings, in one line)."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else value
+
+
+def _write(result, planned, quiet: bool) -> None:
+    """Every output the plan names (JSON on stdout when no -o is given), then a summary."""
+    from scenedet.outputs.document import film_frame_rate
+    from scenedet.outputs.several import write_outputs
+    from scenedet.timefmt import format_time
+
     say = (lambda _line: None) if quiet else (lambda line: click.echo(line, err=True))
-    produce(scenes, plan, progress=False if quiet else None, say=say)
-    if to_stdout:
-        click.echo(to_json(scenes), nl=False)
-    elif not quiet:
-        click.echo(f"{len(scenes.scenes)} {result.scene} scene(s) in {result.video} "
-                   f"({len(result.scores)} s scored):", err=True)
-        for line in summary_lines(scenes):
-            click.echo(line, err=True)
+    written, stdout = write_outputs(list(result), planned, result.video,
+                                    progress=False if quiet else None, say=say)
+    if stdout is not None:
+        click.echo(stdout, nl=False)
+    if not written or quiet:
+        return
+    for name, doc in result.documents(film_frame_rate(result.video)).items():
+        what = "segment(s)" if doc["kind"] == "detector" else "scene(s)"
+        count = (f"{doc.get('n_frames', 0)} frames" if doc["kind"] == "detector"
+                 else f"{len(doc.get('scores', []))} s scored")
+        click.echo(f"{len(doc['segments'])} {name} {what} in {doc['video']} ({count}):", err=True)
+        for s in doc["segments"][:20]:
+            score = "" if s.get("score") is None else f"  score {s['score']:.2f}"
+            label = f"  {s['label']}" if s.get("label") else ""
+            click.echo(f"  {format_time(s['start'])} - {format_time(s['end'])}  "
+                       f"[{s['start_timecode']} - {s['end_timecode']}]{score}{label}", err=True)
+        if len(doc["segments"]) > 20:
+            click.echo(f"  ... {len(doc['segments']) - 20} more", err=True)
+    for target in planned.targets:  # the media files had their line as they were written
+        if target.path is not None:
+            click.echo(f"-> {target.path}", err=True)

@@ -16,7 +16,7 @@ import numpy as np
 
 from scenedet import profiling
 from scenedet.plugin._factory import check_scene_usable, get_aggregator_spec, get_scene
-from scenedet.errors import UsageError
+from scenedet.errors import NoModelError, UsageError
 from scenedet.inference.modelfile import load_model_file
 from scenedet.paths import default_model_path
 from scenedet.progress import Progress
@@ -147,8 +147,7 @@ def prepare_run(scene: str, *, model: str | Path | None = None, aggregator: str 
         raise UsageError(f"batch size must be at least 1, got {batch_size}")
     model_path = Path(model) if model is not None else default_model_path(spec.name)
     if model is None and not model_path.is_file():
-        raise UsageError(f"no model for scene {spec.name!r}: give a model file, or install one at "
-                         f"{model_path} (train with install=True)")
+        raise NoModelError(spec.name, model_path)
     return spec, settings, model_path
 
 
@@ -186,63 +185,16 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
     ``settings["precision_check"]``). ``profile=True`` times the run's stages (restarting the
     process-wide :data:`scenedet.profiling.PROFILE`) and returns them in ``result.profile``.
     """
-    from scenedet.media.damage import Damage
-    from scenedet.media.probe import probe
+    from scenedet.engine import run
 
-    # Validate the cheap things before loading models and decoding an hour of film.
-    spec, settings, model_path = prepare_run(scene, model=model, aggregator=aggregator,
-                                             min_length=min_length, threshold=threshold,
-                                             label_threshold=label_threshold,
-                                             batch_size=batch_size)
-    if threads is not None and threads < 1:
-        raise UsageError(f"threads must be at least 1, got {threads}")
-    if decode_workers is not None and decode_workers < 1:
-        raise UsageError(f"decode workers must be at least 1, got {decode_workers}")
-    from scenedet.inference.gpu import check_precision
-
-    check_precision(precision)
-    check_range(start, end)
-    from scenedet.inference.gpu import resolve_precision
-    from scenedet.inference.model import resolve_device
-
-    precision = resolve_precision(precision, resolve_device(device))  # fp16 on the CPU: refused now
-    if speedup not in (None, "none"):
-        from scenedet.inference.speedups import check_speedup, check_with_precision
-
-        speedup = check_speedup(speedup, resolve_device(device))
-        check_with_precision(speedup, precision)
-    info = probe(video)
-    if info.n_seconds == 0:
-        raise UsageError(f"{video} is shorter than one second ({info.duration:.2f} s): "
-                         f"nothing to score")
-    first, stop = second_range(info, start, end)
-    loaded = load_scene(spec, settings, model_path, device=device, threads=threads,
-                        weights=weights)
-    scene_model, dev = loaded.model, loaded.device
-    damage = Damage()
-    if profile:
-        was_enabled = profiling.PROFILE.enabled
-        profiling.enable()
-    bar = Progress(stop - first, label=f"{Path(video).name}: ", enabled=progress)
-    used: dict[str, Any] = {}
-    try:
-        scores = score_film(scene_model, video, device=dev, batch_size=batch_size,
-                            progress=bar, strategy=strategy, start_second=first,
-                            stop_second=stop, damage=damage, use_audio=use_audio,
-                            decode_workers=decode_workers, speedup=speedup,
-                            precision=precision, device_preprocess=device_preprocess, info=used)
-        damage.warn(video)
-        with profiling.stage("segment"):
-            result = scene_result(loaded, video, info.duration, scores, first=first,
-                                  damage=damage, use_audio=use_audio, speedup=speedup,
-                                  precision=used.get("precision", "fp32"),
-                                  precision_check=used.get("precision_check"))
-        measured = profiling.PROFILE.to_dict() if profile else None
-    finally:
-        bar.close()
-        if profile:
-            profiling.PROFILE.enabled = was_enabled
-    return attrs.evolve(result, profile=measured) if measured is not None else result
+    found = run(video, [scene], model=model, aggregator=aggregator, min_length=min_length,
+                threshold=threshold, label_threshold=label_threshold, device=device,
+                batch_size=batch_size, threads=threads, weights=weights, progress=progress,
+                strategy=strategy, start=start, end=end, use_audio=use_audio,
+                decode_workers=decode_workers, speedup=speedup, precision=precision,
+                device_preprocess=device_preprocess, profile=profile)
+    result = found[scene]
+    return attrs.evolve(result, profile=found.profile) if found.profile is not None else result
 
 
 @attrs.frozen

@@ -10,6 +10,7 @@ is the JSON ``scenedet run`` writes: today's keys (``video``, ``scene``, ``durat
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from fractions import Fraction
@@ -187,6 +188,34 @@ def from_dict(data: Any, *, source: str = "<result>", rate: FrameRate | None = N
                      scores=tuple(float(x) for x in scores if isinstance(x, (int, float))),
                      model=str(data.get("model", "")), settings=dict(data.get("settings") or {}),
                      start=data.get("start") or 0, damage=data.get("damage") or None)
+
+
+def document_of(result: Any, rate: FrameRate | None = None) -> dict[str, Any]:
+    """The JSON document of any plugin's result, the one result model every output is made from.
+
+    ``result``: a per-second scene's :class:`~scenedet.inference.pipeline.SceneResult`, a
+    detector's :class:`~scenedet.inference.framerun.FrameResult`, or a result's JSON (a snapped
+    scene's). The document is :meth:`SceneList.to_dict` (segments with seconds, frames, SMPTE
+    timecodes, score; scores; settings; model; damage) plus ``kind`` (``"scene"`` or
+    ``"detector"``), ``frame_rate`` and whatever else the plugin's own JSON holds (a detector's
+    ``n_frames``, ``fps``, ``cuts``; a segment's ``label``). A detector's frame numbers are its
+    own (it counted the frames); a scene's follow from its seconds at the film's rate.
+    """
+    data = copy.deepcopy(result) if isinstance(result, dict) else result.to_dict()
+    if rate is None and data.get("frame_rate") is None:
+        rate = film_frame_rate(data.get("video", ""))
+    scenes = from_dict(data, source=str(data.get("scene", "result")), rate=rate)
+    doc = scenes.to_dict()
+    frames = data.get("time_grid") == "frame"
+    for seg_doc, seg in zip(doc["segments"], data["segments"]):
+        if frames and seg.get("start_frame") is not None and seg.get("end_frame") is not None:
+            seg_doc["start_frame"], seg_doc["end_frame"] = seg["start_frame"], seg["end_frame"]
+            seg_doc["start_timecode"] = frames_to_timecode(seg["start_frame"], scenes.frame_rate)
+            seg_doc["end_timecode"] = frames_to_timecode(seg["end_frame"], scenes.frame_rate)
+    for key, value in data.items():
+        doc.setdefault(key, value)
+    doc["kind"] = "detector" if frames else "scene"
+    return doc
 
 
 def load_result(path: str | Path, *, rate: FrameRate | None = None) -> SceneList:

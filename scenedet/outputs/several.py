@@ -28,7 +28,6 @@ written, and each is written atomically: a failure leaves no file, whole or half
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -97,23 +96,26 @@ def plan_targets(outputs: Sequence[str | os.PathLike[str]], names: Sequence[str]
     return targets
 
 
-def write_targets(results: Sequence[Any], targets: Sequence[Target], video: str | Path
-                  ) -> tuple[list[Path], str | None]:
+def write_targets(results: Sequence[Any], targets: Sequence[Target], video: str | Path, *,
+                  rate: Any = None) -> tuple[list[Path], str | None]:
     """Write ``results`` (in the order of the names :func:`plan_targets` got) to ``targets``.
 
-    Returns the files written and the JSON for standard output (None if no target is it). The
-    frame rate for frames and timecodes is the film's (probed once, only for non-JSON outputs).
+    Returns the files written and the JSON for standard output (None if no target is it). Every
+    result is written as its document (:func:`~scenedet.outputs.document.document_of`: frames
+    and timecodes at the film's frame rate, ``rate``, probed when not given); several in one
+    JSON are one run document (``{"results": [...]}``, :class:`~scenedet.engine.RunResult`).
     """
     from scenedet.outputs import render_output, write_rendered
-    from scenedet.outputs.document import film_frame_rate, from_dict
+    from scenedet.outputs.document import document_of, film_frame_rate, from_dict
 
-    dicts = [r if isinstance(r, dict) else r.to_dict() for r in results]
-    rate = None
+    if rate is None:
+        rate = film_frame_rate(video)
+    dicts = [document_of(r, rate) for r in results]
     rendered: list[tuple[Path, str | bytes]] = []
     stdout = None
     for target in targets:
         if target.json:
-            data = dicts if target.index is None else dicts[target.index]
+            data = run_document(video, dicts) if target.index is None else dicts[target.index]
             text = json.dumps(data, indent=2) + "\n"
             if target.path is None:
                 stdout = text
@@ -121,11 +123,17 @@ def write_targets(results: Sequence[Any], targets: Sequence[Target], video: str 
                 rendered.append((target.path, text))
             continue
         assert target.path is not None and target.index is not None
-        if rate is None:
-            rate = film_frame_rate(video)
         scenes = from_dict(dicts[target.index], source=str(target.path), rate=rate)
         rendered.append((target.path, render_output(scenes, target.path)))
     return [write_rendered(path, content) for path, content in rendered], stdout
+
+
+def run_document(video: str | Path, documents: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One JSON of several results (what :meth:`scenedet.engine.RunResult.to_dict` gives)."""
+    from scenedet.engine.result import SCHEMA_VERSION
+
+    return {"scenedet": "run", "version": SCHEMA_VERSION, "video": str(video),
+            "results": list(documents)}
 
 
 #: What each media output of an :class:`~scenedet.outputs.produce.OutputPlan` is, for messages.
@@ -194,22 +202,20 @@ def write_outputs(results: Sequence[Any], planned: RunOutputs, video: str | Path
     JSON then names each segment's clip and stills. Returns the files written and the JSON for
     standard output, as :func:`write_targets`; ``say`` hears one line per media output.
     """
-    from scenedet.outputs.document import film_frame_rate, from_dict
+    from scenedet.outputs.document import document_of, film_frame_rate, from_dict
     from scenedet.outputs.produce import produce
 
-    dicts = [copy.deepcopy(r) if isinstance(r, dict) else r.to_dict() for r in results]
+    rate = film_frame_rate(video)
+    dicts = [document_of(r, rate) for r in results]
     written: list[Path] = []
-    rate = None
     for data, plan in zip(dicts, planned.media):
         if plan is None:
             continue
-        if rate is None:
-            rate = film_frame_rate(video)
         scenes = from_dict(data, source=str(data.get("scene", "result")), rate=rate)
         written += produce(scenes, plan, progress=progress, say=say)
         for segment, scene in zip(data["segments"], scenes.scenes):
             segment.update({k: v for k, v in scene.extra.items() if k in ("clip", "stills")})
-    lists, stdout = write_targets(dicts, planned.targets, video)
+    lists, stdout = write_targets(dicts, planned.targets, video, rate=rate)
     return written + lists, stdout
 
 
@@ -230,4 +236,4 @@ def _safe(name: str) -> str:
 
 
 __all__ = ["MEDIA", "PLACEHOLDER", "RunOutputs", "Target", "plan_outputs", "plan_targets",
-           "write_outputs", "write_targets"]
+           "run_document", "write_outputs", "write_targets"]
