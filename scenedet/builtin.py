@@ -62,5 +62,10 @@ def register_exporters(register):
                           summary="CMX 3600 edit decision list (drop-frame at 29.97/59.94)"))
     register(ExporterSpec(name="otio", suffixes=(".otio",), function=otio.to_otio,
                           summary="OpenTimelineIO timeline: a clip per scene on the film"))
+    register(ExporterSpec(name="fcpxml", suffixes=(".fcpxml",), function=otio.to_fcpxml,
+                          summary="Final Cut Pro X XML: the .otio timeline, by OTIO's fcpx_xml adapter"))
+    register(ExporterSpec(name="fcp7xml", suffixes=(".xml",), function=otio.to_fcp7_xml,
+                          summary="FCP 7 XML (xmeml) for Premiere Pro and DaVinci Resolve: the .otio "
+                                  "timeline, by OTIO's fcp_xml adapter"))
     register(ExporterSpec(name="vtt", suffixes=(".vtt",), function=formats.to_vtt,
                           summary="WebVTT chapters, one cue per scene"))

@@ -1,7 +1,7 @@
 """What a batch writes per film besides its result JSON: ``scenedet run``'s outputs, by film name.
 
 :class:`BatchOutputs` is the batch form of ``scenedet run``'s output options: scene-list formats
-by suffix (``.csv .edl .otio .vtt`` and any a plugin registers), clips, stills, a timeline plot
+by suffix (``.csv .edl .otio .fcpxml .xml .vtt`` and any a plugin registers), clips, stills, a timeline plot
 and an HTML report. For a film named NAME it becomes an
 :class:`~scenedet.outputs.produce.OutputPlan` writing ``OUTDIR/NAME.csv``, ``OUTDIR/NAME.clips/``,
 ``OUTDIR/NAME.stills/``, ``OUTDIR/NAME.png``, ``OUTDIR/NAME.html``... and

@@ -64,7 +64,7 @@ from scenedet.cli.params import TIME, decode_workers_option
               help="Backbone weight file for offline use (repeatable), as for `scenedet run`.")
 @click.option("--format", "formats", multiple=True, metavar="SUFFIX",
               help="Also write each film's scenes as OUTDIR/NAME.SUFFIX, in the format the suffix "
-                   "names: .csv .edl .otio .vtt (and any a plugin adds, see `scenedet plugins`). "
+                   "names: .csv .edl .otio .fcpxml .xml .vtt (and any a plugin adds, see `scenedet plugins`). "
                    "Repeatable.")
 @click.option("--clips", is_flag=True,
               help="Each scene of each film as its own file in OUTDIR/NAME.clips/ (stream copy, "

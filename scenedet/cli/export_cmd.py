@@ -13,8 +13,8 @@ import click
 from scenedet.cli import cli
 from scenedet.cli.params import OUTPUT_HELP
 
-_OUTPUT_HELP = ("Write the scenes here; the suffix picks the format: .json .csv .edl .otio .vtt "
-                "(and any a plugin adds, see `scenedet plugins`); no suffix (/dev/stdout, a FIFO) is JSON. "
+_OUTPUT_HELP = ("Write the scenes here; the suffix picks the format: .json .csv .edl .otio "
+                ".fcpxml (Final Cut Pro) .xml (Premiere, Resolve) .vtt (and any a plugin adds, see `scenedet plugins`); no suffix (/dev/stdout, a FIFO) is JSON. "
                 "Repeatable. " + OUTPUT_HELP)
 
 
@@ -80,6 +80,7 @@ def export_command(result: Path, outputs: tuple[Path, ...], fps: str | None, vid
     Examples:
       scenedet export film.json -o film.edl -o film.csv
       scenedet export film.json -o film.otio --fps 30000/1001
+      scenedet export film.json -o film.fcpxml -o film.xml   Final Cut; Premiere, Resolve
       scenedet export film.json --report film.html --clips clips/
 
     No model is loaded: the scenes come from RESULT. Clips, stills and the report

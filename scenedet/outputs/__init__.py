@@ -4,7 +4,8 @@
 * :mod:`~scenedet.outputs.document`: :class:`SceneList`, the scenes every exporter reads;
 * exporters, chosen by the output's suffix (plugins add more with ``register_exporters``):
   ``.json`` ``.csv`` ``.vtt`` (:mod:`~scenedet.outputs.formats`), ``.edl``
-  (:mod:`~scenedet.outputs.edl`), ``.otio`` (:mod:`~scenedet.outputs.otio`);
+  (:mod:`~scenedet.outputs.edl`), ``.otio``, ``.fcpxml`` and ``.xml`` (FCP 7) (all three
+  :mod:`~scenedet.outputs.otio`);
 * :mod:`~scenedet.outputs.clips`, :mod:`~scenedet.outputs.stills`, :mod:`~scenedet.outputs.plot`,
   :mod:`~scenedet.outputs.report`, :mod:`~scenedet.outputs.saliency`.
 
