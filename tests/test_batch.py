@@ -154,8 +154,7 @@ def test_result_status_checks_film_model_and_settings(tmp_path):
 @pytest.mark.slow  # scores real films
 def test_batch_writes_one_run_result_per_film_and_a_summary(lib, model, reference):
     from scenedet.inference.pipeline import run_scene
-    from scenedet.outputs.document import scenes_of
-    from scenedet.outputs.formats import to_json
+    from scenedet.outputs.document import document_of
 
     results = result_files(reference)
     assert len(results) == len(GOOD) == len(set(results))
@@ -171,8 +170,8 @@ def test_batch_writes_one_run_result_per_film_and_a_summary(lib, model, referenc
     film = lib / "good" / "b" / "film.mp4"
     data = json.loads(results[read_summary(reference / "summary.jsonl")[str(film)]["output"]])
     assert data.pop("batch")["outputs"] == []
-    assert data == json.loads(to_json(scenes_of(run_scene(film, scene="kissing", model=model,
-                                                          threads=1, progress=False))))
+    assert data == json.loads(json.dumps(document_of(run_scene(film, scene="kissing", model=model,
+                                                               threads=1, progress=False))))
     assert "frame_rate" in data  # frames and timecodes at the film's rate
 
 

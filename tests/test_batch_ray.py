@@ -79,8 +79,10 @@ def test_gpu_share_per_actor_is_validated_and_described():
     from scenedet.batch import BatchSettings
     from scenedet.errors import UsageError
 
-    settings = BatchSettings(scene="kissing", model="m.pt", model_hash="h", segmentation={},
-                             device="cuda:1")
+    from scenedet.engine import RunSettings
+
+    settings = BatchSettings(plugins=("kissing",), run=RunSettings(model="m.pt", device="cuda:1"),
+                             model_hash="h")
     executor = RayExecutor(settings, gpus_per_actor=0.25)
     assert executor.settings.device == "cuda"  # Ray shows each actor its own GPU as cuda:0
     assert "2 CPU(s) + 0.25 GPU" in executor.describe()

@@ -265,7 +265,7 @@ def test_batch_settings_carry_decode_workers(kissing_model):
     from scenedet.batch import prepare_settings
 
     settings = prepare_settings("kissing", model=kissing_model, decode_workers=2)
-    assert settings.decode_workers == 2
+    assert settings.run.decode_workers == 2
     assert "decode_workers" not in settings.key()  # the same seconds: results stay valid
 
 

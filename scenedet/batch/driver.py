@@ -22,14 +22,15 @@ from typing import IO, Any
 import attrs
 
 from scenedet.batch.discovery import LibraryFilm, discover
-from scenedet.batch.jobs import (BatchSettings, FilmJob, FilmOutcome, complete_outputs, result_path,
-                                 write_outputs)
+from scenedet.batch.jobs import (BatchSettings, FilmJob, FilmOutcome, complete_outputs, result_counts,
+                                 result_path, write_outputs)
 from scenedet.batch.outputs import BatchOutputs
 from scenedet.batch.progress import BatchProgress
 from scenedet.batch.profiles import sum_profiles
 from scenedet.batch.state import (SUMMARY_NAME, OutdirLock, SummaryLog, batch_block, content_hash,
                                   OUTPUTS_MISSING, changed_settings, file_hash, read_summary,
                                   result_status)
+from scenedet.engine.settings import RunSettings
 from scenedet.errors import ScenedetError, UsageError
 
 
@@ -44,40 +45,53 @@ class BatchInterrupted(ScenedetError):
         super().__init__(f"interrupted ({signal.Signals(signum).name}) with {left} film(s) left")
 
 
-def prepare_settings(scene: str, *, model: str | Path | None = None,
+def prepare_settings(plugins: Sequence[str] | str, *, model: str | Path | None = None,
                      aggregator: str | None = None, min_length: int | None = None,
                      threshold: float | str | None = None, label_threshold: float | None = None,
-                     device: str = "cpu", batch_size: int = 16,
+                     device: str = "cpu", batch_size: int | None = None,
                      weights: Mapping[str, str] | None = None,
                      strategy: str = "auto", decode_workers: int | None = None,
                      precision: str = "fp32", speedup: str = "none",
-                     device_preprocess: bool = False, profile: bool = False) -> BatchSettings:
+                     device_preprocess: bool = False, profile: bool = False,
+                     options: Mapping[str, Mapping[str, Any]] | None = None,
+                     snap_to: str | None = None, snap_tolerance: float = 2.0,
+                     settings: RunSettings | None = None) -> BatchSettings:
     """Validate everything a batch needs before a film is touched (one-line errors).
 
-    Same defaults as :func:`~scenedet.inference.pipeline.run_scene`: the scene's installed model
-    and its recipe's segmentation settings. ``decode_workers``, ``precision``, ``speedup``,
-    ``device_preprocess``: per film, as :func:`~scenedet.inference.pipeline.run_scene` takes
-    them (fp16 needs a CUDA device, int8 the CPU; ``"auto"`` on the CPU is fp32; a speed-up
-    runs in fp32). ``profile``: each film's stage times come back in its outcome and summary
-    line, and :attr:`BatchReport.profile` sums them.
+    ``plugins``: scenes and detectors, any mix, as :func:`scenedet.run` takes them; the other
+    arguments are its settings (or give ``settings`` whole). Same defaults: each scene's
+    installed model and its recipe's segmentation settings. ``precision`` and ``speedup`` are
+    checked against the *kind* of ``device`` only (fp16 needs CUDA, int8 the CPU; ``"auto"`` on
+    the CPU is fp32): a Ray driver may have no GPU while its actors do. ``profile``: each film's
+    stage times come back in its outcome and summary line, and :attr:`BatchReport.profile`
+    sums them.
     """
+    from scenedet.engine import make_settings
+    from scenedet.engine.plan import plan_run
     from scenedet.errors import ModelFileError
     from scenedet.inference.modelfile import load_model_file
-    from scenedet.inference.pipeline import prepare_run
 
-    spec, settings, model_path = prepare_run(scene, model=model, aggregator=aggregator,
-                                             min_length=min_length, threshold=threshold,
-                                             label_threshold=label_threshold,
-                                             batch_size=batch_size)
-    meta = load_model_file(model_path).meta
-    if meta.scene != spec.name:
-        raise ModelFileError(f"{model_path} was trained for scene {meta.scene!r}, not {spec.name!r}")
-    precision, speedup = _check_speed_settings(device, precision, speedup)
-    return BatchSettings(scene=spec.name, model=str(model_path.absolute()),
-                         model_hash=file_hash(model_path), segmentation=settings, device=device,
-                         batch_size=batch_size, weights=dict(weights or {}), strategy=strategy,
-                         decode_workers=decode_workers, precision=precision, speedup=speedup,
-                         device_preprocess=bool(device_preprocess), profile=bool(profile))
+    names = [plugins] if isinstance(plugins, str) else list(plugins)
+    run = make_settings(settings, **({} if settings is not None else dict(
+        model=model, aggregator=aggregator, min_length=min_length, threshold=threshold,
+        label_threshold=label_threshold, device=device, batch_size=batch_size,
+        weights=weights, strategy=strategy, decode_workers=decode_workers, precision=precision,
+        speedup=speedup, device_preprocess=device_preprocess, profile=profile,
+        options=options, snap_to=snap_to, snap_tolerance=snap_tolerance)))
+    plan = plan_run(names, run)
+    hashes = []
+    for scene in plan.scenes:
+        meta = load_model_file(scene.model_path).meta
+        if meta.scene != scene.spec.name:
+            raise ModelFileError(f"{scene.model_path} was trained for scene {meta.scene!r}, "
+                                 f"not {scene.spec.name!r}")
+        hashes.append(file_hash(scene.model_path))
+    resolved, speed = _check_speed_settings(run.device, run.precision, run.speedup)
+    model_path = plan.scenes[0].model_path.absolute() if len(plan.scenes) == 1 else None
+    run = attrs.evolve(run, precision=resolved, speedup=speed, progress=False,
+                       model=model_path if model_path is not None else run.model)
+    return BatchSettings(plugins=tuple(names), run=run, model_hash="+".join(hashes),
+                         segmentation={s.name: s.segmentation for s in plan.scenes})
 
 
 def _check_speed_settings(device: str, precision: str, speedup: str) -> tuple[str, str]:
@@ -163,7 +177,7 @@ def plan_batch(library: Sequence[str], outdir: str | Path, settings: BatchSettin
     (:class:`~scenedet.batch.outputs.BatchOutputs`, checked here: an unknown suffix is a
     :class:`UsageError` before any film is read).
     """
-    outputs = outputs or BatchOutputs()
+    outputs = attrs.evolve(outputs or BatchOutputs(), plugins=settings.plugins)
     outputs.check()
     outdir = Path(outdir)
     if outdir.exists() and not outdir.is_dir():
@@ -209,6 +223,8 @@ class BatchReport:
     wall: float
     summary: Path
     profile: dict[str, Any] | None = None
+    #: The films done whose decode skipped damaged packets (each outcome's ``damage`` line).
+    damaged: list[FilmOutcome] = attrs.Factory(list)
 
     @property
     def ok(self) -> bool:
@@ -223,6 +239,8 @@ def _record(outcome: FilmOutcome, output: str | None) -> dict[str, Any]:
               "time": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     if outcome.profile is not None:
         record["profile"] = outcome.profile
+    if outcome.damage is not None:
+        record["damage"] = outcome.damage
     return record
 
 
@@ -239,7 +257,8 @@ def _recover_lines(plan: BatchPlan, log: SummaryLog) -> None:
         data = json.loads(path.read_text(encoding="utf-8"))
         outcome = FilmOutcome(name=item.film.name, path=str(item.film.path),
                               film_hash=item.film_hash or "", status="done",
-                              seconds=len(data["scores"]), scenes=len(data["segments"]), wall=None)  # type: ignore[arg-type]
+                              seconds=result_counts(data)[0], scenes=result_counts(data)[1],
+                              wall=None)  # type: ignore[arg-type]
         log.append(_record(outcome, path.name))
 
 
@@ -254,8 +273,9 @@ def _complete(plan: BatchPlan, item: PlannedFilm) -> FilmOutcome:
 
         return FilmOutcome(**base, status="failed", wall=time.perf_counter() - start,
                            error=describe_failure(exc))
-    return FilmOutcome(**base, status="done", seconds=len(data["scores"]),
-                       scenes=len(data["segments"]), wall=time.perf_counter() - start)
+    seconds, scenes = result_counts(data)
+    return FilmOutcome(**base, status="done", seconds=seconds, scenes=scenes,
+                       wall=time.perf_counter() - start)
 
 
 def _record_done_once(log: SummaryLog, last: Mapping[str, Mapping[str, Any]],
@@ -303,6 +323,7 @@ def run_batch(plan: BatchPlan, executor: Any, *, progress: str = "off") -> Batch
     finished = 0  # jobs with an outcome
     film_seconds = 0
     profiles: list[dict[str, Any]] = []
+    damaged: list[FilmOutcome] = []
     with OutdirLock(plan.outdir), SummaryLog(plan.summary_path) as log:
         _recover_lines(plan, log)
         last_records = read_summary(plan.summary_path)
@@ -343,6 +364,8 @@ def run_batch(plan: BatchPlan, executor: Any, *, progress: str = "off") -> Batch
                     if outcome.status == "done":
                         done += 1
                         film_seconds += outcome.seconds
+                        if outcome.damage:
+                            damaged.append(outcome)
                     else:
                         failed.append(outcome)
         except KeyboardInterrupt:
@@ -353,4 +376,5 @@ def run_batch(plan: BatchPlan, executor: Any, *, progress: str = "off") -> Batch
             bar.close()
     return BatchReport(done=done, skipped=len(plan.done), failed=failed,
                        film_seconds=film_seconds, wall=time.perf_counter() - start,
-                       summary=plan.summary_path, profile=sum_profiles(profiles))
+                       summary=plan.summary_path, profile=sum_profiles(profiles),
+                       damaged=damaged)

@@ -16,68 +16,77 @@ from typing import Any
 import attrs
 
 from scenedet.batch.outputs import BatchOutputs
-from scenedet.errors import ScenedetError, UsageError, one_line
+from scenedet.batch.state import batch_block
+from scenedet.engine.settings import RunSettings
+from scenedet.errors import ScenedetError, one_line
 
 
 @attrs.frozen
 class BatchSettings:
-    """Everything a worker needs to build its models and score a film (picklable, validated).
+    """Everything a worker needs to build its engine and run a film (picklable, validated).
 
-    ``segmentation`` holds the resolved settings (:func:`resolve_settings`), ``weights`` backbone
-    weight-file overrides. ``key()`` is what a result must have been made with to be skipped.
-    ``precision``, ``speedup``, ``device_preprocess`` are ``run_scene``'s, per film
-    (``precision`` as resolved for the device: ``"auto"`` on the CPU is ``"fp32"``);
-    ``profile``: time each film's stages and send the profile back with its outcome (a worker's
-    :data:`scenedet.profiling.PROFILE` is its own process's, so it cannot be read from here).
+    ``plugins``: the scenes and detectors to run (any mix, as :func:`scenedet.run` takes them);
+    ``run``: the engine's :class:`~scenedet.engine.RunSettings` (model files absolute,
+    ``precision`` as resolved for the kind of device: ``"auto"`` on the CPU is ``"fp32"``);
+    ``segmentation``: each scene's resolved segmentation settings; ``model_hash``: the scenes'
+    model files' (empty with detectors only). ``key()`` is what a result must have been made
+    with to be skipped. ``run.profile``: each film's stages come back with its outcome (a
+    worker's :data:`scenedet.profiling.PROFILE` is its own process's).
     """
 
-    scene: str
-    model: str
-    model_hash: str
-    segmentation: dict[str, Any]
-    device: str = "cpu"
-    batch_size: int = 16
-    weights: dict[str, str] = attrs.Factory(dict)
-    strategy: str = "auto"
-    #: Decode workers per film (:mod:`scenedet.media.parallel`; threads, since batch workers
-    #: are daemon processes); None chooses from the cores and the device. Not in ``key()``:
-    #: the seconds decoded are the same.
-    decode_workers: int | None = None
-    #: ``"fp32"``, ``"fp16"`` or ``"auto"`` (CUDA; see :mod:`scenedet.inference.gpu`). In ``key()``.
-    precision: str = "fp32"
-    #: ``"none"``, ``"int8"`` or ``"compile"`` (:mod:`scenedet.inference.speedups`). In ``key()``.
-    speedup: str = "none"
-    #: Preprocess the stills on the device. Not in ``key()`` (scores move by float rounding
-    #: only, as with another device).
-    device_preprocess: bool = False
-    #: Time each film's stages (:mod:`scenedet.profiling`). Not in ``key()``.
-    profile: bool = False
+    plugins: tuple[str, ...] = attrs.field(converter=tuple)
+    run: RunSettings
+    model_hash: str = ""
+    segmentation: dict[str, dict[str, Any]] = attrs.Factory(dict)
 
-    def result_settings(self, *, precision: str = "fp32",
-                        precision_check: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The ``"settings"`` a result records, as ``scenedet run`` writes them (``precision``:
-        the one a film was scored in; ``precision_check``: what the ``"auto"`` guard did)."""
-        from scenedet.inference.pipeline import recorded_settings
+    @property
+    def device(self) -> str:
+        return self.run.device
 
-        return recorded_settings(self.segmentation, speedup=self.speedup, precision=precision,
-                                 precision_check=precision_check)
+    @property
+    def precision(self) -> str:
+        return self.run.precision
+
+    @property
+    def speedup(self) -> str:
+        return self.run.speedup
+
+    @property
+    def profile(self) -> bool:
+        return self.run.profile
+
+    def with_device(self, device: str) -> BatchSettings:
+        """The same settings on another device (a Ray actor sees its own GPU as ``cuda``)."""
+        return attrs.evolve(self, run=attrs.evolve(self.run, device=device))
 
     def key(self) -> dict[str, Any]:
-        """Settings that change a result: a finished film made with others is scored again.
+        """Settings that change a result: a finished film made with others is run again.
 
-        The precision asked for and the speed-up change the scores, so they count (each only
-        when not the default, so results made before they existed stay current); the device,
-        batch size, decode workers, device preprocessing and profiling do not, by intent.
+        The plugins, each scene's segmentation, the detectors' options and snapping count; so do
+        the precision asked for and the speed-up (each only when not the default, so results
+        made before they existed stay current), and the weight files. The device, batch sizes,
+        decode workers, device preprocessing and profiling do not, by intent. A batch of one
+        scene keeps the key it always had, so its earlier results stay current.
         """
         from scenedet.segmentation.segments import fraction_text
 
-        key: dict[str, Any] = {"scene": self.scene, **self.segmentation,
-                               "threshold": fraction_text(self.segmentation["threshold"])}
-        if self.precision != "fp32":
-            key["precision"] = self.precision
-        if self.speedup not in (None, "none"):
-            key["speedup"] = self.speedup
-        key["weights"] = dict(sorted(self.weights.items()))
+        def scene_key(seg: dict[str, Any]) -> dict[str, Any]:
+            return {**seg, "threshold": fraction_text(seg["threshold"])}
+
+        if len(self.plugins) == 1 and self.plugins[0] in self.segmentation:
+            key: dict[str, Any] = {"scene": self.plugins[0],
+                                   **scene_key(self.segmentation[self.plugins[0]])}
+        else:
+            key = {"plugins": list(self.plugins),
+                   "scenes": {n: scene_key(seg) for n, seg in self.segmentation.items()},
+                   "options": self.run.options}
+            if self.run.snap_to is not None:
+                key["snap_to"] = [self.run.snap_to, self.run.snap_tolerance]
+        if self.run.precision != "fp32":
+            key["precision"] = self.run.precision
+        if self.run.speedup != "none":
+            key["speedup"] = self.run.speedup
+        key["weights"] = dict(sorted(self.run.weights.items()))
         return key
 
 
@@ -106,6 +115,9 @@ class FilmOutcome:
     #: ``settings.profile``: the film's stages (:meth:`scenedet.profiling.Profile.to_dict`),
     #: measured in the worker that scored it.
     profile: dict[str, Any] | None = None
+    #: Damaged packets skipped in the film (one line, :meth:`scenedet.media.damage.Damage.
+    #: summary`), or None: said on the console and kept in the summary line.
+    damage: str | None = None
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -116,85 +128,79 @@ def describe_failure(exc: BaseException) -> str:
 
 
 class FilmRunner:
-    """The models of one worker, loaded once; :meth:`run` scores one film with them."""
+    """The engine of one worker, its models loaded once; :meth:`run` runs one film with it."""
 
     def __init__(self, settings: BatchSettings, *, threads: int | None = None) -> None:
-        from scenedet.inference.gpu import resolve_precision
-        from scenedet.inference.model import build_scene_model, resolve_device
-        from scenedet.inference.modelfile import load_model_file
-        from scenedet.inference.pipeline import set_threads
+        from scenedet.engine import Engine
 
-        set_threads(threads)
+        run = settings.run if threads is None else attrs.evolve(settings.run, threads=threads)
         self.settings = settings
-        self.device = resolve_device(settings.device)
-        # fp16 on a worker without CUDA: refused here, once, not film after film
-        self.precision = resolve_precision(settings.precision, self.device)
-        self.model = build_scene_model(load_model_file(settings.model), settings.scene,
-                                       device=self.device, weights=settings.weights or None)
+        self.engine = Engine(settings.plugins, run)
 
     def run(self, job: FilmJob) -> FilmOutcome:
-        """Score ``job``'s film. A failure is returned as an outcome, never raised (except
-        interrupts), so one bad film does not stop the worker."""
-        if not self.settings.profile:
-            return self._run(job)
-        from scenedet import profiling
-
-        was_enabled = profiling.PROFILE.enabled
-        profiling.enable()  # restarted per film: this film's stages only
-        try:
-            outcome = self._run(job)
-            return attrs.evolve(outcome, profile=profiling.PROFILE.to_dict())
-        finally:
-            profiling.PROFILE.enabled = was_enabled
-
-    def _run(self, job: FilmJob) -> FilmOutcome:
-        from scenedet import profiling
-        from scenedet.inference.pipeline import SceneResult, score_film
-        from scenedet.media.damage import Damage
-        from scenedet.media.probe import probe
-        from scenedet.outputs.document import scenes_of
-        from scenedet.segmentation.segments import segment
-
-        from scenedet.batch.state import batch_block
-
-        s = self.settings
+        """Run the plugins over ``job``'s film. A failure is returned as an outcome, never
+        raised (except interrupts), so one bad film does not stop the worker."""
         start = time.perf_counter()
         try:
-            info = probe(job.path)
-            if info.n_seconds == 0:
-                raise UsageError(f"{job.path} is shorter than one second ({info.duration:.2f} s): "
-                                 f"nothing to score")
-            damage = Damage()
-            used: dict[str, Any] = {}
-            scores = score_film(self.model, job.path, device=self.device,
-                                batch_size=s.batch_size, strategy=s.strategy, damage=damage,
-                                decode_workers=s.decode_workers, speedup=s.speedup,
-                                precision=self.precision,
-                                device_preprocess=s.device_preprocess, info=used)
-            with profiling.stage("segment"):
-                found = segment(scores, **s.segmentation)
-            # the JSON `scenedet run -o film.json` writes: frames and timecodes at the film's rate
-            result = scenes_of(SceneResult(video=job.path, scene=s.scene, duration=info.duration,
-                                           scores=scores, segments=found, model=s.model,
-                                           settings=s.result_settings(
-                                               precision=used.get("precision", "fp32"),
-                                               precision_check=used.get("precision_check")),
-                                           damage=damage if damage else None)).to_dict()
-            result["batch"] = batch_block(job.film_hash, s.model_hash, s.key())
+            found = self.engine.run(job.path)
+            result = film_document(found)
+            result["batch"] = batch_block(job.film_hash, self.settings.model_hash,
+                                          self.settings.key())
         except Exception as exc:  # noqa: BLE001  (recorded; the batch goes on)
             self._after_failure()
             return FilmOutcome(name=job.name, path=job.path, film_hash=job.film_hash,
                                status="failed", wall=time.perf_counter() - start,
                                error=describe_failure(exc))
+        seconds, scenes = result_counts(result)
         return FilmOutcome(name=job.name, path=job.path, film_hash=job.film_hash, status="done",
-                           seconds=len(result["scores"]), scenes=len(result["segments"]),
-                           wall=time.perf_counter() - start, result=result)
+                           seconds=seconds, scenes=scenes, wall=time.perf_counter() - start,
+                           result=result, profile=found.profile,
+                           damage=damage_line(result, job.path))
 
     def _after_failure(self) -> None:
-        if self.device.type == "cuda":  # an out-of-memory film must not starve the next one
+        if self.engine.device.type == "cuda":  # an out-of-memory film must not starve the next
             import torch
 
             torch.cuda.empty_cache()
+
+
+def film_document(found: Any) -> dict[str, Any]:
+    """What a film's result file holds: the one plugin's document, or the run document of
+    several (exactly what ``scenedet run -o NAME.json`` writes)."""
+    docs = found.documents()
+    if len(docs) == 1:
+        return next(iter(docs.values()))
+    from scenedet.outputs.several import run_document
+
+    return run_document(found.video, list(docs.values()))
+
+
+def result_docs(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The plugin documents of a film's result file (one, or those of a run document)."""
+    results = data.get("results")
+    return [r for r in results if isinstance(r, dict)] if isinstance(results, list) else [data]
+
+
+def result_counts(data: dict[str, Any]) -> tuple[int, int]:
+    """``(film seconds, segments)`` of a film's result file, for the summary line."""
+    docs = result_docs(data)
+    seconds = max([int(d.get("duration") or 0) for d in docs] + [0])
+    return seconds, sum(len(d.get("segments") or []) for d in docs)
+
+
+def damage_line(data: dict[str, Any], path: str) -> str | None:
+    """One line of the damage the film's results report (the worst of its decodes), or None."""
+    from scenedet.media.damage import Damage
+
+    worst = None
+    for doc in result_docs(data):
+        found = doc.get("damage")
+        if isinstance(found, dict):
+            damage = Damage.from_dict(found)
+            if worst is None or (damage.audio_packets_skipped + damage.video_packets_skipped
+                                 > worst.audio_packets_skipped + worst.video_packets_skipped):
+                worst = damage
+    return worst.summary(path) if worst else None
 
 
 def result_path(outdir: str | Path, name: str) -> Path:
@@ -240,17 +246,20 @@ def _write_film(result: dict[str, Any], outdir: str | Path, name: str, outputs: 
 
     path = result_path(outdir, name)
     block = dict(result.get("batch") or {})
-    doc = result
+    doc = {k: v for k, v in result.items() if k != "batch"}
     if outputs:
-        scenes = from_dict(result, source=str(path))
-        try:
-            produce(scenes, outputs.plan(outdir, name, only), progress=False)
-        except ScenedetError:
-            raise
-        except Exception as exc:  # noqa: BLE001  (an output failing fails this film only)
-            raise ScenedetError(describe_failure(exc)) from exc
-        doc = {**scenes.to_dict(), **{k: v for k, v in result.items()
-                                      if k not in scenes.to_dict() and k != "batch"}}
+        docs = result_docs(doc)
+        plugins = outputs.plugins if len(outputs.plugins) == len(docs) else (None,) * len(docs)
+        for plugin, one in zip(plugins, docs):
+            scenes = from_dict(one, source=str(path))
+            try:
+                produce(scenes, outputs.plan(outdir, name, only, plugin=plugin), progress=False)
+            except ScenedetError:
+                raise
+            except Exception as exc:  # noqa: BLE001  (an output failing fails this film only)
+                raise ScenedetError(describe_failure(exc)) from exc
+            for segment, scene in zip(one["segments"], scenes.scenes):
+                segment.update({k: v for k, v in scene.extra.items() if k in ("clip", "stills")})
         previous = block.get("outputs") if only is not None else None
         block["outputs"] = sorted(set(outputs.names()) | set(previous or ()))
     else:

@@ -45,6 +45,10 @@ class BatchOutputs:
     stills_per_scene: int = 3
     plot: bool = False
     report: bool = False
+    #: The plugins of the batch (:func:`~scenedet.batch.driver.plan_batch` sets them). With
+    #: several, each output is written once per plugin: ``NAME.PLUGIN.csv``,
+    #: ``NAME.PLUGIN.clips/``..., named ``PLUGIN:.csv``, ``PLUGIN:clips``... in the result.
+    plugins: tuple[str, ...] = attrs.field(default=(), converter=tuple)
 
     def check(self) -> None:
         """Refuse what would fail for every film, before any film starts (one-line UsageError)."""
@@ -65,30 +69,39 @@ class BatchOutputs:
     def paths(self, outdir: str | Path, name: str) -> dict[str, Path]:
         """Each output's name -> where it goes for film ``name``."""
         outdir = Path(outdir)
-        out = {suffix: outdir / f"{name}{suffix}" for suffix in self.formats}
-        if self.clips:
-            out["clips-exact" if self.clips_exact else "clips"] = outdir / f"{name}.clips"
-        if self.stills:
-            out[f"stills-{self.stills_per_scene}"] = outdir / f"{name}.stills"
-        if self.plot:
-            out["plot"] = outdir / f"{name}.png"
-        if self.report:
-            out["report"] = outdir / f"{name}.html"
+        out: dict[str, Path] = {}
+        several = len(self.plugins) > 1
+        for plugin in self.plugins if several else ("",):
+            key = f"{plugin}:" if several else ""
+            base = f"{name}.{_safe(plugin)}" if several else name
+            out.update({key + suffix: outdir / f"{base}{suffix}" for suffix in self.formats})
+            if self.clips:
+                out[key + ("clips-exact" if self.clips_exact else "clips")] = outdir / f"{base}.clips"
+            if self.stills:
+                out[key + f"stills-{self.stills_per_scene}"] = outdir / f"{base}.stills"
+            if self.plot:
+                out[key + "plot"] = outdir / f"{base}.png"
+            if self.report:
+                out[key + "report"] = outdir / f"{base}.html"
         return out
 
     def names(self) -> list[str]:
         """The names recorded in a film's result (``batch.outputs``), sorted."""
         return sorted(self.paths(".", "film"))
 
-    def plan(self, outdir: str | Path, name: str, only: Iterable[str] | None = None):
+    def plan(self, outdir: str | Path, name: str, only: Iterable[str] | None = None,
+             plugin: str | None = None):
         """The :class:`~scenedet.outputs.produce.OutputPlan` of film ``name`` (``only``: these
-        output names, to complete a film that has the others)."""
+        output names, to complete a film that has the others; ``plugin``: whose, with several)."""
         from scenedet.outputs.produce import OutputPlan
 
         paths = self.paths(outdir, name)
         if only is not None:
             keep = set(only)
             paths = {k: v for k, v in paths.items() if k in keep}
+        if len(self.plugins) > 1:
+            key = f"{plugin}:"
+            paths = {k[len(key):]: v for k, v in paths.items() if k.startswith(key)}
         clips = paths.get("clips-exact", paths.get("clips"))
         stills = next((v for k, v in paths.items() if k.startswith("stills-")), None)
         return OutputPlan(outputs=tuple(v for k, v in paths.items() if k.startswith(".")),
@@ -96,5 +109,16 @@ class BatchOutputs:
                           stills=stills, stills_per_scene=self.stills_per_scene,
                           plot=paths.get("plot"), report=paths.get("report"))
 
+    @staticmethod
+    def is_folder(name: str) -> bool:
+        """Whether output ``name`` is a folder of per-scene files (none when there is no scene)."""
+        kind = name.rpartition(":")[2]
+        return kind.startswith(("clips", "stills"))
+
     def __bool__(self) -> bool:
         return bool(self.names())
+
+
+def _safe(name: str) -> str:
+    """A plugin name as a file-name part."""
+    return name.replace("/", "_").replace("\\", "_")

@@ -95,6 +95,8 @@ class BatchProgress:
         elif self.mode == "log":
             what = (f"{outcome.seconds} s, {outcome.scenes} scene(s)" if outcome.status == "done"
                     else outcome.error)
+            if outcome.damage:
+                what += " (damaged: see the summary's last lines)"
             self._write(f"[{self.done + self.failed}/{self.total}] {outcome.status} "
                         f"{outcome.path} ({outcome.wall:.1f} s): {what}\n")
         elif self.mode == "line" and (now - self._last >= self.interval or not self.left):

@@ -70,7 +70,7 @@ class RayExecutor:
         self.gpus_per_actor = gpus_per_actor if self.gpu else 0
         self.threads = threads or (2 if self.gpu else 1)
         if self.gpu:  # Ray hides all but the actor's own GPU: inside it, that one is "cuda"
-            self.settings = attrs.evolve(settings, device="cuda")
+            self.settings = settings.with_device("cuda")
         self._started = False
 
     def describe(self) -> str:

@@ -91,11 +91,51 @@ def changed_settings(path: Path, expected: Mapping[str, Any]) -> list[str]:
 
 def missing_outputs(data: Any, outputs: Mapping[str, Path]) -> list[str]:
     """The names of ``outputs`` (name -> path) that a parsed result does not record or that are
-    not on disk: a film is complete only with every output asked for."""
+    not on disk: a film is complete only with every output asked for. A folder of per-scene
+    files (clips, stills) recorded for a result without any segment is complete as it is:
+    there was nothing to put in it."""
     block = data.get("batch") if isinstance(data, dict) else None
     recorded = block.get("outputs") if isinstance(block, dict) else None
     recorded = set(recorded) if isinstance(recorded, list) else set()
-    return [name for name, path in outputs.items() if name not in recorded or not path.exists()]
+    empty = _segment_counts(data)
+    missing = []
+    for name, path in outputs.items():
+        if name not in recorded:
+            missing.append(name)
+        elif not path.exists():
+            plugin, sep, kind = name.rpartition(":")
+            folder = kind.startswith(("clips", "stills"))
+            if not (folder and empty.get(plugin if sep else "", 1) == 0):
+                missing.append(name)
+    return missing
+
+
+def _segment_counts(data: Any) -> dict[str, int]:
+    """Segments per plugin of a result ("" for a one-plugin result; names for a run's)."""
+    if not isinstance(data, dict):
+        return {}
+    results = data.get("results")
+    if isinstance(results, list):
+        counts = {}
+        for r in results:
+            if isinstance(r, dict) and isinstance(r.get("segments"), list):
+                counts[str(r.get("scene", ""))] = len(r["segments"])
+        counts[""] = sum(counts.values())
+        return counts
+    segments = data.get("segments")
+    return {"": len(segments)} if isinstance(segments, list) else {}
+
+
+def is_result(data: Any) -> bool:
+    """Whether parsed JSON is a result a batch wrote: a plugin's document (``segments``) or a
+    run document of several (``results``, each with ``segments``), with a ``batch`` block."""
+    if not isinstance(data, dict) or not isinstance(data.get("batch"), dict):
+        return False
+    results = data.get("results")
+    if isinstance(results, list):
+        return bool(results) and all(isinstance(r, dict) and isinstance(r.get("segments"), list)
+                                     for r in results)
+    return isinstance(data.get("segments"), list)
 
 
 def result_status(path: Path, expected: Mapping[str, Any],
@@ -103,18 +143,17 @@ def result_status(path: Path, expected: Mapping[str, Any],
     """``"done"`` if ``path`` holds a complete result made from ``expected`` (a batch block) and
     every output of ``outputs`` (name -> path, see :mod:`scenedet.batch.outputs`) was written
     with it, else why not: ``"new"``, ``"unreadable result"``, ``"film changed"``, ``"model
-    changed"``, ``"settings changed"``, ``"outputs missing: NAME, ..."`` (the scores are current:
-    the driver completes the outputs from the result, without the models)."""
+    changed"``, ``"settings changed"``, ``"outputs missing: NAME, ..."`` (the result is
+    current: the driver completes the outputs from it, without the models)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return "new"
     except (OSError, ValueError):
         return "unreadable result"
-    block = data.get("batch") if isinstance(data, dict) else None
-    if (not isinstance(block, dict) or not isinstance(data.get("scores"), list)
-            or not isinstance(data.get("segments"), list)):
+    if not is_result(data):
         return "unreadable result"
+    block = data["batch"]
     if block.get("film_hash") != expected["film_hash"]:
         return "film changed"
     if block.get("model_hash") != expected["model_hash"]:

@@ -12,8 +12,9 @@ from scenedet.cli.params import TIME, decode_workers_option
 
 
 @cli.command("batch")
-@click.option("--plugin", "-p", "scene", required=True, metavar="NAME",
-              help="Scene to detect, as registered by a plugin (see `scenedet plugins`).")
+@click.option("--plugin", "-p", "plugins", required=True, multiple=True, metavar="NAME",
+              help="Scene or frame-level detector to run over every film, as registered by a "
+                   "plugin (see `scenedet plugins`); repeat to run several over one decode.")
 @click.argument("library", nargs=-1, required=True, metavar="LIBRARY...")
 @click.option("-o", "--output", "outdir", required=True, metavar="OUTDIR",
               type=click.Path(file_okay=False, path_type=Path),
@@ -35,8 +36,8 @@ from scenedet.cli.params import TIME, decode_workers_option
               show_default=True, metavar="F",
               help="Ray, GPU run: GPU share per actor; 0.25 runs 4 actors (4 films decoding) per GPU.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
-@click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1),
-              help="Seconds per model batch.")
+@click.option("--batch-size", type=click.IntRange(min=1),
+              help="Seconds per model batch (default: 16 on the cpu, 64 on cuda).")
 @decode_workers_option
 @click.option("--precision", type=click.Choice(["fp32", "fp16", "auto"]), default="fp32",
               show_default=True,
@@ -76,24 +77,25 @@ from scenedet.cli.params import TIME, decode_workers_option
 @click.option("--plot", is_flag=True, help="Timeline plot per film: OUTDIR/NAME.png.")
 @click.option("--report", is_flag=True,
               help="Self-contained HTML page per film: OUTDIR/NAME.html (player, timeline, scenes).")
+@click.option("--option", "-O", "options", multiple=True, metavar="[NAME.]KEY=VALUE",
+              help="Option of a detector, as for `scenedet run` (repeatable; `scenedet plugins "
+                   "NAME` lists them).")
+@click.option("--snap-to", metavar="DETECTOR",
+              help="Move each scene's bounds to the nearest cut of this shot detector.")
+@click.option("--snap-tolerance", default="2", show_default=True, type=TIME, metavar="TIME",
+              help="With --snap-to: farthest a boundary moves.")
 @click.option("--dry-run", "-n", is_flag=True, help="List what would be done and what is already done; run nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no summary (errors still print).")
-def batch_command(scene: str, library: tuple[str, ...], outdir: Path, model: Path | None,
-                  jobs: int | None, threads: int | None, executor: str, ray_address: str | None,
-                  gpus_per_worker: float, device: str, batch_size: int, aggregator: str | None, min_length: float | None,
-                  threshold: str | None, label_threshold: float | None, weights: tuple[str, ...],
-                  formats: tuple[str, ...], clips: bool, clips_exact: bool, stills: bool,
-                  stills_per_scene: int, plot: bool, report: bool,
-                  dry_run: bool, quiet: bool, decode_workers: int | None = None,
-                  precision: str = "fp32", speedup: str = "none", gpu_preprocess: bool = False,
-                  profile: bool = False) -> None:
-    """Run a scene over every film of LIBRARY, resumably.
+def batch_command(plugins: tuple[str, ...], library: tuple[str, ...], outdir: Path,
+                  **opts: object) -> None:
+    """Run scenes and detectors over every film of LIBRARY, resumably.
 
     LIBRARY is films, folders (searched recursively for video suffixes), globs
     ("films/**/*.mkv"), or a text file of paths (.txt/.list, one per line; - reads one from
     stdin). Each film's result goes to OUTDIR/STEM-HASH.json, the JSON of `scenedet run` plus a
     "batch" block (film fingerprint, model hash, settings); HASH keeps films of one name in
-    different folders apart. OUTDIR/summary.jsonl gets one line per film finished (path, hash,
+    different folders apart. With several plugins (-p kissing -p shots) the result holds each
+    one's and every other output is written per plugin (OUTDIR/NAME.shots.edl). OUTDIR/summary.jsonl gets one line per film finished (path, hash,
     status, seconds, scenes, wall time, error; the last line per film counts).
 
     \b
@@ -118,81 +120,100 @@ def batch_command(scene: str, library: tuple[str, ...], outdir: Path, model: Pat
       scenedet batch -p kissing /films -o results --dry-run
       scenedet batch -p kissing /films -o results --format .csv --format .edl --plot
       scenedet batch -p kissing /films -o results --device cuda --precision auto --profile
+      scenedet batch -p shots -p cues /films -o results --format .edl   no model needed
       find /films -name '*.mkv' | scenedet batch -p kissing - -o results
       scenedet batch -p kissing /shared/films -o /shared/results \\
           --executor ray --ray-address auto --device cuda
 
-    Exit codes: 0 every film done (or already done), 1 a film failed (see summary.jsonl),
+    Films whose decode skipped damaged packets are listed at the end ("damaged: ...") and in
+    their summary line ("damage"). Exit codes: 0 every film done (or already done), 1 a film
+    failed (see summary.jsonl),
     2 bad usage, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM); rerun to resume.
     """
-    from scenedet import profiling
-    from scenedet.batch import BatchOutputs, plan_batch, prepare_settings, run_batch
+    from scenedet.batch import plan_batch, run_batch
     from scenedet.batch.driver import BatchInterrupted
-    from scenedet.batch.profiles import profile_report
 
-    if ray_address and executor != "ray":
+    o = opts
+    if o["ray_address"] and o["executor"] != "ray":
         raise click.BadParameter("needs --executor ray", param_hint="--ray-address")
-    if gpus_per_worker != 1.0 and executor != "ray":
+    if o["gpus_per_worker"] != 1.0 and o["executor"] != "ray":
         raise click.BadParameter("needs --executor ray (local workers share the device as they "
                                  "are: use --jobs)", param_hint="--gpus-per-worker")
-    if clips_exact and not clips:
-        raise click.BadParameter("needs --clips", param_hint="--clips-exact")
-    outputs = BatchOutputs(formats=formats, clips=clips, clips_exact=clips_exact, stills=stills,
-                           stills_per_scene=stills_per_scene, plot=plot, report=report)
-    outputs.check()  # an unknown suffix: exit 2 before any model or film is read
-    min_len = None
-    if min_length is not None:
-        if min_length != int(min_length) or min_length < 1:
-            raise click.BadParameter("must be a whole number of seconds >= 1", param_hint="--min-length")
-        min_len = int(min_length)
-    if model is None:
-        _check_installed_model(scene)
-    settings = prepare_settings(scene, model=model, aggregator=aggregator, min_length=min_len,
-                                threshold=threshold, label_threshold=label_threshold,
-                                device=device, batch_size=batch_size,
-                                weights=parse_weight_overrides(weights),
-                                decode_workers=decode_workers, precision=precision,
-                                speedup=speedup, device_preprocess=gpu_preprocess,
-                                profile=profile or profiling.env_enabled())
+    outputs = _outputs(o)
+    settings = _settings(plugins, o)
     plan = plan_batch(library, outdir, settings, outputs=outputs)
     note = plan.settings_note()
-    if note is not None and not quiet:
+    if note is not None and not o["quiet"]:
         click.echo(note, err=True)
-    if dry_run:
+    if o["dry_run"]:
         _print_plan(plan)
         return
-    runner = _executor(settings, executor, jobs, threads, ray_address, gpus_per_worker)
-    if not quiet:
+    runner = _executor(settings, o["executor"], o["jobs"], o["threads"], o["ray_address"],
+                       o["gpus_per_worker"])
+    if not o["quiet"]:
         click.echo(f"{len(plan.todo)} film(s) to do, {len(plan.done)} already done; "
                    f"{runner.describe()}", err=True)
     try:
-        report = run_batch(plan, runner, progress="off" if quiet else "auto")
+        report = run_batch(plan, runner, progress="off" if o["quiet"] else "auto")
     except BatchInterrupted as exc:
         click.echo(f"Interrupted: {exc.done} film(s) finished this run, {exc.left} left; "
                    f"rerun the same command to resume.", err=True)
         click.get_current_context().exit(exc.exit_code)
         return
+    _say_report(report, bool(o["quiet"]))
+
+
+def _outputs(o: dict):
+    """The per-film outputs asked for, checked (an unknown suffix: exit 2 before any film)."""
+    from scenedet.batch import BatchOutputs
+
+    if o["clips_exact"] and not o["clips"]:
+        raise click.BadParameter("needs --clips", param_hint="--clips-exact")
+    outputs = BatchOutputs(formats=o["formats"], clips=o["clips"], clips_exact=o["clips_exact"],
+                           stills=o["stills"], stills_per_scene=o["stills_per_scene"],
+                           plot=o["plot"], report=o["report"])
+    outputs.check()
+    return outputs
+
+
+def _settings(plugins: tuple[str, ...], o: dict):
+    """The batch's settings, checked before any film (the same engine settings as `run`)."""
+    from scenedet import profiling
+    from scenedet.batch import prepare_settings
+    from scenedet.cli.frames_cli import split_options
+    from scenedet.cli.settings import run_settings, whole_seconds
+    from scenedet.engine.plan import DETECTOR, plugin_kind
+
+    detectors = [n for n in plugins if plugin_kind(n) == DETECTOR]  # unknown names first
+    snap = [o["snap_to"]] if o["snap_to"] else []
+    settings = run_settings(
+        model=o["model"], aggregator=o["aggregator"], min_length=whole_seconds(o["min_length"]),
+        threshold=o["threshold"], label_threshold=o["label_threshold"], device=o["device"],
+        batch_size=o["batch_size"], weights=parse_weight_overrides(o["weights"]),
+        decode_workers=o["decode_workers"], precision=o["precision"], speedup=o["speedup"],
+        device_preprocess=o["gpu_preprocess"],
+        profile=bool(o["profile"]) or profiling.env_enabled(),
+        options=split_options(o["options"], detectors + snap), snap_to=o["snap_to"],
+        snap_tolerance=o["snap_tolerance"])
+    return prepare_settings(plugins, settings=settings)
+
+
+def _say_report(report, quiet: bool) -> None:
+    """The batch's last lines: totals, the profile, damaged films, failed films (exit 1)."""
+    from scenedet.batch.profiles import profile_report
+
     if not quiet:
         click.echo(f"{report.done} done, {report.skipped} already done, {len(report.failed)} failed "
                    f"({report.film_seconds} film-s in {report.wall:.1f} s) -> {report.summary}",
                    err=True)
     if report.profile is not None:
         click.echo(profile_report(report.profile), err=True)
+    for outcome in report.damaged:
+        click.echo(f"damaged: {outcome.damage}", err=True)
     for outcome in report.failed:
         click.echo(f"failed: {outcome.path}: {outcome.error}", err=True)
     if report.failed:
         click.get_current_context().exit(1)
-
-
-def _check_installed_model(scene: str) -> None:
-    from scenedet.errors import UsageError
-    from scenedet.paths import default_model_path
-    from scenedet.plugin._factory import get_scene
-
-    installed = default_model_path(get_scene(scene).name)
-    if not installed.is_file():
-        raise UsageError(f"no model for scene {scene!r}: pass --model FILE, or install one at "
-                         f"{installed} (scenedet train --plugin {scene} ... --install)")
 
 
 def _executor(settings, kind: str, jobs: int | None, threads: int | None, address: str | None,

@@ -131,6 +131,7 @@ def _run(scenes, video, model, outputs, aggregator, min_length, threshold, label
          speedup) -> None:
     """Settings -> the engine -> outputs: everything checked before the film is decoded."""
     from scenedet.cli.frames_cli import split_options
+    from scenedet.cli.settings import run_settings, whole_seconds
     from scenedet.engine import Engine
     from scenedet.engine.plan import DETECTOR, plugin_kind
     from scenedet.media.probe import check_path
@@ -139,8 +140,8 @@ def _run(scenes, video, model, outputs, aggregator, min_length, threshold, label
     names = list(scenes)
     detectors = [n for n in names if plugin_kind(n) == DETECTOR]  # unknown names say so first
     start, end = resolve_part(start, end, duration)
-    settings = cli_settings(
-        model=model, aggregator=aggregator, min_length=_whole_seconds(min_length),
+    settings = run_settings(
+        model=model, aggregator=aggregator, min_length=whole_seconds(min_length),
         threshold=threshold, label_threshold=label_threshold, device=device,
         batch_size=batch_size, threads=threads, weights=parse_weight_overrides(weights),
         start=start, end=end, use_audio=not no_audio, decode_workers=decode_workers,
@@ -154,28 +155,6 @@ def _run(scenes, video, model, outputs, aggregator, min_length, threshold, label
     engine.load()
     result = engine.run(video)
     _write(result, planned, quiet)
-
-
-def cli_settings(**values: object):
-    """:class:`~scenedet.engine.RunSettings` of the command line's values; a bad one is said
-    under the option's name (``--min-length``), not the library's (``min_length``)."""
-    from scenedet.engine import RunSettings
-    from scenedet.errors import SettingError
-
-    try:
-        return RunSettings(**values)
-    except SettingError as exc:
-        flag = {"options": "--option", "speedup": "--speedup", "device_preprocess":
-                "--gpu-preprocess", "use_audio": "--no-audio"}.get(
-                    exc.setting, "--" + exc.setting.replace("_", "-"))
-        raise click.BadParameter(str(exc), param_hint=flag) from None
-
-
-def _whole_seconds(value: float | None) -> int | float | None:
-    """--min-length as whole seconds (a fraction is refused by the settings, in one line)."""
-    if value is None:
-        return None
-    return int(value) if float(value).is_integer() else value
 
 
 def _write(result, planned, quiet: bool) -> None:

@@ -56,6 +56,13 @@ class Damage:
     def __bool__(self) -> bool:
         return bool(self.audio_packets_skipped or self.video_packets_skipped)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Damage:
+        """A :class:`Damage` back from :meth:`to_dict` (a saved result's ``"damage"``)."""
+        return cls(audio_packets_skipped=int(data.get("audio_packets_skipped") or 0),
+                   video_packets_skipped=int(data.get("video_packets_skipped") or 0),
+                   seconds={int(s) for s in data.get("seconds") or ()})
+
     def to_dict(self) -> dict[str, Any]:
         return {"audio_packets_skipped": self.audio_packets_skipped,
                 "video_packets_skipped": self.video_packets_skipped,
