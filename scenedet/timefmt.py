@@ -57,9 +57,9 @@ def format_time(seconds: float) -> str:
 def format_length(seconds: float) -> str:
     """A length for people to read: ``"0.4 s"``, ``"0.04 s"``, ``"2.5 s"``, ``"35 s"``, ``"125 s"``.
 
-    Whole seconds read as before (``"3 s"``); a length under a second keeps two decimals and one
-    under a minute one (under a tenth: three; trailing zeros dropped), so a 0.4 s shot never reads ``"0 s"``; from a
-    minute on, whole seconds. Negative or non-finite lengths are formatted as they are.
+    Whole seconds read as before (``"3 s"``); a length under a second keeps two decimals (under
+    a tenth: three) and one under a minute one, trailing zeros dropped, so a 0.4 s shot never
+    reads ``"0 s"``; from a minute on, whole seconds. Non-finite lengths are written as they are.
 
     >>> format_length(0.4), format_length(3.0), format_length(12.25), format_length(0.04)
     ('0.4 s', '3 s', '12.2 s', '0.04 s')

@@ -140,8 +140,10 @@ def browser_playable(path: str | os.PathLike[str]) -> Playability:
     """Can a web browser play the film at ``path``? Judged from its container and codecs (PyAV;
     nothing is decoded): H.264, VP8, VP9 or AV1 video in MP4, WebM/Matroska or Ogg plays (in
     Chromium and Firefox; Safari is pickier about Matroska and Ogg); anything else (MPEG-4 Part
-    2 or MJPEG video, an AVI, MPEG-TS or FLV file, HEVC, which few browsers decode) does not. A file that cannot be read at all is left to the browser
-    (``playable``, no reason): the report then shows its player, as it always did."""
+    2 or MJPEG video, an AVI, MPEG-TS or FLV file, HEVC, which few browsers decode) does not:
+    ``tests/test_report_browser.py`` checks the verdicts against Debian's chromium. A file that
+    cannot be read at all is left to the browser (``playable``, no reason): the report then
+    shows its player, as it always did."""
     from scenedet.errors import MediaError
     from scenedet.media.probe import check_path, film_audio_stream, film_video_stream, open_input
 
