@@ -100,7 +100,7 @@ def timeline_figure(scores: Sequence[float], scenes: Sequence[tuple[float, float
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     n = len(scores)
-    labels = [str(x or "") for x in (labels or ())][:len(scenes)]
+    labels = [str(x or "") for x in (() if labels is None else labels)][:len(scenes)]
     labels += [""] * (len(scenes) - len(labels))
     found = lanes_of(scenes, labels)
     colours = label_colours(labels)
