@@ -1,4 +1,4 @@
-"""Regenerate the pictures in docs/outputs.md: a real timeline plot and a screenshot of a report.
+"""Regenerate the pictures in docs/outputs.md: real timeline plots and screenshots of reports.
 
     python docs/make_output_examples.py [WORKDIR]
 
@@ -10,8 +10,14 @@
 3. Opens the report in Debian's headless chromium (Playwright), clicks the second scene and takes
    a screenshot.
 
-Writes docs/img/timeline.png and docs/img/report.png (small PNGs, committed). Takes a few
-minutes on two cores, most of it training.
+4. Renders a synthetic shot film with colour bars, a black stretch and silences
+   (:mod:`scenedet.synth.shots`), runs the ``cues`` detector on it (``scenedet run -p cues``, the
+   ``scenedet-cues`` plugin installed) with ``--plot`` and ``--report``, and screenshots that
+   report after clicking the black cue's bar in its lane.
+
+Writes docs/img/timeline.png, docs/img/report.png, docs/img/timeline-cues.png and
+docs/img/report-cues.png (small PNGs, committed). Takes a few minutes on two cores, most of it
+training.
 """
 
 from __future__ import annotations
@@ -55,21 +61,42 @@ def main(argv: list[str]) -> None:
     IMG.mkdir(exist_ok=True)
     shutil.copyfile(out / "timeline.png", IMG / "timeline.png")
     screenshot(out / "report.html", IMG / "report.png")
-    print(f"wrote {IMG / 'timeline.png'} and {IMG / 'report.png'}")
+    cues(work / "cues")
+    print(f"wrote {IMG / 'timeline.png'}, {IMG / 'report.png'}, {IMG / 'timeline-cues.png'} "
+          f"and {IMG / 'report-cues.png'}")
 
 
-def screenshot(report: Path, png: Path) -> None:
+def cues(work: Path) -> None:
+    """A cue detector's plot and report: label lanes (docs/outputs.md)."""
+    from scenedet.synth.shots import plan_shot_film, render_shot_film
+
+    work.mkdir(parents=True, exist_ok=True)
+    plan = plan_shot_film(1, 4, shots=5, fps=25, width=320, height=180, min_shot=1.5, max_shot=3)
+    film = work / plan.file
+    render_shot_film(plan, film)
+    cmd = [sys.executable, "-m", "scenedet", "run", "-p", "cues", str(film),
+           "-o", str(work / "cues.json"), "--plot", str(work / "cues.png"),
+           "--report", str(work / "cues.html"), "-q"]
+    print("$ scenedet " + " ".join(cmd[3:]))
+    subprocess.run(cmd, check=True)
+    shutil.copyfile(work / "cues.png", IMG / "timeline-cues.png")
+    screenshot(work / "cues.html", IMG / "report-cues.png",
+               click=".lane[data-label=black] .seg", height=680)
+
+
+def screenshot(report: Path, png: Path, click: str = "tr.scene >> nth=1",
+               height: int = 640) -> None:
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1200, "height": 640})
+        page = browser.new_page(viewport={"width": 1200, "height": height})
         page.goto(report.as_uri())
         page.wait_for_function("document.getElementById('player').readyState >= 2", timeout=20_000)
-        rows = page.locator("tr.scene")
-        if rows.count() > 1:
-            rows.nth(1).click()
+        target = page.locator(click)
+        if target.count():
+            target.first.click()
             page.wait_for_timeout(1500)
             page.evaluate("document.getElementById('player').pause()")
         page.screenshot(path=str(png))

@@ -52,3 +52,23 @@ def format_time(seconds: float) -> str:
     m, rest = divmod(rest, 60_000)
     s, ms = divmod(rest, 1000)
     return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
+
+
+def format_length(seconds: float) -> str:
+    """A length for people to read: ``"0.4 s"``, ``"0.04 s"``, ``"2.5 s"``, ``"35 s"``, ``"125 s"``.
+
+    Whole seconds read as before (``"3 s"``); a length under a second keeps two decimals (under
+    a tenth: three) and one under a minute one, trailing zeros dropped, so a 0.4 s shot never
+    reads ``"0 s"``; from a minute on, whole seconds. Non-finite lengths are written as they are.
+
+    >>> format_length(0.4), format_length(3.0), format_length(12.25), format_length(0.04)
+    ('0.4 s', '3 s', '12.2 s', '0.04 s')
+    """
+    if not math.isfinite(seconds):
+        return f"{seconds} s"
+    size = abs(seconds)
+    digits = 3 if size < 0.1 else 2 if size < 1 else 1 if size < 60 else 0
+    text = f"{seconds:.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{'0' if text in ('-0', '') else text} s"

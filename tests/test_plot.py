@@ -86,3 +86,87 @@ def test_export_plot_with_annotations(tmp_path):
     assert result.exit_code == 0, result.output
     assert _has_colour(_rgb(out.read_bytes()), ANNOTATED)
     assert f"timeline plot -> {out}" in result.output
+
+
+# -- a detector's labelled segments: label lanes ------------------------------------------------
+CUES = [(0.0, 1.5, "black"), (0.5, 2.0, "silence"), (3.0, 5.0, "bars"), (6.0, 6.4, "black"),
+        (6.2, 7.0, "silence")]  # black and silence overlap, as a cue detector's do
+
+
+def _lane_bars(ax) -> dict[str, list[tuple[float, float]]]:
+    """The bars of each lane (a ``broken_barh`` collection with gid ``lane:NAME``), as spans."""
+    out = {}
+    for coll in ax.collections:
+        gid = coll.get_gid() or ""
+        if gid.startswith("lane:"):
+            spans = []
+            for path in coll.get_paths():
+                xs = path.vertices[:, 0]
+                spans.append((round(float(xs.min()), 6), round(float(xs.max()), 6)))
+            out[gid[5:]] = sorted(spans)
+    return out
+
+
+def test_plot_of_a_labelled_result_draws_one_lane_per_label_with_a_legend():
+    from matplotlib.colors import to_hex
+
+    from scenedet.outputs.plot import label_colours, timeline_figure
+
+    layout: dict = {}
+    fig = timeline_figure([], [(s, e) for s, e, _ in CUES], segment_scores=[1.0] * len(CUES),
+                          labels=[k for _, _, k in CUES], extent=(0.0, 10.0), layout=layout)
+    scores_ax, lanes_ax = fig.axes
+    assert lanes_ax.get_shared_x_axes().joined(scores_ax, lanes_ax)  # one time axis for both
+    assert lanes_ax.get_xlim() == scores_ax.get_xlim() == (0.0, 10.0)
+    assert [t.get_text() for t in lanes_ax.get_yticklabels()] == ["black", "silence", "bars"]
+    assert _lane_bars(lanes_ax) == {"black": [(0.0, 1.5), (6.0, 6.4)],
+                                    "silence": [(0.5, 2.0), (6.2, 7.0)], "bars": [(3.0, 5.0)]}
+    colours = label_colours(["black", "silence", "bars"])
+    assert len(set(colours.values())) == 3
+    for coll in lanes_ax.collections:  # each lane in its label's colour
+        name = coll.get_gid()[5:]
+        assert to_hex(coll.get_facecolor()[0], keep_alpha=False) == colours[name]
+    legend = [t.get_text() for t in scores_ax.get_legend().get_texts()]
+    assert {"black (2)", "silence (2)", "bars (1)"} <= set(legend)
+    assert "score at each segment's start" in legend
+    assert not [t for t in legend if t.startswith("segments")]  # no unlabelled bands
+    assert layout["t0"] == 0 and layout["t1"] == 10  # clicks still map to film time
+
+
+def test_a_shot_plot_and_a_per_second_plot_have_no_lanes():
+    from scenedet.outputs.plot import timeline_figure
+
+    shots = timeline_figure([], [(0, 0.4), (0.4, 3.0), (3.0, 3.25)],
+                            segment_scores=[None, 0.9, 0.7])
+    assert len(shots.axes) == 1
+    assert [t.get_text() for t in shots.axes[0].get_legend().get_texts()] == [
+        "score at each segment's start", "segments (3)"]
+    scenes = timeline_figure([0.1, 0.9, 0.9, 0.1], [(1, 3)])
+    assert len(scenes.axes) == 1 and scenes.axes[0].get_ylabel() == "P(positive)"
+
+
+def test_lanes_false_leaves_the_lanes_to_the_report_but_keeps_the_labels_in_the_legend():
+    from scenedet.outputs.plot import timeline_figure
+
+    fig = timeline_figure([], [(s, e) for s, e, _ in CUES], segment_scores=[1.0] * len(CUES),
+                          labels=[k for _, _, k in CUES], lanes=False)
+    assert len(fig.axes) == 1 and not _lane_bars(fig.axes[0])
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert {"black (2)", "silence (2)", "bars (1)"} <= set(legend)
+
+
+def test_export_of_a_cue_result_plots_its_lanes(tmp_path):
+    saved = tmp_path / "cues.json"
+    saved.write_text(json.dumps({
+        "video": "film.mp4", "scene": "cues", "time_grid": "frame", "duration": 10.0,
+        "frame_rate": 25, "segments": [{"start": s, "end": e, "score": 1.0, "label": k}
+                                       for s, e, k in CUES]}))
+    from scenedet.outputs.document import load_result
+
+    assert [s.label for s in load_result(saved).scenes] == [k for _, _, k in CUES]
+    out = tmp_path / "cues.svg"
+    result = CliRunner().invoke(cli, ["export", str(saved), "--plot", str(out)])
+    assert result.exit_code == 0, result.output
+    svg = out.read_text()
+    for name in ("black", "silence", "bars"):  # matplotlib writes a gid as the element's id
+        assert f'id="lane:{name}"' in svg

@@ -29,7 +29,9 @@ from scenedet.outputs.timecode import (CONSTANT, NOMINAL_AVERAGE, FrameRate, fra
 class ExportScene:
     """One scene: seconds ``[start, end)``, frames ``[start_frame, end_frame)``, 1-based index.
 
-    ``extra`` holds what other outputs added (``clip``, ``stills``), written into the JSON as is.
+    ``extra`` holds what other outputs added (``clip``, ``stills``), written into the JSON as is,
+    and what a detector's segment carries beyond times and score: its ``label`` (``"black"``,
+    ``"silence"``, ``"bars"`` of a cue detector), read as :attr:`label`.
     """
 
     index: int
@@ -45,6 +47,12 @@ class ExportScene:
     @property
     def duration(self) -> float:
         return self.end - self.start
+
+    @property
+    def label(self) -> str:
+        """What kind of segment this is (a detector's ``label``); ``""`` when it has none."""
+        value = self.extra.get("label")
+        return "" if value is None else str(value)
 
     def to_dict(self) -> dict[str, Any]:
         start = int(self.start) if float(self.start).is_integer() else self.start

@@ -7,10 +7,13 @@ overlapping points; the scenes are drawn at their true extent whatever the binni
 reads ``H:MM:SS``.
 
 A frame-level detector's result has no per-second curve: its plot (no ``scores``) draws the
-segments themselves, in alternating shades so that back-to-back shots stay apart (coloured by
-label when they have one: black, silence, bars), and each segment's score as a stem at its start:
-for a shot detector, the confidence of the cut that opens the shot. Annotated (ground-truth) scenes, when given, are a hatched strip under the
-curve, so found and expected scenes can be compared at a glance.
+segments themselves, in alternating shades so that back-to-back shots stay apart, and each
+segment's score as a stem at its start: for a shot detector, the confidence of the cut that opens
+the shot. Labelled segments (a cue detector's ``black``, ``silence``, ``bars``, which may
+overlap) go into label lanes under the scores instead: one row of bars per label, one colour per
+label (:func:`label_colours`, shared with the HTML report), named in the legend with their count.
+Annotated (ground-truth) scenes, when given, are a hatched strip under the curve, so found and
+expected scenes can be compared at a glance.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import io
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -57,41 +60,75 @@ def _clock(seconds: float, _pos=None) -> str:
 
 
 def render_timeline(scores: Sequence[float], scenes: Sequence[tuple[float, float]] = (), *,
+                    fmt: str = "png", **options) -> bytes:
+    """The timeline as PNG (or ``fmt="svg"``/``"pdf"``) bytes: :func:`timeline_figure`, saved."""
+    buf = io.BytesIO()
+    timeline_figure(scores, scenes, **options).savefig(buf, format=fmt)
+    return buf.getvalue()
+
+
+def timeline_figure(scores: Sequence[float], scenes: Sequence[tuple[float, float]] = (), *,
                     label_threshold: float = 0.5,
                     annotations: Sequence[tuple[float, float]] | None = None,
                     title: str = "", size: tuple[float, float] = (12, 3.2),
-                    dpi: int = 100, fmt: str = "png", layout: dict | None = None,
+                    dpi: int = 100, layout: dict | None = None,
                     segment_scores: Sequence[float | None] | None = None,
                     labels: Sequence[str] | None = None,
-                    extent: tuple[float, float] | None = None) -> bytes:
-    """The timeline as PNG (or ``fmt="svg"``) bytes.
+                    extent: tuple[float, float] | None = None, lanes: bool = True,
+                    min_left: float = 0.0):
+    """The timeline as a matplotlib ``Figure`` (Agg; nothing is shown).
 
     ``layout``, when given, receives where the time axis lies in the image: ``x0``/``x1`` (its
     left and right ends as fractions of the image width) and ``t0``/``t1`` (their film times),
     so a page can turn a click on the picture into a time.
 
     Without ``scores`` (a frame-level detector's result) the segments are drawn as described
-    above, ``segment_scores`` as stems and ``labels`` as colours, over ``extent`` (the film
-    seconds the detector looked at; default: the segments' span).
+    above, ``segment_scores`` as stems, over ``extent`` (the film seconds the detector looked at;
+    default: the segments' span). Segments with a ``labels`` entry go into label lanes under the
+    scores, one lane per label in order of first appearance, coloured by :func:`label_colours`
+    (the figure grows by a strip per lane; the lanes share the time axis). ``lanes=False`` leaves
+    the lanes out, but for the stems in the labels' colours: the HTML report draws its own,
+    under the picture, naming each lane in the margin left of the axes (``min_left``: that
+    margin's least width, as a fraction of the figure's).
     """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     n = len(scores)
-    fig = Figure(figsize=size, dpi=dpi)
-    ax = fig.add_subplot(1, 1, 1)
-    handles = []
-    if n == 0 and scenes:
-        handles += _segments(ax, scenes, segment_scores, labels)
+    labels = [str(x or "") for x in (() if labels is None else labels)][:len(scenes)]
+    labels += [""] * (len(scenes) - len(labels))
+    found = lanes_of(scenes, labels)
+    colours = label_colours(labels)
+    rows = list(found) if lanes else []
+    strip = 0.25 + 0.24 * len(rows) if rows else 0.0  # inches of lanes under the scores
+    fig = Figure(figsize=(size[0], size[1] + strip), dpi=dpi)
+    if rows:
+        grid = fig.add_gridspec(2, 1, height_ratios=[size[1] - 0.8, strip])
+        ax = fig.add_subplot(grid[0])
+        lane_ax = fig.add_subplot(grid[1], sharex=ax)
     else:
-        for start, end in scenes:
+        ax, lane_ax = fig.add_subplot(1, 1, 1), None
+    handles: list = []
+    if n == 0 and scenes:
+        handles += _segments(ax, scenes, segment_scores, labels, colours)
+    else:
+        plain = [span for span, label in zip(scenes, labels) if not label]
+        for start, end in plain:
             ax.axvspan(start, end, color=FOUND, alpha=0.25, lw=0)
-        if scenes:
-            handles.append(Patch(color=FOUND, alpha=0.35, label=f"found scenes ({len(scenes)})"))
+        if plain:
+            handles.append(Patch(color=FOUND, alpha=0.35, label=f"found scenes ({len(plain)})"))
+    if lane_ax is not None:
+        _lanes(lane_ax, found, colours)
+        handles += [Patch(color=colours[k], alpha=0.85, label=f"{k} ({len(found[k])})")
+                    for k in rows]
+    elif n == 0 and found:  # no lanes drawn: the stems' colours still say which label
+        handles += [Line2D([], [], color=colours[k], marker="o", ms=2.5,
+                           label=f"{k} ({len(found[k])})") for k in found]
     if annotations is not None:
         for start, end in annotations:
             ax.axvspan(start, end, ymin=0.0, ymax=0.07, facecolor="none", edgecolor=ANNOTATED,
@@ -107,11 +144,11 @@ def render_timeline(scores: Sequence[float], scenes: Sequence[tuple[float, float
         else:
             ax.step(np.arange(n) + 0.5, scores, where="mid", color=CURVE, lw=0.9)
             label = "probability per second"
-        handles.insert(0, matplotlib.lines.Line2D([], [], color=CURVE, label=label))
+        handles.insert(0, Line2D([], [], color=CURVE, label=label))
     if n or not scenes:
         ax.axhline(label_threshold, color="#b00020", ls="--", lw=0.9)
-        handles.append(matplotlib.lines.Line2D([], [], color="#b00020", ls="--",
-                                               label=f"label threshold {label_threshold:g}"))
+        handles.append(Line2D([], [], color="#b00020", ls="--",
+                              label=f"label threshold {label_threshold:g}"))
         ax.set_xlim(0, max(n, max((e for _, e in scenes), default=0), 1))
         ax.set_ylabel("P(positive)")
     else:  # a detector's segments: the span they cover (a part of a film: that part)
@@ -119,52 +156,110 @@ def render_timeline(scores: Sequence[float], scenes: Sequence[tuple[float, float
         ax.set_xlim(lo, max(hi, lo + 1e-3))
         ax.set_ylabel("score")
     ax.set_ylim(-0.02, 1.02)
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=12, steps=[1, 2, 3, 5, 6, 10]))
-    ax.xaxis.set_major_formatter(FuncFormatter(_clock))
-    ax.set_xlabel("film time (h:mm:ss)")
+    bottom = ax if lane_ax is None else lane_ax
+    bottom.xaxis.set_major_locator(MaxNLocator(nbins=12, steps=[1, 2, 3, 5, 6, 10]))
+    bottom.xaxis.set_major_formatter(FuncFormatter(_clock))
+    bottom.set_xlabel("film time (h:mm:ss)")
+    if lane_ax is not None:
+        ax.tick_params(axis="x", labelbottom=False)
     ax.grid(axis="y", alpha=0.3)
     if title:
         ax.set_title(title, fontsize=10, loc="left")
     # above the axes, right-aligned: never over the curve (the title sits on the left)
     ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8,
               frameon=False, ncol=min(4, len(handles)), borderaxespad=0.2)
-    fig.tight_layout()
+    fig.tight_layout(h_pad=0.2 if lane_ax is not None else None)
+    if ax.get_position().x0 < min_left:
+        fig.subplots_adjust(left=min_left)
     if layout is not None:
         pos = ax.get_position()
         t0, t1 = ax.get_xlim()
         layout.update(x0=float(pos.x0), x1=float(pos.x1), t0=float(t0), t1=float(t1))
-    buf = io.BytesIO()
-    fig.savefig(buf, format=fmt)
-    return buf.getvalue()
+    return fig
 
 
-#: Colours of labelled segments (a cue detector's); unlabelled ones alternate the first two.
+def scene_list_options(scenes) -> dict:
+    """What the timeline of a :class:`~scenedet.outputs.document.SceneList` draws, as keyword
+    arguments of :func:`render_timeline`: its per-second ``scores`` and scenes, or a detector's
+    segments with their scores and labels over the span of film it looked at; the film's name
+    and the scene as the title. The plot and the report both draw from it."""
+    return {"scores": scenes.scores, "scenes": [(s.start, s.end) for s in scenes.scenes],
+            "segment_scores": [s.score for s in scenes.scenes],
+            "labels": [s.label for s in scenes.scenes],
+            "extent": (float(scenes.start or 0), float(scenes.duration)),
+            "title": f"{scenes.name}: {scenes.scene}"}
+
+
+#: Colours of unlabelled segments (a shot detector's): back-to-back ones alternate the first two.
 SHADES = ("#2a9d8f", "#8ab17d", "#e9c46a", "#f4a261", "#6d597a", "#457b9d")
 
+#: The cue detector's labels keep their colours from film to film.
+LABEL_COLOURS = {"black": "#3a3a3a", "silence": "#4d8fc9", "bars": "#c2458f",
+                 "colour-bars": "#c2458f", "color-bars": "#c2458f"}
 
-def _segments(ax, scenes: Sequence[tuple[float, float]],
-              scores: Sequence[float | None] | None, labels: Sequence[str] | None) -> list:
-    """Draw a detector's segments and their scores on ``ax``; the legend's handles."""
-    import matplotlib
+#: Colours of any other label, in order of first appearance (then again from the first).
+PALETTE = ("#e9a23b", "#2a9d8f", "#8ab17d", "#6d597a", "#d1495b", "#00798c", "#9c6644",
+           "#7b2cbf")
+
+
+def label_colours(labels: Iterable[str]) -> dict[str, str]:
+    """One colour per label (``""``, no label, gets none), the same in the plot and the report:
+    the cue labels their own (:data:`LABEL_COLOURS`), others :data:`PALETTE` in order."""
+    out: dict[str, str] = {}
+    for label in labels:
+        if label and label not in out:
+            others = sum(1 for k in out if k not in LABEL_COLOURS)
+            out[label] = LABEL_COLOURS.get(label) or PALETTE[others % len(PALETTE)]
+    return out
+
+
+def lanes_of(scenes: Sequence[tuple[float, float]], labels: Sequence[str]
+             ) -> dict[str, list[tuple[float, float]]]:
+    """The labelled spans by label, labels in order of first appearance; unlabelled: left out."""
+    out: dict[str, list[tuple[float, float]]] = {}
+    for (start, end), label in zip(scenes, labels):
+        if label:
+            out.setdefault(label, []).append((float(start), float(end)))
+    return out
+
+
+def _lanes(ax, lanes: dict[str, list[tuple[float, float]]], colours: dict[str, str]) -> None:
+    """One row of bars per label on ``ax``, the first label on top, each row named on the left."""
+    names = list(lanes)
+    for row, name in enumerate(names):
+        ax.broken_barh([(s, e - s) for s, e in lanes[name]], (row - 0.38, 0.76),
+                       facecolors=colours[name], alpha=0.85, lw=0, label=name, gid=f"lane:{name}")
+    ax.set_ylim(len(names) - 0.5, -0.5)
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.tick_params(axis="y", length=0)
+    ax.grid(axis="x", alpha=0.25)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def _segments(ax, scenes: Sequence[tuple[float, float]], scores: Sequence[float | None] | None,
+              labels: Sequence[str], colours: dict[str, str]) -> list:
+    """Draw a detector's unlabelled segments as bands, and every segment's score as a stem at
+    its start (a labelled one's in its label's colour), on ``ax``; the legend's handles."""
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    labels = list(labels or [""] * len(scenes))
-    kinds = list(dict.fromkeys(x for x in labels if x))
-    handles = []
+    handles: list = []
+    plain = 0
     for k, ((start, end), label) in enumerate(zip(scenes, labels)):
-        colour = SHADES[kinds.index(label) % len(SHADES)] if label else SHADES[k % 2]
-        ax.axvspan(start, end, color=colour, alpha=0.3 if label else 0.18 + 0.14 * (k % 2), lw=0)
-    if kinds:
-        handles += [Patch(color=SHADES[i % len(SHADES)], alpha=0.35,
-                          label=f"{kind} ({labels.count(kind)})") for i, kind in enumerate(kinds)]
-    if len(kinds) < len(set(labels)) or not kinds:
-        handles.append(Patch(color=SHADES[0], alpha=0.3, label=f"segments ({len(scenes)})"))
-    stems = [(start, float(sc)) for (start, _), sc in zip(scenes, scores or []) if sc is not None]
+        if not label:
+            ax.axvspan(start, end, color=SHADES[k % 2], alpha=0.18 + 0.14 * (k % 2), lw=0)
+            plain += 1
+    if plain:
+        handles.append(Patch(color=SHADES[0], alpha=0.3, label=f"segments ({plain})"))
+    stems = [(start, float(sc), colours.get(label, CURVE))
+             for (start, _), sc, label in zip(scenes, scores or [], labels) if sc is not None]
     if stems:
-        ax.vlines([t for t, _ in stems], 0, [v for _, v in stems], color=CURVE, lw=0.9)
-        ax.plot([t for t, _ in stems], [v for _, v in stems], "o", color=CURVE, ms=2.5)
-        handles.insert(0, matplotlib.lines.Line2D([], [], color=CURVE, marker="o", ms=2.5,
-                                                  label="score at each segment's start"))
+        times, values, tints = zip(*stems)
+        ax.vlines(times, 0, values, colors=tints, lw=0.9)
+        ax.scatter(times, values, c=tints, s=7, zorder=3, lw=0)
+        handles.insert(0, Line2D([], [], color=CURVE, marker="o", ms=2.5,
+                                 label="score at each segment's start"))
     return handles
 
 

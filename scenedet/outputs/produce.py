@@ -137,14 +137,10 @@ def produce(scenes: SceneList, plan: OutputPlan, *, progress: bool | None = None
                    if plan.annotations is not None else None)
     label_threshold = float(scenes.settings.get("label_threshold", 0.5) or 0.5)
     if plan.plot is not None:
-        from scenedet.outputs.plot import write_plot
+        from scenedet.outputs.plot import scene_list_options, write_plot
 
-        written.append(write_plot(plan.plot, scenes.scores, [(s.start, s.end) for s in scenes.scenes],
-                                  label_threshold=label_threshold, annotations=annotations,
-                                  title=f"{scenes.name}: {scenes.scene}",
-                                  segment_scores=[s.score for s in scenes.scenes],
-                                  labels=[str(s.extra.get("label", "")) for s in scenes.scenes],
-                                  extent=(float(scenes.start or 0), float(scenes.duration))))
+        written.append(write_plot(plan.plot, label_threshold=label_threshold,
+                                  annotations=annotations, **scene_list_options(scenes)))
         say(f"timeline plot -> {plan.plot}")
     if plan.report is not None:
         from scenedet.outputs.report import write_report
