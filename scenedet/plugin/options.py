@@ -154,11 +154,12 @@ class OptionSpec:
             raise _spec_error(f"{where}: help must be a string, got {self.help!r}")
         if not isinstance(self.choices, tuple):
             raise _spec_error(f"{where}: choices must be a tuple, got {self.choices!r}")
-        try:
-            choices = tuple(convert(self.type, c) for c in self.choices)
-        except ValueError as exc:
-            raise _spec_error(f"{where}: choice {exc.args[0]!r} is not "
-                              f"{_what(self.type)}") from None
+        choices = []
+        for choice in self.choices:
+            try:
+                choices.append(convert(self.type, choice))
+            except ValueError:
+                raise _spec_error(f"{where}: choice {choice!r} is not {_what(self.type)}") from None
         default = self.default
         if default is not None:
             ok = (isinstance(default, self.type) and not (self.type is not bool and isinstance(default, bool))
@@ -171,7 +172,7 @@ class OptionSpec:
             if choices and default not in choices:
                 raise _spec_error(f"{where}: default {default!r} is not one of its choices")
         object.__setattr__(self, "default", default)
-        object.__setattr__(self, "choices", choices)
+        object.__setattr__(self, "choices", tuple(choices))
 
     def check(self, plugin: str, value: Any) -> Any:
         """``value`` converted to this option's type, or a one-line :class:`UsageError`."""
