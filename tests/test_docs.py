@@ -30,7 +30,8 @@ HOOKS = {name: fn for name, fn in inspect.getmembers(hookspecs, inspect.isfuncti
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SPEC_OF_HOOK = {"register_extractors": specs.ExtractorSpec, "register_backbones": specs.BackboneSpec,
                 "register_heads": specs.HeadSpec, "register_aggregators": specs.AggregatorSpec,
-                "register_scenes": specs.SceneSpec, "register_exporters": specs.ExporterSpec}
+                "register_scenes": specs.SceneSpec, "register_exporters": specs.ExporterSpec,
+                "register_detectors": specs.DetectorSpec}
 
 
 def _gen_cli():

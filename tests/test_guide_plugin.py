@@ -19,7 +19,7 @@ from click.testing import CliRunner
 import scenedet
 import scenedet.builtin
 import scenedet.cli  # before any private host is installed: the real group gets only real plugins
-from scenedet.plugin import Second, WeightsError
+from scenedet.plugin import Second, UsageError, WeightsError
 from scenedet.plugin._host import PluginHost, reset_host
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "plugin-guide.md"
@@ -60,7 +60,7 @@ def host(guide_module):
 
 def test_the_guide_has_snippets_for_the_component_hooks():
     assert {"register_extractors", "register_backbones", "register_heads", "register_scenes",
-            "register_commands"} <= set(_snippets())
+            "register_commands", "register_exporters", "register_detectors"} <= set(_snippets())
 
 
 def test_the_snippets_load_as_one_plugin(host):
@@ -68,7 +68,8 @@ def test_the_snippets_load_as_one_plugin(host):
     assert not getattr(host.plugins["guide"], "problems", [])
     components = host.plugins["guide"].components
     assert (components["extractor"], components["backbone"], components["head"],
-            components["scene"]) == (["brightness"], ["tiny-still"], ["mlp"], ["bright-rooms"])
+            components["scene"], components["exporter"], components["detector"]) == (
+        ["brightness"], ["tiny-still"], ["mlp"], ["bright-rooms"], ["youtube-chapters"], ["frozen"])
 
 
 def test_register_extractors_guide_example_reads_each_still(host):
@@ -127,3 +128,72 @@ def test_register_commands_guide_example_adds_its_command(host, guide_module):
     result = CliRunner().invoke(group, ["tiny-backbones"])
     assert result.exit_code == 0, result.output
     assert result.output == "tiny-still\n"
+
+
+# -- the exporter and the detector ------------------------------------------------------------------
+def _scene_list(spans, duration):
+    from scenedet.outputs.document import SceneList, make_scenes
+    from scenedet.outputs.timecode import FrameRate
+
+    rate = FrameRate(25)
+    return SceneList(video="film.mp4", scene="bright-rooms", duration=duration, frame_rate=rate,
+                     scenes=make_scenes(spans, rate))
+
+
+def test_register_exporters_guide_example_writes_youtube_chapters_by_its_two_part_suffix(host, tmp_path):
+    from scenedet.outputs import write_output
+    from scenedet.plugin import get_exporter_for_suffix
+
+    assert get_exporter_for_suffix("film.yt.txt").name == "youtube-chapters"
+    assert get_exporter_for_suffix("FILM.YT.TXT").name == "youtube-chapters"
+    with pytest.raises(UsageError, match="suffix '.txt' names no output format"):
+        get_exporter_for_suffix("film.txt")  # the two-part suffix is not '.txt'
+    scenes = _scene_list([(0.0, 12.0, 0.9), (75.0, 3700.0, 0.8)], duration=3725.0)
+    out = tmp_path / "film.yt.txt"
+    write_output(scenes, out)
+    assert out.read_text().splitlines() == ["0:00 bright-rooms 1", "0:12 (between scenes)",
+                                            "1:15 bright-rooms 2", "1:01:40 (between scenes)"]
+
+
+def _batches(pictures, fps=25.0, size=(32, 18), step=10):
+    from scenedet.plugin import FrameBatch
+
+    for first in range(0, len(pictures), step):
+        part = np.stack(pictures[first:first + step])
+        times = np.arange(first, first + len(part)) / fps
+        yield FrameBatch(index=first, times=times, images={size: part})
+
+
+def test_register_detectors_guide_example_finds_a_frozen_picture(host):
+    from scenedet.plugin import Detector, StreamInfo, create_detector, find_plugin
+
+    rng = np.random.default_rng(0)
+    moving = [rng.integers(0, 255, (18, 32, 3), dtype=np.uint8) for _ in range(20)]
+    still = [np.full((18, 32, 3), 90, dtype=np.uint8)] * 75  # frames 20 .. 94: 3 s at 25 fps
+    pictures = moving[:10] + still + moving[10:]
+    detector = create_detector("frozen", min_duration="2.5")  # as -O min_duration=2.5 gives it
+    assert isinstance(detector, Detector) and detector.min_duration == 2.5
+    for batch in _batches(pictures):
+        detector.add_frames(batch)
+    info = StreamInfo(path=Path("film.mp4"), n_frames=len(pictures), fps=25.0,
+                      duration=len(pictures) / 25, has_video=True, has_audio=False)
+    found = detector.finish(info)
+    assert [(s.start_frame, s.end_frame, s.start, s.end, s.label) for s in found] == [
+        (10, 85, 0.4, 3.4, "frozen")]
+    assert find_plugin("frozen")[0] == "detector"
+    assert create_detector("frozen", min_duration=4).finish(info) == []
+
+
+def test_register_detectors_guide_example_options_are_checked_as_the_guide_says(host):
+    from scenedet.plugin import check_options, get_detector_spec
+
+    spec = get_detector_spec("frozen")
+    with pytest.raises(UsageError) as bad:
+        check_options("frozen", spec, {"min_duration": "abc"})
+    assert str(bad.value) == "frozen: min_duration must be a number, got 'abc'"
+    with pytest.raises(UsageError) as typo:
+        check_options("frozen", spec, {"min_durration": 5})
+    assert str(typo.value) == ("frozen: unknown option 'min_durration'; did you mean "
+                               "'min_duration'? (options: max_change, min_duration)")
+    guide = GUIDE.read_text()
+    assert str(bad.value) in " ".join(guide.split()) and str(typo.value) in " ".join(guide.split())

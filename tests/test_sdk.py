@@ -28,8 +28,44 @@ def test_the_sdk_covers_what_plugins_need():
     for name in ("hookimpl", "ExtractorSpec", "BackboneSpec", "HeadSpec", "AggregatorSpec",
                  "SceneSpec", "Extractor", "Backbone", "MediaRequest", "Second", "ImagePreprocess",
                  "parse_weights", "build_with_weights", "make_backbone", "KnownWeights",
-                 "UsageError", "ScenedetError", "WeightsError", "Segment", "create_backbone"):
+                 "UsageError", "ScenedetError", "WeightsError", "Segment", "create_backbone",
+                 # detectors and exporters
+                 "DetectorSpec", "Detector", "OptionSpec", "check_options", "find_plugin",
+                 "FrameBatch", "FrameSegment", "AudioChunk", "StreamInfo", "ExporterSpec",
+                 "Exporter"):
         assert name in sdk.__all__, name
+
+
+def test_a_detector_written_to_the_protocol_is_one():
+    class Mine:
+        settings = {"level": 3}
+
+        def add_frames(self, batch): ...
+
+        def add_audio(self, chunk): ...
+
+        def finish(self, info):
+            return [sdk.FrameSegment(start=0.0, end=1.0, start_frame=0, end_frame=25, score=1.0,
+                                     label="mine")]
+
+    assert isinstance(Mine(), sdk.Detector)
+    assert not isinstance(object(), sdk.Detector)
+    assert isinstance(lambda scenes: "", sdk.Exporter)
+
+
+def test_frame_batch_index_is_the_first_frames_index():
+    import numpy as np
+
+    batch = sdk.FrameBatch(index=50, times=np.arange(50, 53) / 25.0, images={})
+    assert len(batch) == 3 and batch.index == 50
+    assert "the first one's" in sdk.FrameBatch.__doc__.splitlines()[0]
+
+
+def test_code_outside_the_sdk_has_a_public_registry_module():
+    import scenedet.plugin.registry as registry
+
+    assert {"find_plugin", "check_options", "create_detector", "get_exporter_for_suffix",
+            "get_scene"} <= set(registry.__all__)
 
 
 def test_the_top_level_names_stay_and_are_the_same_objects():

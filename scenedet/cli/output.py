@@ -34,7 +34,11 @@ def parse_weight_overrides(values: tuple[str, ...]) -> dict[str, str]:
 
 
 def parse_options(values: tuple[str, ...]) -> dict[str, object]:
-    """``-O KEY=VALUE`` (repeatable) -> keyword arguments; numbers become int or float."""
+    """``-O KEY=VALUE`` (repeatable) -> raw keyword arguments; numbers become int or float.
+
+    Only the syntax is checked here (``-`` in a key becomes ``_``). Whether a key exists and what
+    type its value has is :func:`scenedet.plugin.check_options`'s job, against the options the
+    plugin declared."""
     out: dict[str, object] = {}
     for value in values:
         key, sep, raw = value.partition("=")

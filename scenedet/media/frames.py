@@ -37,7 +37,7 @@ AUDIO_BLOCK_SECONDS = 1.0
 
 @attrs.frozen(kw_only=True, eq=False)
 class FrameBatch:
-    """Consecutive frames ``index .. index + n - 1`` of a film.
+    """Consecutive frames ``index .. index + n - 1`` of a film; ``index`` is the first one's (an int).
 
     ``times``: each frame's presentation time in seconds (``float64``). ``images``: for each
     requested ``(width, height)``, the frames as RGB ``uint8`` ``(n, height, width, 3)``.

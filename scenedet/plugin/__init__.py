@@ -2,7 +2,8 @@
 
 Everything a plugin needs comes from here, and only names listed in ``__all__`` are promised to
 stay; the underscored modules beside this file (``_host``, ``_registry``, ``_factory``) are the
-host's own business. A plugin module implements hooks from :mod:`scenedet.plugin.hookspecs` and
+host's own business (:mod:`scenedet.plugin.registry` is the public face of the lookups, for code
+outside the SDK). A plugin module implements hooks from :mod:`scenedet.plugin.hookspecs` and
 registers components through the ``register`` callback each hook receives::
 
     from scenedet.plugin import AggregatorSpec, SceneSpec, hookimpl
@@ -39,8 +40,10 @@ from scenedet.plugin._factory import (create_aggregator, create_backbone, create
 from scenedet.plugin._factory import (create_exporter, get_exporter_for_suffix,
                                       get_exporter_spec, list_exporters)
 from scenedet.plugin._factory import create_detector, get_detector_spec, list_detectors
+from scenedet.plugin._factory import find_plugin
 from scenedet.plugin.hookspecs import hookimpl
-from scenedet.plugin.interfaces import Backbone, Extractor
+from scenedet.plugin.interfaces import Backbone, Detector, Exporter, Extractor
+from scenedet.plugin.options import OptionSpec, check_options
 from scenedet.plugin.specs import (AggregatorSpec, BackboneSpec, DetectorSpec, ExporterSpec,
                                    ExtractorSpec, HeadSpec,
                                    SceneSpec)
@@ -65,9 +68,12 @@ __all__ = [
     # output formats (register_exporters)
     "ExporterSpec", "list_exporters", "create_exporter", "get_exporter_spec",
     "get_exporter_for_suffix",
+    "Exporter",
     # frame-level detectors
-    "DetectorSpec", "FrameBatch", "AudioChunk", "StreamInfo", "FrameSegment", "list_detectors",
-    "create_detector", "get_detector_spec",
+    "DetectorSpec", "Detector", "FrameBatch", "AudioChunk", "StreamInfo", "FrameSegment",
+    "list_detectors", "create_detector", "get_detector_spec",
+    # declared options (-O KEY=VALUE) and one lookup for `scenedet run --plugin NAME`
+    "OptionSpec", "check_options", "find_plugin",
     # errors
     "ScenedetError", "UsageError", "MediaError", "WeightsError", "ModelFileError",
     "UnknownComponentError", "one_line",

@@ -6,12 +6,15 @@ plugin without importing the plugin that registered it.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from collections.abc import Callable
 from typing import Any
 
-from scenedet.errors import UsageError
-from scenedet.plugin._host import get_host
+from scenedet.errors import ScenedetError, UnknownComponentError, UsageError
+from scenedet.plugin._host import exporter_precedence, get_host
+from scenedet.plugin._problems import describe
+from scenedet.plugin.options import RUN_KEYWORDS, check_options
 from scenedet.plugin.specs import (AggregatorSpec, BackboneSpec, DetectorSpec, ExporterSpec,
                                    ExtractorSpec, HeadSpec, SceneSpec)
 
@@ -134,11 +137,13 @@ def get_exporter_spec(name: str) -> ExporterSpec:
 def exporter_suffixes() -> dict[str, ExporterSpec]:
     """Every known output suffix -> the exporter that writes it.
 
-    When two exporters claim one suffix, the core's (plugin ``scenedet``) wins, then the exporter
-    whose name sorts first: an installed plugin cannot silently change what ``.json`` means.
+    When two exporters claim one suffix, the core's (plugin ``scenedet``) wins, then the one of
+    the plugin ranked first (the reference set, then third parties in load order), then the
+    exporter whose name sorts first: an installed plugin cannot silently change what ``.json``
+    means. The host reports the loser as a ``clash`` (``scenedet plugins``).
     """
     reg = _registry("exporter")
-    ranked = sorted(reg.specs(), key=lambda s: (reg.owner(s.name) != "scenedet", s.name))
+    ranked = sorted(reg.specs(), key=lambda s: exporter_precedence(reg, s))
     out: dict[str, ExporterSpec] = {}
     for spec in ranked:
         for suffix in spec.suffixes:
@@ -146,23 +151,33 @@ def exporter_suffixes() -> dict[str, ExporterSpec]:
     return dict(sorted(out.items()))
 
 
+def path_suffixes(path: str) -> list[str]:
+    """Every suffix of ``path``'s file name, longest first, lower case:
+    ``"a/film.yt.TXT"`` -> ``[".yt.txt", ".txt"]``; ``"results"`` -> ``[]``."""
+    name = str(path).rsplit("/", 1)[-1].lower()
+    parts = name.split(".")
+    return ["." + ".".join(parts[i:]) for i in range(1, len(parts))]
+
+
 def get_exporter_for_suffix(path_or_suffix: str) -> ExporterSpec:
     """The exporter for an output path's suffix (``"film.edl"`` or ``".edl"``), case-insensitive.
 
-    A path without a suffix (``/dev/stdout``, a FIFO, ``results``) gets JSON, the default format.
-    An unknown suffix is a :class:`UsageError` listing the known ones.
+    Suffixes may have several parts: the longest registered one that ends the file name wins
+    (``film.yt.txt``: ``.yt.txt`` before ``.txt``). A path without a suffix (``/dev/stdout``, a
+    FIFO, ``results``) gets JSON, the default format. An unknown suffix is a :class:`UsageError`
+    listing the known ones.
     """
     text = str(path_or_suffix)
-    name = text.rsplit("/", 1)[-1]
-    suffix = ("." + name.rsplit(".", 1)[-1]).lower() if "." in name else ""
+    candidates = path_suffixes(text)
     known = exporter_suffixes()
-    if not suffix and ".json" in known:
+    if not candidates and ".json" in known:
         return known[".json"]
-    if suffix not in known:
-        what = f"suffix {suffix!r}" if suffix else "no suffix"
-        raise UsageError(f"{text}: {what} names no output format (known: "
-                         f"{', '.join(known) or 'none installed'})")
-    return known[suffix]
+    for suffix in candidates:
+        if suffix in known:
+            return known[suffix]
+    what = f"suffix {candidates[-1]!r}" if candidates else "no suffix"
+    raise UsageError(f"{text}: {what} names no output format (known: "
+                     f"{', '.join(known) or 'none installed'})")
 
 
 def create_exporter(name: str) -> Callable[..., Any]:
@@ -189,14 +204,63 @@ def is_detector(name: str) -> bool:
 
 
 def create_detector(name: str, **options: Any):
-    """A fresh detector (it keeps per-film state). ``device``/``batch_size`` are dropped unless its
-    factory names them: they are offers from the run, not the user's options."""
-    factory = get_detector_spec(name).factory
+    """A fresh detector (it keeps per-film state).
+
+    ``options`` are checked and converted by :func:`~scenedet.plugin.options.check_options`
+    against the spec's declared options (a string ``"0.4"`` becomes the float ``0.4``; an unknown
+    key or a bad value is a one-line :class:`UsageError`). ``device``/``batch_size`` are dropped
+    unless its factory names them: they are offers from the run, not the user's options. A
+    detector that declares no options gets them as given; if its factory then raises
+    ``ValueError`` or ``TypeError`` on them, that is a one-line :class:`UsageError` too.
+    """
+    spec = get_detector_spec(name)
+    factory = spec.factory
+    options = check_options(name, spec, options)
     try:
         params = inspect.signature(factory).parameters
     except ValueError:
         params = {}
-    for offered in ("device", "batch_size"):  # only to factories that name them
+    for offered in RUN_KEYWORDS:  # only to factories that name them
         if offered in options and offered not in params:
             del options[offered]
-    return _call("detector", name, factory, **options)
+    given = {k: v for k, v in options.items() if k not in RUN_KEYWORDS}
+    if spec.options or not given:
+        return _call("detector", name, factory, **options)
+    try:
+        return _call("detector", name, factory, **options)
+    except ScenedetError:
+        raise
+    except (ValueError, TypeError) as exc:
+        shown = ", ".join(f"{k}={v!r}" for k, v in given.items())
+        raise UsageError(f"{name}: its options were refused ({shown}): {describe(exc)}") from exc
+
+
+# -- one lookup for what `scenedet run --plugin NAME` takes ---------------------------------------
+#: The kinds :func:`find_plugin` looks in, in the order it looks (a detector wins a name both have,
+#: as in ``scenedet run``).
+PLUGIN_KINDS = ("detector", "scene")
+
+
+def find_plugin(name: str) -> tuple[str, Any]:
+    """``(kind, spec)`` for what ``scenedet run --plugin NAME`` names: a frame-level detector
+    (``"detector"``, a :class:`DetectorSpec`) or a learned scene (``"scene"``, a
+    :class:`SceneSpec`), by name or alias.
+
+    An unknown name is one :class:`UnknownComponentError` line (a :class:`UsageError`) with the
+    closest name of either kind and every available one: ``unknown plugin 'shot'; did you mean
+    'shots'? (scenes: kissing; detectors: black, colour-bars, cues, shots, shots-content,
+    silence)``.
+    """
+    host = get_host()
+    registries = [(kind, host.registries[kind]) for kind in PLUGIN_KINDS]
+    if isinstance(name, str):
+        for kind, reg in registries:
+            if name in reg:
+                return kind, reg.get(name)
+    keys = {key: reg.get(key).name for _, reg in registries for key in reg.keys()}
+    near = difflib.get_close_matches(name, list(keys), n=1, cutoff=0.6) if isinstance(name, str) else []
+    hint = f"; did you mean {keys[near[0]]!r}?" if near else ""
+    available = "; ".join(f"{kind}s: {', '.join(reg.names()) or 'none installed'}"
+                          for kind, reg in reversed(registries))
+    what = f"{name!r}" if isinstance(name, str) else f"name {name!r} (not a string)"
+    raise UnknownComponentError(f"unknown plugin {what}{hint} ({available})")

@@ -209,6 +209,8 @@ class PluginHost:
             self._problem(info, "refused", f"{kind} refused: {exc}", where_=here)
             return
         info.components.setdefault(kind, []).append(spec.name)
+        if kind == "exporter":
+            self._suffix_clashes(info, spec, here)
         for lost, owner in displaced:  # a plugin of worse rank that loaded earlier
             loser = self.plugins[owner]
             loser.components[kind].remove(lost.name)
@@ -217,6 +219,30 @@ class PluginHost:
             self._problem(loser, "clash", f"{kind} {lost.name!r} from plugin {owner!r} is also "
                           f"registered by {info.name!r} ({self.describe(info.name)}), which takes "
                           "precedence; refused")
+
+    def _suffix_clashes(self, info: PluginInfo, spec: ExporterSpec, here: str) -> None:
+        """Report each suffix of ``spec`` that another exporter claims too, on the loser's plugin.
+
+        Both exporters stay registered (by name); the suffix goes to the one of higher
+        precedence (:func:`exporter_precedence`), whatever the order they were added in.
+        """
+        reg = self.registries["exporter"]
+        mine = exporter_precedence(reg, spec)
+        for other in reg.specs():
+            if other.name == spec.name:
+                continue
+            for suffix in (s for s in spec.suffixes if s in other.suffixes):
+                mine_lost = exporter_precedence(reg, other) < mine
+                loser, winner = (spec, other) if mine_lost else (other, spec)
+                lost_at = here if mine_lost else ""  # the loser's own register() call, if here
+                owner, keeper = reg.owner(loser.name), reg.owner(winner.name)
+                if owner not in self.plugins:  # put in the registry by hand (tests)
+                    continue
+                self._problem(self.plugins[owner], "clash",
+                              f"exporter suffix {suffix!r} of {loser.name!r} from plugin {owner!r} "
+                              f"is also claimed by {winner.name!r} from plugin {keeper!r} "
+                              f"({self.describe(keeper)}), which takes precedence; "
+                              f"{suffix!r} writes {winner.name!r}", where_=lost_at)
 
     # -- commands ----------------------------------------------------------------------------
     def plugin_commands(self, builtin: Mapping[str, Any]) -> dict[str, Any]:
@@ -283,6 +309,13 @@ class PluginHost:
                           traceback=format_traceback(exc) if exc is not None else "")
         info.problems.append(problem)
         warnings.warn(f"scenedet plugin {info.name!r}: {problem.line()}", RuntimeWarning, stacklevel=3)
+
+
+def exporter_precedence(registry: Registry[Any], spec: ExporterSpec) -> tuple[Any, ...]:
+    """Sort key of exporters claiming one suffix (first wins): the core's, then by the rank of
+    the plugin that registered it, then by name."""
+    owner = registry.owner(spec.name)
+    return (owner != CORE_DISTRIBUTION, registry.rank(spec.name), spec.name)
 
 
 _host: PluginHost | None = None

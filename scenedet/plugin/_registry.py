@@ -81,9 +81,25 @@ class Registry(Generic[S]):
             if spec is not None and getattr(spec, "prefix", False):
                 return spec
         known = ", ".join(self.names()) or "none installed"
+        raise UnknownComponentError(f"unknown {self.kind} {name!r}{self.hint(name)} (available: {known})")
+
+    def suggest(self, name: str) -> str | None:
+        """The registered name closest to ``name`` (or to one of its aliases), or ``None``."""
         close = difflib.get_close_matches(name, [*self._specs, *self._aliases], n=1, cutoff=0.6)
-        hint = f"; did you mean {self._aliases.get(close[0], close[0])!r}?" if close else ""
-        raise UnknownComponentError(f"unknown {self.kind} {name!r}{hint} (available: {known})")
+        return self._aliases.get(close[0], close[0]) if close else None
+
+    def hint(self, name: str) -> str:
+        """``"; did you mean 'shots'?"`` or ``""``."""
+        near = self.suggest(name)
+        return f"; did you mean {near!r}?" if near else ""
+
+    def keys(self) -> list[str]:
+        """Every name and alias, sorted."""
+        return sorted([*self._specs, *self._aliases])
+
+    def rank(self, name: str) -> Any:
+        """The rank of the plugin that registered ``name`` (lower wins a clash)."""
+        return self._rank[self.get(name).name]  # type: ignore[attr-defined]
 
     def owner(self, name: str) -> str:
         """Name of the plugin that registered ``name``."""

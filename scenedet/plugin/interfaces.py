@@ -4,6 +4,13 @@ Data path for one film (see docs/architecture.md)::
 
     decoder --Second--> Extractor --array--> Backbone.preprocess --tensor--> Backbone (batched)
         --features--> concatenate --> Head --logits--> softmax --> scores --> Aggregator --> scenes
+
+and for frame-level detectors, one decode of every frame, small::
+
+    decoder --FrameBatch, AudioChunk--> Detector.add_frames / add_audio
+        --finish(StreamInfo)--> [FrameSegment, ...]
+
+A result is written by an :class:`Exporter` chosen by the output path's suffix.
 """
 
 from __future__ import annotations
@@ -15,7 +22,9 @@ import numpy as np
 if TYPE_CHECKING:
     import torch
 
+    from scenedet.media.frames import AudioChunk, FrameBatch, FrameSegment, StreamInfo
     from scenedet.media.types import MediaRequest, Second
+    from scenedet.outputs import SceneList
 
 
 @runtime_checkable
@@ -52,3 +61,45 @@ class Backbone(Protocol):
     def preprocess(self, item: np.ndarray) -> torch.Tensor: ...
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """A frame-level detector, as ``DetectorSpec.factory(**options)`` returns it (one per film).
+
+    The run calls, in film order, ``add_frames(batch)`` for each
+    :class:`~scenedet.media.frames.FrameBatch` (only when the spec asked for pictures:
+    ``width`` x ``height``; ``batch.frames((width, height))`` is ``(n, height, width, 3)`` uint8
+    RGB, ``batch.index`` the film index of the batch's first frame, ``batch.times`` each frame's
+    time in seconds) and ``add_audio(chunk)`` for each :class:`~scenedet.media.frames.AudioChunk`
+    (only when the spec has ``audio=True``), then ``finish(info)`` once, with the
+    :class:`~scenedet.media.frames.StreamInfo` of the pass; it returns the found intervals as
+    :class:`~scenedet.media.frames.FrameSegment` values (``FrameSegment(start=, end=,
+    start_frame=None, end_frame=None, score=None, label="")``, half-open). A detector keeps only
+    a few frames between calls: memory must stay flat with the film's length.
+
+    Optional: a ``settings`` dict attribute. It is recorded in the result's ``settings``, over the
+    options the run passed (``device`` excepted): put there what the result depends on and the
+    options do not say, such as the defaults in effect (``{"threshold": 0.5}``) or a model's
+    name, so that a result file says how it was made. Plain JSON values only.
+    """
+
+    def add_frames(self, batch: FrameBatch) -> None: ...
+
+    def add_audio(self, chunk: AudioChunk) -> None: ...
+
+    def finish(self, info: StreamInfo) -> list[FrameSegment]: ...
+
+
+@runtime_checkable
+class Exporter(Protocol):
+    """An output format's function, as ``ExporterSpec.function`` holds it.
+
+    ``function(scenes)`` gets a :class:`scenedet.outputs.SceneList` (the film, its frame rate,
+    the settings and the scenes with seconds, frames and timecodes) and returns the file's whole
+    content: ``str`` (written as UTF-8) or ``bytes``. The host writes it atomically; an exporter
+    never opens the output itself. An exception it raises is one line naming the exporter, and no
+    file is left behind.
+    """
+
+    def __call__(self, scenes: SceneList) -> str | bytes: ...

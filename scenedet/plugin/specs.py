@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from scenedet.errors import UsageError
+from scenedet.plugin.options import OptionSpec, check_declared
 from scenedet.segmentation.segments import to_fraction, to_label_threshold, to_min_length
 
 MODALITIES = ("visual", "audio")
@@ -230,12 +231,28 @@ class SceneSpec:
     kind = "scene"
 
 
-def _suffixes(value: Any) -> tuple[str, ...]:
-    items = (value,) if isinstance(value, str) else tuple(value)
-    out = tuple(s.lower() if s.startswith(".") else "." + s.lower() for s in items)
-    if not out:
-        raise ValueError("an exporter needs at least one suffix")
-    return out
+def _suffixes(value: Any) -> Any:
+    """``"edl"``, ``".EDL"`` or a tuple of them -> ``(".edl",)``; anything else is left for
+    :func:`_suffix_list` to refuse."""
+    items = (value,) if isinstance(value, str) else tuple(value) if isinstance(value, (tuple, list)) else value
+    if not isinstance(items, tuple) or not all(isinstance(s, str) for s in items):
+        return value
+    return tuple(s.lower() if s.startswith(".") else "." + s.lower() for s in items)
+
+
+def _suffix_list(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    """One or more suffixes, each ``.part`` or several (``.yt.txt``), no empty part, no spaces."""
+    if not isinstance(value, tuple) or not all(isinstance(s, str) for s in value):
+        _fail(instance, attribute, f"must be a suffix or a tuple of suffixes, got {value!r}")
+    if not value:
+        _fail(instance, attribute, "must name at least one suffix, e.g. ('.md',)")
+    for suffix in value:
+        parts = suffix.split(".")[1:]
+        if not all(parts) or any(c.isspace() or c in "/\\" for c in suffix):
+            _fail(instance, attribute, f"has a malformed suffix {suffix!r}: write '.ext' or "
+                                       "'.part.ext', without spaces or slashes")
+    if len(set(value)) != len(value):
+        _fail(instance, attribute, f"repeats a suffix: {value!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -245,16 +262,29 @@ class ExporterSpec:
     ``function(scenes)`` takes a :class:`scenedet.outputs.SceneList` (the scenes with frames,
     timecodes and the film's frame rate) and returns the file's content, ``str`` (written as
     UTF-8) or ``bytes``; the host writes it atomically. ``suffixes`` are matched
-    case-insensitively, with or without the dot (``(".edl",)``).
+    case-insensitively, with or without the dot (``(".edl",)``), and may have several parts
+    (``(".yt.txt",)``): the longest suffix that matches an output path wins, so ``film.yt.txt``
+    goes to the exporter of ``.yt.txt`` even where another claims ``.txt``. A suffix two plugins
+    claim goes to the one of higher precedence (the core's first) and is reported as a clash.
     """
 
-    name: str
-    suffixes: tuple[str, ...] = attrs.field(converter=_suffixes)
-    function: Callable[..., Any]
-    summary: str = ""
-    aliases: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    name: str = _name_field()
+    suffixes: tuple[str, ...] = attrs.field(converter=_suffixes, validator=_suffix_list)
+    function: Callable[..., Any] = attrs.field(validator=_callable)
+    summary: str = _summary_field()
+    aliases: tuple[str, ...] = _aliases_field()
 
     kind = "exporter"
+
+
+def _options(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    reason = check_declared(instance.name, value, getattr(instance, "factory", None))
+    if reason:
+        _fail(instance, attribute, reason)
+
+
+def _options_field() -> Any:
+    return attrs.field(default=(), converter=_names, validator=_options)
 
 
 @attrs.frozen(kw_only=True)
@@ -269,17 +299,24 @@ class DetectorSpec:
     ``factory(**options)`` returns an object with ``add_frames(batch)`` (a
     :class:`scenedet.media.frames.FrameBatch`), ``add_audio(chunk)`` (a
     :class:`scenedet.media.frames.AudioChunk`; called only when ``audio``) and
-    ``finish(info) -> list[FrameSegment]`` (``info``: :class:`scenedet.media.frames.StreamInfo`).
-    The factory receives ``device=`` and ``batch_size=`` only when its signature names them.
+    ``finish(info) -> list[FrameSegment]`` (``info``: :class:`scenedet.media.frames.StreamInfo`):
+    the :class:`scenedet.plugin.interfaces.Detector` protocol.
+
+    ``options`` declares the keywords a person may give the factory (``-O KEY=VALUE``), each an
+    :class:`~scenedet.plugin.options.OptionSpec`; :func:`~scenedet.plugin.options.check_options`
+    converts and checks them before the factory is called. With none declared, keys are passed
+    through as typed. The factory receives ``device=`` and ``batch_size=`` only when its
+    signature names them: those are the run's offers, never declared options.
     """
 
-    name: str
-    factory: Callable[..., Any]
+    name: str = _name_field()
+    factory: Callable[..., Any] = attrs.field(validator=_callable)
     width: int = 0
     height: int = 0
     audio: bool = False
-    summary: str = ""
-    aliases: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    summary: str = _summary_field()
+    aliases: tuple[str, ...] = _aliases_field()
+    options: tuple[OptionSpec, ...] = _options_field()
 
     kind = "detector"
 

@@ -85,4 +85,10 @@ def test_cli_options_and_errors(cue_film, tmp_path):
     assert ok.exit_code == 0, ok.output
     assert "black" not in {s.get("label") for s in json.loads(ok.output)["segments"]}
     bad = CliRunner().invoke(cli, ["run", "-p", "cues", str(path), "-O", "bogus=1"])
-    assert bad.exit_code == 2 and "black_<option>" in bad.output
+    assert bad.exit_code == 2 and "unknown option 'bogus'" in bad.output
+    assert "black_min_duration" in bad.output and len(bad.output.strip().splitlines()) == 1
+    typo = CliRunner().invoke(cli, ["run", "-p", "cues", str(path), "-O", "black_min_durration=1"])
+    assert typo.exit_code == 2 and "did you mean 'black_min_duration'?" in typo.output
+    bad_value = CliRunner().invoke(cli, ["run", "-p", "cues", str(path), "-O", "silence_window=abc"])
+    assert bad_value.exit_code == 2
+    assert bad_value.output.strip() == "Error: cues: silence_window must be a number, got 'abc'"

@@ -121,6 +121,47 @@ def test_run_cli_writes_frame_accurate_shots(shot_film, tmp_path):
     assert bad.exit_code == 2 and "Traceback" not in bad.output
 
 
+def test_a_bad_option_is_one_line_before_the_network_loads(shot_film):
+    from scenedet.cli import cli
+
+    _, path = shot_film
+    bad = CliRunner().invoke(cli, ["run", "-p", "shots", str(path), "-O", "threshold=abc"])
+    assert bad.exit_code == 2
+    assert bad.output.strip().splitlines() == ["Error: shots: threshold must be a number, got 'abc'"]
+    typo = CliRunner().invoke(cli, ["run", "-p", "shots", str(path), "-O", "treshold=0.4"])
+    assert typo.exit_code == 2 and len(typo.output.strip().splitlines()) == 1
+    assert ("unknown option 'treshold'; did you mean 'threshold'? (options: flash_confidence, "
+            "threshold)") in typo.output
+
+
+def test_plugins_shots_shows_its_options():
+    from scenedet.cli import cli
+
+    result = CliRunner().invoke(cli, ["plugins", "shots", "--json"])
+    assert result.exit_code == 0, result.output
+    (shots,) = json.loads(result.output)["components"]
+    assert (shots["kind"], shots["owner"], shots["distribution"]) == ("detector", "shots", "scenedet-shots")
+    assert {o["name"]: (o["type"], o["default"]) for o in shots["options"]} == {
+        "threshold": ("float", 0.5), "flash_confidence": ("float", 0.9)}
+    assert shots["aliases"] == ["transnetv2", "shots-transnetv2"]
+    listing = json.loads(CliRunner().invoke(cli, ["plugins", "scenedet-shots", "--json"]).output)
+    assert [c["name"] for c in listing["components"]] == ["shots", "shots-content"]
+    text = CliRunner().invoke(cli, ["plugins", "content"]).output
+    assert text.startswith("shots-content  detector from plugin 'shots'") and "min_shot" in text
+    unknown = CliRunner().invoke(cli, ["plugins", "shot"])
+    assert unknown.exit_code == 2 and "did you mean 'shots'?" in unknown.output
+
+
+def test_find_plugin_suggests_shots_for_shot():
+    from scenedet.plugin import UnknownComponentError, find_plugin
+
+    assert find_plugin("transnetv2")[1].name == "shots"
+    with pytest.raises(UnknownComponentError) as caught:
+        find_plugin("shot")
+    assert str(caught.value).startswith("unknown plugin 'shot'; did you mean 'shots'? (scenes: kissing; "
+                                        "detectors: shots, shots-content)")
+
+
 def test_true_runs_are_the_maximal_runs_inclusive():
     import numpy as np
 
