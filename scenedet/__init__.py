@@ -13,17 +13,22 @@ __version__ = "0.1.0"
 
 _LAZY = {
     # registries (timm style)
-    "list_extractors": "plugin._factory", "list_backbones": "plugin._factory",
-    "list_heads": "plugin._factory", "list_aggregators": "plugin._factory",
-    "list_scenes": "plugin._factory",
-    "create_extractor": "plugin._factory", "create_backbone": "plugin._factory",
-    "create_head": "plugin._factory", "create_aggregator": "plugin._factory",
-    "get_scene": "plugin._factory", "get_backbone_spec": "plugin._factory",
-    "get_extractor_spec": "plugin._factory",
+    "list_extractors": "plugin.registry", "list_backbones": "plugin.registry",
+    "list_heads": "plugin.registry", "list_aggregators": "plugin.registry",
+    "list_scenes": "plugin.registry", "list_detectors": "plugin.registry",
+    "list_exporters": "plugin.registry", "find_plugin": "plugin.registry",
+    "create_extractor": "plugin.registry", "create_backbone": "plugin.registry",
+    "create_head": "plugin.registry", "create_aggregator": "plugin.registry",
+    "get_scene": "plugin.registry", "get_backbone_spec": "plugin.registry",
+    "get_extractor_spec": "plugin.registry",
     # specs and hooks for plugin authors (the full SDK is scenedet.plugin)
     "ExtractorSpec": "plugin.specs", "BackboneSpec": "plugin.specs", "HeadSpec": "plugin.specs",
     "AggregatorSpec": "plugin.specs", "SceneSpec": "plugin.specs", "hookimpl": "plugin.hookspecs",
-    # running, segmentation
+    # running: the one engine, any mix of scenes and detectors
+    "run": "engine", "RunSettings": "engine", "RunResult": "engine", "Engine": "engine",
+    "PluginError": "errors", "UsageError": "errors", "MediaError": "errors",
+    "ScenedetError": "errors",
+    # one scene, segmentation
     "run_scene": "inference.pipeline", "SceneResult": "inference.pipeline",
     "segment": "segmentation.segments", "Segment": "segmentation.segments",
     # time formats
