@@ -81,3 +81,18 @@ def test_refuses_other_scene_preprocessing_or_feature_sizes(tmp_path):
 def test_default_model_path_follows_scenedet_home(tmp_path, monkeypatch):
     monkeypatch.setenv("SCENEDET_HOME", str(tmp_path))
     assert default_model_path("kissing") == tmp_path / "models" / "kissing.pt"
+
+
+def test_provenance_names_random_backbones_as_a_test_pattern_and_nothing_else():
+    from scenedet.inference.modelfile import ModelMeta, provenance
+
+    real = provenance(ModelMeta(scene="kissing", backbones=("resnet18", "vggish"),
+                                backbone_weights=("pretrained", "embedded"),
+                                feature_dims=(512, 128)), "k.pt")
+    assert real == {"model": "k.pt", "backbones": {"resnet18": "pretrained", "vggish": "embedded"},
+                    "head": "linear", "test_pattern": False}
+    mixed = provenance(ModelMeta(scene="kissing", backbones=("resnet18", "vggish"),
+                                 backbone_weights=("pretrained", "random:3"),
+                                 feature_dims=(512, 128)), "k.pt")
+    assert mixed["test_pattern"] and mixed["note"] == ("backbones: vggish random:3, a test "
+                                                       "pattern, not a trained detector")

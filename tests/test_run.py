@@ -260,3 +260,25 @@ def test_several_plugins_at_once_check_their_outputs_before_the_model(film, tmp_
         result = CliRunner().invoke(cli, ["run", "-p", "kissing", str(film), *extra])
         _one_line_error(result, "no model for scene 'kissing'")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_model_over_random_backbones_says_it_is_a_test_pattern_everywhere(film, backbones,
+                                                                           tmp_path):
+    """run's console, its JSON, plot and report all say so (not only `train`)."""
+    from scenedet.inference.pipeline import TestPatternWarning
+
+    path, _ = _model(tmp_path / "pos.pt", backbones, bias=[0.0, 5.0])
+    out = tmp_path / "out.json"
+    with pytest.warns(TestPatternWarning, match="resnet18 random:0, vggish random:0, a test "
+                                                "pattern, not a trained detector"):
+        result = CliRunner().invoke(cli, ["run", "-p", "kissing", str(film), "-m", str(path),
+                                          "-q", "-l", "3", "-o", str(out),
+                                          "--report", str(tmp_path / "r.html"),
+                                          "--plot", str(tmp_path / "p.svg")])
+    assert result.exit_code == 0, result.output
+    provenance = json.loads(out.read_text())["provenance"]
+    assert provenance["test_pattern"] is True
+    assert provenance["backbones"] == {"resnet18": "random:0", "vggish": "random:0"}
+    page = (tmp_path / "r.html").read_text()
+    assert "kissing (test pattern: random backbones) scenes" in page and "test-pattern" in page
+    assert "test pattern: random backbones" in (tmp_path / "p.svg").read_text()

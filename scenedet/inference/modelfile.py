@@ -121,3 +121,17 @@ def check_compatible(model: ModelFile, scene: str, feature_dims: dict[str, int])
         if have != dim:
             raise ModelFileError(f"{where} expects {dim}-d features from {name!r}, "
                                  f"but the installed backbone gives {have}")
+
+
+def provenance(meta: ModelMeta, path: str | Path) -> dict[str, Any]:
+    """What a result says about the model that scored it: the file, its backbones' weights and,
+    when any backbone is a seeded random initialisation (``random:SEED``, as the offline demo
+    trains over), ``"test_pattern": True`` and a note a person cannot miss."""
+    weights = dict(zip(meta.backbones, meta.backbone_weights))
+    random = [f"{name} {w}" for name, w in weights.items() if str(w).startswith("random:")]
+    out: dict[str, Any] = {"model": str(path), "backbones": weights, "head": meta.head,
+                           "test_pattern": bool(random)}
+    if random:
+        out["note"] = (f"backbones: {', '.join(random)}, a test pattern, not a trained "
+                       "detector")
+    return out

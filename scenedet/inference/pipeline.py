@@ -42,6 +42,9 @@ class SceneResult:
     start: int = 0
     #: Damaged packets skipped while decoding (:class:`scenedet.media.damage.Damage`), or None.
     damage: Damage | None = None
+    #: What scored it (:func:`scenedet.inference.modelfile.provenance`): the model file, its
+    #: backbones' weights, and whether they are a seeded random test pattern.
+    provenance: dict[str, Any] | None = None
     #: ``run_scene(profile=True)``: the stages' seconds (:meth:`scenedet.profiling.Profile.to_dict`),
     #: not part of ``to_dict()`` (the JSON is the same with or without a profile).
     profile: dict[str, Any] | None = None
@@ -57,6 +60,8 @@ class SceneResult:
             "model": self.model,
             "settings": self.settings,
         }
+        if self.provenance is not None:
+            out["provenance"] = self.provenance
         if self.damage:
             out["damage"] = self.damage.to_dict()
         return out
@@ -206,6 +211,7 @@ class LoadedScene:
     model_path: Path
     model: Any
     device: Any
+    provenance: dict[str, Any] | None = None
 
 
 def load_scene(spec: Any, settings: dict[str, Any], model_path: Path, *, device: str = "cpu",
@@ -213,10 +219,24 @@ def load_scene(spec: Any, settings: dict[str, Any], model_path: Path, *, device:
     """Build the model of a scene :func:`prepare_run` checked, on ``device``."""
     from scenedet.inference.model import build_scene_model, resolve_device
 
+    from scenedet.inference.modelfile import provenance
+
     set_threads(threads)
     dev = resolve_device(device)
-    model = build_scene_model(load_model_file(model_path), spec.name, device=dev, weights=weights)
-    return LoadedScene(spec=spec, settings=settings, model_path=model_path, model=model, device=dev)
+    model_file = load_model_file(model_path)
+    model = build_scene_model(model_file, spec.name, device=dev, weights=weights)
+    made = provenance(model_file.meta, model_path)
+    if made["test_pattern"]:
+        import warnings
+
+        warnings.warn(f"{model_path}: {made['note']}: its {spec.name} scenes mean nothing on "
+                      "real films", TestPatternWarning, stacklevel=2)
+    return LoadedScene(spec=spec, settings=settings, model_path=model_path, model=model,
+                       device=dev, provenance=made)
+
+
+class TestPatternWarning(UserWarning):
+    """A scene's model runs over seeded random backbones: a test pattern, not a detector."""
 
 
 def scene_result(loaded: LoadedScene, video: str | Path, duration: float, scores: np.ndarray, *,
@@ -231,7 +251,8 @@ def scene_result(loaded: LoadedScene, video: str | Path, duration: float, scores
                                  precision=precision, precision_check=precision_check)
     return SceneResult(video=str(video), scene=loaded.spec.name, duration=duration, scores=scores,
                        segments=found, model=str(loaded.model_path), settings=recorded,
-                       start=first, damage=damage if damage else None)
+                       start=first, damage=damage if damage else None,
+                       provenance=loaded.provenance)
 
 
 def recorded_settings(settings: Mapping[str, Any], *, use_audio: bool = True,

@@ -77,6 +77,18 @@ class SceneList:
     settings: dict[str, Any] = attrs.field(factory=dict)
     start: float = 0  # film second of scores[0] (a run over part of a film)
     damage: dict[str, Any] | None = None  # packets skipped in a damaged film (docs/reliability.md)
+    #: What scored it (model file, backbones' weights, ``test_pattern``), for a learned scene.
+    provenance: dict[str, Any] | None = None
+
+    @property
+    def test_pattern(self) -> bool:
+        """Whether the model ran over seeded random backbones (it detects nothing real)."""
+        return bool((self.provenance or {}).get("test_pattern"))
+
+    @property
+    def title(self) -> str:
+        """What the plot and the report call it: the scene, and a test pattern as one."""
+        return f"{self.scene} (test pattern: random backbones)" if self.test_pattern else self.scene
 
     @property
     def name(self) -> str:
@@ -95,6 +107,7 @@ class SceneList:
             "model": self.model,
             "settings": self.settings,
             **({"damage": self.damage} if self.damage else {}),
+            **({"provenance": self.provenance} if self.provenance else {}),
         }
 
 
@@ -139,7 +152,8 @@ def from_result(result: Any, rate: FrameRate) -> SceneList:
                      frame_rate=rate, scenes=make_scenes(spans, rate),
                      scores=tuple(float(p) for p in result.scores), model=str(result.model),
                      settings=dict(result.settings), start=getattr(result, "start", 0),
-                     damage=result.damage.to_dict() if getattr(result, "damage", None) else None)
+                     damage=result.damage.to_dict() if getattr(result, "damage", None) else None,
+                     provenance=getattr(result, "provenance", None))
 
 
 def scenes_of(result: Any) -> SceneList:
@@ -195,7 +209,9 @@ def from_dict(data: Any, *, source: str = "<result>", rate: FrameRate | None = N
                      frame_rate=rate, scenes=scenes,
                      scores=tuple(float(x) for x in scores if isinstance(x, (int, float))),
                      model=str(data.get("model", "")), settings=dict(data.get("settings") or {}),
-                     start=data.get("start") or 0, damage=data.get("damage") or None)
+                     start=data.get("start") or 0, damage=data.get("damage") or None,
+                     provenance=data.get("provenance") if isinstance(data.get("provenance"), dict)
+                     else None)
 
 
 def document_of(result: Any, rate: FrameRate | None = None) -> dict[str, Any]:

@@ -187,7 +187,7 @@ def scene_list_options(scenes) -> dict:
             "segment_scores": [s.score for s in scenes.scenes],
             "labels": [s.label for s in scenes.scenes],
             "extent": (float(scenes.start or 0), float(scenes.duration)),
-            "title": f"{scenes.name}: {scenes.scene}"}
+            "title": f"{scenes.name}: {scenes.title}"}
 
 
 #: Colours of unlabelled segments (a shot detector's): back-to-back ones alternate the first two.

@@ -239,6 +239,15 @@ def _lanes(scenes: SceneList, colours: dict[str, str], layout: dict | None) -> s
             f'{"".join(lanes)}</div><ul class="legend" aria-label="labels">{legend}</ul>')
 
 
+def _pattern_note(scenes) -> str:
+    """A banner when the model is a test pattern (seeded random backbones), else nothing."""
+    if not scenes.test_pattern:
+        return ""
+    note = (scenes.provenance or {}).get("note", "random backbones")
+    return (f'<p class="notice test-pattern">Test pattern: {html.escape(note)}. These scenes '
+            "show that the pipeline runs; they do not find anything in the film.</p>")
+
+
 def _player(scenes: SceneList, page: str | os.PathLike[str], playable: Playability | None) -> str:
     esc = html.escape
     if playable is None or playable.playable:
@@ -308,10 +317,10 @@ def render_report(scenes: SceneList, page: str | os.PathLike[str], *,
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
-<title>{esc(scenes.name)}: {esc(scenes.scene)} scenes</title>
+<title>{esc(scenes.name)}: {esc(scenes.title)} scenes</title>
 <style>{_CSS}</style></head>
 <body class="{'playable' if can_play else 'no-player'}" data-run="{meta}">
-<header><h1>{esc(scenes.name)}: {esc(scenes.scene)} scenes</h1><p>{facts}</p></header>
+<header><h1>{esc(scenes.name)}: {esc(scenes.title)} scenes</h1><p>{facts}</p>{_pattern_note(scenes)}</header>
 <main>
 <section>{_player(scenes, page, playable)}
 <div class="timeline">{timeline}{lanes}</div></section>
