@@ -244,11 +244,12 @@ def one_pass(video: str | Path, loaded: Sequence[Any], built: Sequence[BuiltDete
         bar.close()
     damage.warn(video)
     assert stream.info is not None
-    results = [scene_result(s, video, info.duration,
-                            np.concatenate(sc) if sc else np.zeros(0, np.float32),
-                            damage=damage, use_audio=settings.use_audio, precision=r.used,
-                            precision_check=r.check_record())
-               for s, sc, r in zip(loaded, scores, runners)]
+    with profiling.stage("segment"):
+        results = [scene_result(s, video, info.duration,
+                                np.concatenate(sc) if sc else np.zeros(0, np.float32),
+                                damage=damage, use_audio=settings.use_audio, precision=r.used,
+                                precision_check=r.check_record())
+                   for s, sc, r in zip(loaded, scores, runners)]
     return results, finish(built, video, stream.info, settings, damage=damage)
 
 
