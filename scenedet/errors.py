@@ -31,8 +31,10 @@ class SettingError(UsageError):
     """One run setting has a value it cannot have (``setting``: its name, as the library
     spells it; a front end may name its own option instead)."""
 
-    def __init__(self, setting: str, message: str) -> None:
+    def __init__(self, setting: str, message: str, *, others: tuple[str, ...] = ()) -> None:
         self.setting = setting
+        #: more settings the message names (a setting that applies to none of the plugins)
+        self.settings = (setting, *others)
         super().__init__(message)
 
 

@@ -199,7 +199,7 @@ def test_several_plugins_write_one_set_each(shot_film, tmp_path):
       "{tmp}/c/{scene}"], "twice"),
     (["-p", "shots-content", "--start", "5", "--end", "3"], "after start"),
     (["-p", "shots-content", "--end", "5", "--duration", "3"], "not both"),
-    (["-p", "shots-content", "--speedup", "int8"], "speedup applies to per-second scenes"),
+    (["-p", "shots-content", "--speedup", "int8"], "--speedup applies to per-second scenes"),
 ])
 def test_refusals_are_one_line_before_any_decode(shot_film, tmp_path, monkeypatch, args, words):
     _, film = shot_film

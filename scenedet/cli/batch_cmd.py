@@ -181,7 +181,8 @@ def _settings(plugins: tuple[str, ...], o: dict):
     from scenedet import profiling
     from scenedet.batch import prepare_settings
     from scenedet.cli.frames_cli import split_options
-    from scenedet.cli.settings import run_settings, whole_seconds
+    from scenedet.cli.settings import in_flags, run_settings, whole_seconds
+    from scenedet.errors import SettingError
     from scenedet.engine.plan import DETECTOR, plugin_kind
 
     detectors = [n for n in plugins if plugin_kind(n) == DETECTOR]  # unknown names first
@@ -195,7 +196,10 @@ def _settings(plugins: tuple[str, ...], o: dict):
         profile=bool(o["profile"]) or profiling.env_enabled(),
         options=split_options(o["options"], detectors + snap), snap_to=o["snap_to"],
         snap_tolerance=o["snap_tolerance"])
-    return prepare_settings(plugins, settings=settings)
+    try:
+        return prepare_settings(plugins, settings=settings)
+    except SettingError as exc:
+        raise in_flags(exc) from None
 
 
 def _say_report(report, quiet: bool) -> None:

@@ -54,7 +54,8 @@ from scenedet.cli.params import TIME, decode_workers_option, part_options, resol
 @output_options
 @click.option("--option", "-O", "options", multiple=True, metavar="[NAME.]KEY=VALUE",
               help="Option of a frame-level detector, e.g. -O threshold=0.4 or "
-                   "-O shots-content.min_shot=10 (repeatable).")
+                   "-O shots-content.min_shot=10 (repeatable); `scenedet plugins NAME` lists a "
+                   "detector's options with their types and defaults.")
 @click.option("--snap-to", metavar="DETECTOR",
               help="Move each scene's start and end to the nearest cut this shot detector finds "
                    "(e.g. shots), in the same run.")
@@ -131,7 +132,8 @@ def _run(scenes, video, model, outputs, aggregator, min_length, threshold, label
          speedup) -> None:
     """Settings -> the engine -> outputs: everything checked before the film is decoded."""
     from scenedet.cli.frames_cli import split_options
-    from scenedet.cli.settings import run_settings, whole_seconds
+    from scenedet.cli.settings import in_flags, run_settings, whole_seconds
+    from scenedet.errors import SettingError
     from scenedet.engine import Engine
     from scenedet.engine.plan import DETECTOR, plugin_kind
     from scenedet.media.probe import check_path
@@ -150,7 +152,10 @@ def _run(scenes, video, model, outputs, aggregator, min_length, threshold, label
         snap_to=snap_to, snap_tolerance=snap_tolerance, progress=False if quiet else None)
     media = plan_from((), output_opts)  # suffixes and folders checked before any decode
     planned = plan_outputs(outputs or ("-",), names, media)
-    engine = Engine(names, settings, load=False)
+    try:
+        engine = Engine(names, settings, load=False)
+    except SettingError as exc:
+        raise in_flags(exc) from None
     check_path(video)
     engine.load()
     result = engine.run(video)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from scenedet.errors import SettingError
+
 
 def run_settings(**values: object):
     """:class:`~scenedet.engine.RunSettings` of the command line's values; a bad one is said
@@ -14,10 +16,27 @@ def run_settings(**values: object):
     try:
         return RunSettings(**values)
     except SettingError as exc:
-        flag = {"options": "--option", "speedup": "--speedup", "device_preprocess":
-                "--gpu-preprocess", "use_audio": "--no-audio"}.get(
-                    exc.setting, "--" + exc.setting.replace("_", "-"))
-        raise click.BadParameter(str(exc), param_hint=flag) from None
+        raise click.BadParameter(str(exc), param_hint=flag(exc.setting)) from None
+
+
+#: Settings whose option is not their name with dashes.
+_FLAGS = {"options": "--option", "device_preprocess": "--gpu-preprocess",
+          "use_audio": "--no-audio", "model": "--model"}
+
+
+def flag(setting: str) -> str:
+    """The command line's option for a library setting (``min_length`` -> ``--min-length``)."""
+    return _FLAGS.get(setting, "--" + setting.replace("_", "-"))
+
+
+def in_flags(exc: SettingError) -> click.UsageError:
+    """``exc`` (a setting no plugin of the run uses, say) with its settings named as options."""
+    import re
+
+    text = str(exc)
+    for name in sorted(exc.settings, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", flag(name), text)
+    return click.UsageError(text)
 
 
 def whole_seconds(value: float | None) -> int | float | None:

@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from scenedet.engine.settings import SCENE_ONLY, RunSettings
-from scenedet.errors import UsageError
+from scenedet.errors import SettingError, UsageError
 
 SCENE, DETECTOR = "scene", "detector"
 
@@ -113,9 +113,10 @@ def _check_applies(settings: RunSettings, scenes: list[str], detectors: list[str
         given = settings.given(SCENE_ONLY + ("snap_to",))
         if given:
             what = ", ".join(given)
-            raise UsageError(f"{what} appl{'ies' if len(given) == 1 else 'y'} to per-second "
+            raise SettingError(given[0], f"{what} appl{'ies' if len(given) == 1 else 'y'} to per-second "
                              f"scenes, and this run has none ({', '.join(detectors)} "
-                             f"{'is a frame-level detector' if len(detectors) == 1 else 'are frame-level detectors'})")
+                             f"{'is a frame-level detector' if len(detectors) == 1 else 'are frame-level detectors'})",
+                               others=tuple(given[1:]))
     if len(scenes) > 1 and settings.model is not None:
         raise UsageError("one model file goes with one scene; run the scenes one at a time "
                          f"({', '.join(scenes)})")

@@ -73,7 +73,7 @@ def test_snap_to_needs_a_detector():
     from scenedet.cli import cli
 
     result = CliRunner().invoke(cli, ["run", "-p", "shots-content", "x.mp4", "--snap-to", "kissing"])
-    assert result.exit_code == 2 and "snap_to applies to per-second scenes" in result.output
+    assert result.exit_code == 2 and "--snap-to applies to per-second scenes" in result.output
     result = CliRunner().invoke(cli, ["run", "-p", "kissing", "-p", "shots-content", "x.mp4",
                                       "--snap-to", "kissing"])
     assert result.exit_code == 2 and "'kissing': it is a per-second scene" in result.output
