@@ -3,7 +3,7 @@
 1. Render a small synthetic dataset (:mod:`scenedet.synth`: scenes carry a magenta disc AND a
    600+900 Hz chord; hard negatives carry only one of them).
 2. Train the ``kissing`` recipe's ResNet-18 + VGGish head on it, split 80/10/10 by film.
-3. ``run_scene`` on each held-out test film, exactly as ``scenedet run`` does.
+3. the engine (:func:`scenedet.run`) on each held-out test film, exactly as ``scenedet run`` does.
 4. Evaluate the runs against the annotations and print found vs annotated scenes.
 
 No pretrained weights can be downloaded on a machine without network, so by default the

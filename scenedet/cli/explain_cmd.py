@@ -44,13 +44,10 @@ def explain_command(scene: str, model: Path | None, video: Path, at: str | None,
       scenedet explain -p kissing film.mp4 --at 00:30:00-00:30:05 -o saliency/
       scenedet explain -p kissing film.mp4 --start 30:00 --duration 5 -o saliency/
     """
-    from scenedet.errors import NoModelError, UsageError
-    from scenedet.inference.model import build_scene_model, resolve_device
-    from scenedet.inference.modelfile import load_model_file
+    from scenedet.engine import Engine
+    from scenedet.media.probe import check_path
     from scenedet.outputs.produce import CountProgress
     from scenedet.outputs.saliency import parse_seconds, saliency, seconds_in_part, write_saliency
-    from scenedet.paths import default_model_path
-    from scenedet.plugin._factory import get_scene
 
     start, end = resolve_part(start, end, duration)
     if at is not None and (start is not None or end is not None):
@@ -66,15 +63,13 @@ def explain_command(scene: str, model: Path | None, video: Path, at: str | None,
             seconds = parse_seconds(at)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--at") from None
-    spec = get_scene(scene)
-    path = model if model is not None else default_model_path(spec.name)
-    if not path.is_file():
-        if model is None:
-            raise NoModelError(spec.name, path)
-        raise UsageError(f"model file not found: {path}")
-    dev = resolve_device(device)
-    scene_model = build_scene_model(load_model_file(path), spec.name, device=dev,
-                                    weights=parse_weight_overrides(weights))
+    # the engine checks the scene, finds and loads its model, as for `scenedet run`
+    engine = Engine([scene], model=model, device=device, weights=parse_weight_overrides(weights),
+                    load=False)
+    check_path(video)
+    engine.load()
+    (loaded,) = engine.loaded
+    spec, scene_model, dev = loaded.spec, loaded.model, loaded.device
     bar = CountProgress(len(seconds), label="saliency: ", unit="seconds",
                         enabled=False if quiet else None)
     try:

@@ -148,20 +148,21 @@ def select_split(annotations: AnnotationSet, model: str | Path, split: str = "al
 def predict_with_model(model: str | Path, videos: Sequence[str], videos_dir: str | Path, *,
                        scene: str | None = None, device: str = "cpu",
                        progress: bool | None = False) -> list[TaggedResult]:
-    """Run ``model`` on each film ``videos_dir/key``, exactly as ``scenedet run`` does.
+    """Run ``model`` on each film ``videos_dir/key``, exactly as ``scenedet run`` does (one
+    engine, its model loaded once for every film).
 
     Returns the results as ``scenedet run`` writes them, with ``video`` set to the key so that
     they match the annotations exactly. ``scene`` defaults to the one the model was trained for.
     """
+    from scenedet.engine import Engine
     from scenedet.inference.modelfile import load_model_file
-    from scenedet.inference.pipeline import run_scene
 
     scene = scene or load_model_file(model).meta.scene
+    engine = Engine([scene], model=model, device=device, progress=progress)
     out: list[TaggedResult] = []
     for key in videos:
         path = Path(videos_dir) / key
-        result = run_scene(path, scene=scene, model=model, device=device,
-                           progress=progress).to_dict()
+        result = engine.run(path)[scene].to_dict()
         result["video"] = key
         out.append((str(path), result))
     return out
