@@ -307,12 +307,12 @@ class MediaStream:
                     raise UsageError(f"no frame of {self.path} lies between {part.start:g} s "
                                      f"and {part.end:g} s")
                 raise MediaError(f"no frame of {self.path} could be decoded")
-            if tap is None and not stopped:
-                declared = _Declared.of(container, film_video, sound, origin)
-                declared.check(self.path, last_raw if video is not None and
-                               (part is None or not part.video_done) else False,
-                               track.decoded_end if track is not None and
-                               (part is None or not part.audio_done) else None)
+            if tap is None and not stopped:  # (the tap judged the per-second way already)
+                _Declared.of(container, film_video, origin).check(
+                    self.path, video_ended=video is not None and not (part and part.video_done),
+                    last_pts=last_raw,
+                    audio_end=(track.decoded_end if track is not None
+                               and not (part and part.audio_done) else None))
             duration = state.end() if video is not None else (track.film_end if track else 0.0)
             self.info = StreamInfo(path=self.path, n_frames=state.count, fps=state.fps,
                                    duration=duration, has_video=video is not None,
@@ -613,30 +613,37 @@ class _Declared:
     time_base: Fraction = Fraction(1)
 
     @classmethod
-    def of(cls, container: Any, video: Any, sound: Any, origin: Fraction) -> _Declared:
-        from scenedet.media.probe import _audio_end, _film_duration, _fps, _video_end, whole_seconds
+    def of(cls, container: Any, video: Any, origin: Fraction) -> _Declared:
+        """From an open ``container`` (its header; no packet is read) whose film time 0 is
+        ``origin`` (stream seconds)."""
+        from scenedet.media.probe import (_audio_end, _film_duration, _fps, _video_end,
+                                          film_audio_stream, whole_seconds)
 
         start = float(origin)
+        sound = film_audio_stream(container)
         audio_end = _audio_end(sound, start)
         if video is None or video.time_base is None:
             return cls(audio_end=audio_end)
         video_end, is_stream = _video_end(container, video, start)
+        # declared somewhere, so probe's fallback (a scan of the packets) is never needed
         duration = _film_duration(container, video, sound, start, None) \
-            if video_end is not None else 0.0  # declared somewhere: no scan needed
+            if video_end is not None else 0.0  # type: ignore[arg-type]
         return cls(video_end=video_end, video_end_is_stream=is_stream,
                    fps=_fps(video, duration), n_seconds=whole_seconds(duration),
-                   audio_end=audio_end, start_pts=int(origin / video.time_base),
+                   audio_end=audio_end, start_pts=int(origin / Fraction(video.time_base)),
                    time_base=Fraction(video.time_base))
 
-    def check(self, path: Path, last_pts: int | None | bool, audio_end: float | None) -> None:
+    def check(self, path: Path, *, video_ended: bool, last_pts: int | None,
+              audio_end: float | None) -> None:
         """Raise the per-second path's :class:`MediaError` for a file cut short: its video data
-        (``last_pts``: of the last frame decoded; None: none; False: not read to its end) ends
-        before the last whole second and well before the declared end, or its sound
-        (``audio_end``, film time) well before the sound's declared end."""
+        (``video_ended``: read to its end; ``last_pts``: of the last frame the decoder handed
+        out, None: none) ends before the last whole second and well before the declared end, or
+        its sound (``audio_end``, film time; None: not read to its end) well before the sound's
+        declared end."""
         from scenedet.media.audio import TRUNCATION_TOLERANCE
         from scenedet.media.videoframes import truncation
 
-        if last_pts is not False and self.video_end is not None:
+        if video_ended and self.video_end is not None:
             shown = None if last_pts is None else (last_pts - self.start_pts) * self.time_base
             if shown is None or shown <= self.n_seconds:  # as iter_seconds: a whole second lacks its frames
                 message = truncation(path, None if shown is None else float(shown),

@@ -175,8 +175,9 @@ class ParallelMediaStream:
                 sound.close()
         if clock.count == 0:
             raise MediaError(f"no frame of {self.path} could be decoded")
-        scan.declared.check(self.path, last_raw,
-                            sound.track.decoded_end if sound is not None and sound.track else None)
+        scan.declared.check(self.path, video_ended=True, last_pts=last_raw,
+                            audio_end=sound.track.decoded_end if sound is not None and sound.track
+                            else None)
         self.info = StreamInfo(path=self.path, n_frames=clock.count, fps=scan.fps,
                                duration=clock.end(), has_video=True,
                                has_audio=sound is not None and sound.stream is not None,
@@ -231,7 +232,7 @@ def _scan(path: Path) -> _Scan | None:
                      origin=origin, fps=fps, has_audio=sound is not None,
                      audio_rate=sound.codec_context.sample_rate if sound is not None else None,
                      step=_frame_step(video, fps),
-                     declared=_Declared.of(container, video, sound, origin))
+                     declared=_Declared.of(container, video, origin))
     finally:
         container.close()
 
