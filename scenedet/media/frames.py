@@ -81,7 +81,8 @@ class AudioChunk:
 
 @attrs.frozen(kw_only=True)
 class StreamInfo:
-    """What one pass found: frame count, nominal rate and duration (seconds), which streams."""
+    """What one pass found: frame count, nominal rate and duration (seconds from the first
+    frame shown to the end of the last), which streams, what was skipped as damaged."""
 
     path: Path
     n_frames: int
