@@ -40,6 +40,7 @@ import attrs
 import numpy as np
 
 from scenedet.errors import MediaError, UsageError
+from scenedet.media import profiled
 
 #: swscale's interpolation for the small frames: FFmpeg's own default for ``-s WxH`` (what
 #: TransNetV2 was trained on), so the network sees the pixels it expects.
@@ -218,7 +219,6 @@ class MediaStream:
     def _pyav(self, damage: Any) -> Iterator[FrameBatch | AudioChunk]:
         import av
 
-        from scenedet.media import profiled
         from scenedet.media.probe import (_check_index_within_file, ffmpeg_reason,
                                           film_audio_stream, film_video_stream, open_input)
 
@@ -308,7 +308,7 @@ class MediaStream:
                     raise UsageError(f"no frame of {self.path} lies between {part.start:g} s "
                                      f"and {part.end:g} s")
                 raise MediaError(f"no frame of {self.path} could be decoded")
-            if tap is None and not stopped:  # (the tap judged the per-second way already)
+            if not stopped:  # the rule the per-second path (and a tap) applies
                 _Declared.of(container, film_video, origin).check(
                     self.path, video_ended=video is not None and not (part and part.video_done),
                     last_pts=last_raw,
@@ -326,8 +326,6 @@ class MediaStream:
     def _frame(self, state: _VideoState, part: Any, origin: Fraction, frame: Any,
                pts: int | None) -> Iterator[FrameBatch]:
         """One frame in presentation order, with its (reordered) timestamp, to the batches."""
-        from scenedet.media import profiled
-
         if part is not None and not part.admits(pts, frame.time_base, origin, state.clock):
             return
         batch = profiled.call("convert", state.add, frame, pts) if self.sizes \
