@@ -278,15 +278,17 @@ def test_a_part_of_a_plain_audio_file(tmp_path):
 
 def test_a_late_part_is_reached_by_seeking_not_decoding(media_films, monkeypatch):
     film = media_films.get("long")  # 40 s at 12 fps, a keyframe every second
-    decoded = []
-    original = MediaStream._decoded
+    from scenedet.media import frames as frames_module
 
-    def counting(self, packet, tap, origin):
-        frames = original(self, packet, tap, origin)
-        decoded.extend(f for f in frames if packet.stream.type == "video")
+    decoded = []
+    original = frames_module._decode
+
+    def counting(packet, damage, origin):
+        frames = original(packet, damage, origin)
+        decoded.extend(f for f in frames or () if packet.stream.type == "video")
         return frames
 
-    monkeypatch.setattr(MediaStream, "_decoded", counting)
+    monkeypatch.setattr(frames_module, "_decode", counting)
     stream = MediaStream(film.path, sizes=[(WIDTH, HEIGHT)], audio=True, start=30.5, end=32.5)
     kept = sum(len(b) for b in stream if isinstance(b, FrameBatch))
     assert kept == 24 and stream.info.first_frame == 366

@@ -91,12 +91,16 @@ def finish(built: Sequence[BuiltDetector], video: str | Path, info: Any,
 
 
 def detector_pass(video: str | Path, built: Sequence[BuiltDetector], settings: RunSettings, *,
-                  workers: int, damage: Any = None) -> list[Any]:
-    """Every detector of ``built`` over one decode of ``video`` (a part of it, as settings say)."""
+                  workers: int) -> list[Any]:
+    """Every detector of ``built`` over one decode of ``video`` (a part of it, as settings say).
+    Damaged packets are skipped and counted, as on the per-second path: in each result's
+    ``damage`` and one :class:`~scenedet.media.damage.DamagedMediaWarning`."""
     from scenedet.inference.stream import prefetch
+    from scenedet.media.damage import Damage
     from scenedet.media.parallel_frames import frame_stream
     from scenedet.progress import Progress
 
+    damage = Damage()
     specs = [b.spec for b in built]
     sizes = [s.size for s in specs if s.size is not None]
     if not settings.use_audio and not sizes:
@@ -106,8 +110,7 @@ def detector_pass(video: str | Path, built: Sequence[BuiltDetector], settings: R
     stream = frame_stream(video, sizes=sizes, audio=settings.use_audio and any(s.audio for s in specs),
                           batch_frames=settings.batch_frames, start=settings.start,
                           end=settings.end, decode_workers=workers,
-                          decode_worker_kind=settings.decode_worker_kind,
-                          **({"damage": damage} if damage is not None else {}))
+                          decode_worker_kind=settings.decode_worker_kind, damage=damage)
     bar = Progress(0, label=f"{Path(video).name}: ", enabled=settings.progress)
     if bar.enabled:
         film = film_seconds(video)
@@ -127,6 +130,7 @@ def detector_pass(video: str | Path, built: Sequence[BuiltDetector], settings: R
             bar.update(bar.total - done)
     finally:
         bar.close()
+    damage.warn(video)
     assert stream.info is not None
     return finish(built, video, stream.info, settings, damage=damage)
 

@@ -14,8 +14,8 @@ the channel layout and the mean is taken after resampling (both steps are linear
 does not matter).
 
 Alignment: sample ``n`` of the 16 kHz film signal is film time ``n / 16000`` s, where film time 0
-is the start of the video stream (:mod:`scenedet.media.probe`). Each decoded frame is placed by its
-own timestamp, so a stream that starts late gets leading silence and samples before film time 0
+is the first frame shown (:func:`scenedet.media.probe.film_start`). Each decoded frame is placed
+by its own timestamp, so a stream that starts late gets leading silence and samples before film time 0
 (AAC priming, audio starting before the video) are dropped. FFmpeg already strips the AAC encoder
 delay (1024 priming samples) from MP4 (edit list) and Matroska (``CodecDelay``), so what the test
 measures is the residual: 0 ms for MP4 and MKV files written by PyAV 18 (a 3.5 s burst starts at
@@ -74,7 +74,7 @@ def silence() -> np.ndarray:
 class AudioSlicer:
     """Turns decoded audio frames into consecutive one-second 16 kHz mono chunks of film time.
 
-    ``origin`` is film time 0 in seconds of stream time (the video stream's start);
+    ``origin`` is film time 0 in seconds of stream time (the first video frame's);
     ``first_second`` is the first second to produce: everything before it is dropped. ``push``
     returns the seconds a frame completed, ``finish`` the rest (the last one zero-padded).
     Memory: the samples of at most the current second plus one decoded frame.

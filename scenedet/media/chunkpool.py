@@ -67,7 +67,7 @@ def keyframe_times(info: FilmInfo) -> list[float]:
     try:
         video = film_video_stream(container)
         assert video is not None  # probe checked
-        tb, start = video.time_base, video.start_time or 0
+        tb, start = video.time_base, info.start_pts  # film time 0: the first frame
         try:
             entries = video.index_entries  # type: ignore[attr-defined]
             keys = [e.timestamp for e in entries if e.is_keyframe] if len(entries) > 2 else []

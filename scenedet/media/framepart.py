@@ -48,7 +48,7 @@ def seek_part(container: Any, stream: Any, video: Any, origin: Fraction, start: 
     The container is left positioned for a fresh demux of every stream.
     """
     tb = Fraction(stream.time_base)
-    first_pts = stream.start_time or 0
+    first_pts = min(stream.start_time or 0, math.floor(origin / tb))
     target = math.floor((origin + Fraction(start)) / tb)
     step = math.ceil(Fraction(1) / tb)
     for attempt in range(SEEK_RETRIES):
@@ -111,17 +111,18 @@ class Part:
             self.first_frame = int(round(time * fps)) if fps > 0 else 0
         return True
 
-    def admits(self, frame: Any, origin: Fraction, state: Any) -> bool:
-        """Whether a decoded ``frame`` is inside; the first one inside restarts the clock of
-        ``state`` (a ``MediaStream``'s video state) at its own time, the part's time 0."""
+    def admits(self, pts: int | None, time_base: Any, origin: Fraction, clock: Any) -> bool:
+        """Whether a decoded frame (its presentation timestamp ``pts`` in ``time_base``) is inside;
+        the first one inside restarts ``clock`` (a ``MediaStream``'s frame clock) at its own time,
+        the part's time 0. ``origin``: film time 0 in stream seconds."""
         started = self.first_time is not None
-        if frame.pts is None or frame.time_base is None:  # no time of its own: goes with its neighbours
+        if pts is None or time_base is None:  # no time of its own: goes with its neighbours
             return started and not self.video_done
-        stream_time = Fraction(frame.pts) * frame.time_base
-        if not self.keep_frame(float(stream_time - origin), state.fps):
+        stream_time = Fraction(pts) * time_base
+        if not self.keep_frame(float(stream_time - origin), clock.fps):
             return False
         if not started:
-            state.origin = stream_time
+            clock.origin = stream_time
         return True
 
     def sound(self, start: float, rate: int, samples: np.ndarray

@@ -54,6 +54,8 @@ class Scan:
     max_end: int | None = None
     scanned: float = 0.0
     first_frame_orientation: Orientation | None = None
+    #: pts of the first frame the decoder handed out (None: it had none): film time 0
+    first_frame_pts: int | None = None
     reached_eof: bool = False
 
 
@@ -71,7 +73,7 @@ def scan_video(container: av.container.InputContainer, video: av.stream.Stream) 
     for packet in container.demux(video):
         if packet.size == 0:  # PyAV's flush packet at the end
             if scan.first_frame_orientation is None:
-                scan.first_frame_orientation = _first_orientation(packet)
+                _first_frame(packet, scan)
             scan.reached_eof = True
             break
         ts = packet.pts if packet.pts is not None else packet.dts
@@ -83,7 +85,7 @@ def scan_video(container: av.container.InputContainer, video: av.stream.Stream) 
                 scan.keyframes.append(ts)
             scan.scanned = float((scan.max_end - first_ts) * tb)
         if scan.first_frame_orientation is None:
-            scan.first_frame_orientation = _first_orientation(packet)
+            _first_frame(packet, scan)
         n_packets += 1
         if scan.first_frame_orientation is not None and (
                 len(scan.keyframes) >= 3 or n_packets >= _SCAN_PACKETS
@@ -92,17 +94,19 @@ def scan_video(container: av.container.InputContainer, video: av.stream.Stream) 
     return scan
 
 
-def _first_orientation(packet: av.Packet) -> Orientation | None:
-    """The orientation of the first frame ``packet`` decodes to; None if it decodes to none, or
-    is damaged (the decoder skips it, as :mod:`scenedet.media.decode` does)."""
+def _first_frame(packet: av.Packet, scan: Scan) -> None:
+    """The orientation and timestamp of the first frame ``packet`` decodes to, into ``scan``;
+    nothing if it decodes to none, or is damaged (the decoder skips it, as
+    :mod:`scenedet.media.decode` does)."""
     import av
 
     try:
         for frame in packet.decode():
-            return frame_orientation(frame)  # type: ignore[arg-type]
+            scan.first_frame_orientation = frame_orientation(frame)  # type: ignore[arg-type]
+            scan.first_frame_pts = frame.pts
+            return
     except av.FFmpegError:
-        return None
-    return None
+        return
 
 
 def keyframe_interval(video: av.stream.Stream, scan: Scan) -> float | None:

@@ -17,9 +17,20 @@ chunk comes later. Were a seek to land after the keyframe, the worker decodes it
 the start of the file instead (slow, never wrong). Chunks are whole GOPs at least
 ``chunk_seconds`` long; a film with one keyframe is one chunk, decoded by :class:`MediaStream`.
 
+Times. Workers send each frame's timestamp (put back in order as :class:`MediaStream` does,
+``frames._Reorder``), not its time: the caller keeps the one clock, from film time 0 (the first
+frame shown, :func:`~scenedet.media.probe.film_start`), so times, the end and the frame numbers
+are :class:`MediaStream`'s to the bit.
+
 Sound is decoded once, on the caller's side, as :class:`MediaStream` decodes it (the same
 packets, resampler and clock); its chunks are interleaved with the frame batches by time (items
 of one kind keep their order, which is all detectors read).
+
+Damage. A packet a decoder rejects is skipped as :class:`MediaStream` skips it; each chunk sends
+its skipped packets with its end, replayed into the caller's
+:class:`~scenedet.media.damage.Damage` keyed by timestamp (a packet two chunks decode counts
+once, as in :mod:`scenedet.media.parallel`). A file cut short fails as :class:`MediaStream` does,
+with its message, after the frames before the gap.
 
 Memory: each worker queues at most :data:`QUEUE_BATCHES` batches of small frames, so N workers
 hold at most N times that, whatever the film's length. Errors, closing early and
@@ -32,7 +43,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import attrs
@@ -40,8 +50,9 @@ import numpy as np
 
 from scenedet.errors import MediaError, UsageError
 from scenedet.media.chunkpool import Kind, Pool, check_kind
-from scenedet.media.frames import (AudioChunk, FrameBatch, MediaStream, StreamInfo, _nominal_fps,
-                                   _origin, _resampled, _VideoState)
+from scenedet.media.frames import (AudioChunk, FrameBatch, MediaStream, StreamInfo, _decode,
+                                   _Declared, _frame_step, _nominal_fps, _Pictures, _Reorder,
+                                   _SoundTrack, _Ticker)
 
 #: Batches of small frames a worker may queue ahead of the caller.
 QUEUE_BATCHES = 4
@@ -69,7 +80,7 @@ def frame_stream(path: str | Path, *, decode_workers: int = 1, decode_worker_kin
     check_kind(decode_worker_kind)
     if decode_workers < 1:
         raise UsageError(f"decode workers must be at least 1, got {decode_workers}")
-    own = {"sizes", "audio", "batch_frames"}
+    own = {"sizes", "audio", "batch_frames", "damage"}
     rest = {k: v for k, v in options.items() if k not in own and k != "use_audio"}
     if decode_workers <= 1 or any(v is not None for v in rest.values()) \
             or not tuple(options.get("sizes", ((48, 27),))):
@@ -84,24 +95,29 @@ class ParallelMediaStream:
 
     Iterate for :class:`FrameBatch` and :class:`AudioChunk` items; :attr:`info` is complete once
     the iteration ends. ``kind``: ``"thread"`` or ``"process"``; ``chunk_seconds``: the shortest
-    chunk (film seconds; the default :data:`DEFAULT_CHUNK_SECONDS`).
+    chunk (film seconds; the default :data:`DEFAULT_CHUNK_SECONDS`). ``damage``: where skipped
+    packets are counted (None: one warning at the end), as :class:`MediaStream`.
     """
 
     def __init__(self, path: str | Path, *, sizes: Sequence[tuple[int, int]] = ((48, 27),),
                  audio: bool = False, batch_frames: int = 128, workers: int = 2,
-                 kind: Kind = "thread", chunk_seconds: float | None = None) -> None:
+                 kind: Kind = "thread", chunk_seconds: float | None = None,
+                 damage: Any = None) -> None:
         check_kind(kind)
         if chunk_seconds is not None and chunk_seconds <= 0:
             raise ValueError(f"chunk_seconds must be positive, got {chunk_seconds}")
-        self.plain = MediaStream(path, sizes=sizes, audio=audio, batch_frames=batch_frames)
+        self.plain = MediaStream(path, sizes=sizes, audio=audio, batch_frames=batch_frames,
+                                 damage=damage)
         self.path, self.sizes, self.audio = self.plain.path, self.plain.sizes, audio
         self.batch_frames = batch_frames
         self.workers, self.kind = workers, kind
         self.chunk_seconds = DEFAULT_CHUNK_SECONDS if chunk_seconds is None else chunk_seconds
+        self.damage = damage
         self.chunks: list[Chunk] = []
         self.info: StreamInfo | None = None
 
     def __iter__(self) -> Iterator[FrameBatch | AudioChunk]:
+        from scenedet.media.damage import Damage
         from scenedet.media.probe import check_path
 
         check_path(self.path)
@@ -111,30 +127,40 @@ class ParallelMediaStream:
             yield from self.plain
             self.info = self.plain.info
             return
-        yield from self._parallel(scan)
+        damage = self.damage if self.damage is not None else Damage()
+        try:
+            yield from self._parallel(scan, damage)
+        finally:
+            if self.damage is None:
+                damage.warn(self.path, stacklevel=1)
 
-    def _parallel(self, scan: _Scan) -> Iterator[FrameBatch | AudioChunk]:
-        job = FrameJob(str(self.path), self.sizes, self.batch_frames)
+    def _parallel(self, scan: _Scan, damage: Any) -> Iterator[FrameBatch | AudioChunk]:
+        job = FrameJob(str(self.path), self.sizes, self.batch_frames, origin=scan.origin,
+                       step=scan.step)
         pool = Pool(job, self.chunks, self.workers, self.kind, QUEUE_BATCHES)
-        sound = _Sound(self.path, scan.origin) if self.audio else None
+        sound = _Sound(self.path, scan.origin, damage) if self.audio else None
         pending = _Rebatch(self.sizes, self.batch_frames)
-        count, last_time, last_duration = 0, None, None
+        clock = _Ticker(scan.fps, scan.origin)
+        last_raw: int | None = None
         try:
             pool.start()
             for i, _ in enumerate(self.chunks):
                 while True:
                     item = pool.get(i)
                     if item[0] == "b":
-                        count += len(item[1])
-                        last_time = float(item[1][-1])
-                        for batch in pending.add(item[1], item[2]):
+                        _, pts, durations, images = item
+                        times = np.asarray([clock.tick(p, scan.time_base, d)
+                                            for p, d in zip(pts, durations)], dtype=np.float64)
+                        for batch in pending.add(times, images):
                             if sound is not None:
                                 yield from sound.until(float(batch.times[-1]))
                             yield batch
                         continue
+                    for record in item[1]:
+                        damage.skipped(*record)
                     if item[0] == "x":
                         raise item[-1]
-                    last_duration = item[1] if item[1] is not None else last_duration
+                    last_raw = item[2] if item[2] is not None else last_raw
                     break
             batch = pending.flush()
             if batch is not None:
@@ -147,18 +173,22 @@ class ParallelMediaStream:
             pool.close()
             if sound is not None:
                 sound.close()
-        if count == 0:
+        if clock.count == 0:
             raise MediaError(f"no frame of {self.path} could be decoded")
-        step = last_duration or (1.0 / scan.fps if scan.fps else 0.0)
-        self.info = StreamInfo(path=self.path, n_frames=count, fps=scan.fps,
-                               duration=(last_time or 0.0) + step, has_video=True,
+        scan.declared.check(self.path, video_ended=True, last_pts=last_raw,
+                            audio_end=sound.track.decoded_end if sound is not None and sound.track
+                            else None)
+        self.info = StreamInfo(path=self.path, n_frames=clock.count, fps=scan.fps,
+                               duration=clock.end(), has_video=True,
                                has_audio=sound is not None and sound.stream is not None,
-                               audio_rate=sound.rate if sound is not None else None)
+                               audio_rate=sound.rate if sound is not None else None,
+                               damage=damage)
 
 
 @attrs.frozen
 class _Scan:
-    """What a demux-only pass tells: keyframes ``(pts, dts)`` in decode order, the clock."""
+    """What a demux-only pass tells: keyframes ``(pts, dts)`` in decode order, the clock (film
+    time 0, ``origin``, in stream seconds) and what the header declares."""
 
     keys: list[tuple[int, int | None]]
     time_base: Fraction
@@ -167,6 +197,8 @@ class _Scan:
     fps: float
     has_audio: bool
     audio_rate: int | None
+    step: int | None = None
+    declared: _Declared = attrs.Factory(_Declared)
 
 
 def _scan(path: Path) -> _Scan | None:
@@ -174,13 +206,15 @@ def _scan(path: Path) -> _Scan | None:
     keyframes without timestamps): :class:`MediaStream` then says what is wrong, or decodes it."""
     import av
 
-    from scenedet.media.probe import film_audio_stream, film_video_stream, open_input
+    from scenedet.media.probe import (_check_index_within_file, film_audio_stream, film_start_of,
+                                      film_video_stream, open_input)
 
     container = open_input(path)
     try:
         video = film_video_stream(container)
         if video is None or video.time_base is None:
             return None
+        _check_index_within_file(path, video)  # a file cut short: MediaStream's one line
         sound = film_audio_stream(container)
         keys: list[tuple[int, int | None]] = []
         try:
@@ -191,9 +225,14 @@ def _scan(path: Path) -> _Scan | None:
                     keys.append((packet.pts, packet.dts))
         except av.FFmpegError:
             return None  # MediaStream reports it (or decodes what it can)
-        return _Scan(keys=keys, time_base=Fraction(video.time_base), start=video.start_time or 0,
-                     origin=_origin(video), fps=_nominal_fps(video), has_audio=sound is not None,
-                     audio_rate=sound.codec_context.sample_rate if sound is not None else None)
+        start, time_base = film_start_of(path)
+        origin = Fraction(start) * time_base
+        fps = _nominal_fps(video)
+        return _Scan(keys=keys, time_base=Fraction(video.time_base), start=start,
+                     origin=origin, fps=fps, has_audio=sound is not None,
+                     audio_rate=sound.codec_context.sample_rate if sound is not None else None,
+                     step=_frame_step(video, fps),
+                     declared=_Declared.of(container, video, origin))
     finally:
         container.close()
 
@@ -215,39 +254,57 @@ def plan_frame_chunks(scan: _Scan, chunk_seconds: float) -> list[Chunk]:
 
 
 class FrameJob:
-    """A worker's work (picklable): decode chunks of ``path`` at ``sizes``, in batches."""
+    """A worker's work (picklable): decode chunks of ``path`` at ``sizes``, in batches.
+    ``origin``: film time 0 (stream seconds, for the times of damaged packets); ``step``: one
+    frame in the stream's time base (for the reordering of timestamps)."""
 
-    def __init__(self, path: str, sizes: tuple[tuple[int, int], ...], batch_frames: int) -> None:
+    def __init__(self, path: str, sizes: tuple[tuple[int, int], ...], batch_frames: int, *,
+                 origin: Fraction = Fraction(0), step: int | None = None) -> None:
         self.path, self.sizes, self.batch_frames = path, sizes, batch_frames
+        self.origin, self.step = origin, step
 
     def decode_chunks(self, chunks: list[Chunk], put: Any) -> None:
-        """Each chunk: ``("b", times, images)`` batches, then ``("e", last frame duration)``, or
-        ``("x", exception)`` after the frames decoded before it."""
+        """Each chunk: ``("b", pts, durations, images)`` batches, then ``("e", damage records,
+        pts of the last frame decoded)``, or ``("x", damage records, exception)`` after the
+        frames decoded before it."""
+        from scenedet.media.parallel import _Recorder
+
         for chunk in chunks:
-            state: Any = None
+            recorder = _Recorder()
+            state = _ChunkState(self, chunk, recorder)
             try:
-                state = _ChunkState(self, chunk)
-                for batch in state.decode():
-                    if not put(("b", batch.times, batch.images)):
+                for item in state.decode():
+                    if not put(("b", *item)):
                         return
             except Exception as exc:  # noqa: BLE001 - handed to the caller, in order
-                batch = state.video.flush() if state is not None and state.video else None
-                if batch is not None and not put(("b", batch.times, batch.images)):
+                item = state.take()
+                if item is not None and not put(("b", *item)):
                     return
-                put(("x", exc))
+                put(("x", recorder.records, exc))
                 return
-            if not put(("e", state.video.last_duration)):
+            if not put(("e", recorder.records, state.last_raw)):
                 return
 
 
 class _ChunkState:
-    """One chunk's decode: MediaStream's ``_VideoState`` fed the frames the chunk owns."""
+    """One chunk's decode: the frames the chunk owns, scaled as MediaStream scales them, with
+    their (reordered) timestamps."""
 
-    def __init__(self, job: FrameJob, chunk: Chunk) -> None:
-        self.job, self.chunk = job, chunk
-        self.video: Any = None
+    def __init__(self, job: FrameJob, chunk: Chunk, damage: Any) -> None:
+        self.job, self.chunk, self.damage = job, chunk, damage
+        self.pictures = _Pictures(job.sizes)
+        self.pts: list[int | None] = []
+        self.durations: list[int | None] = []
+        self.last_raw: int | None = None  # pts of the last frame the decoder handed out
 
-    def decode(self) -> Iterator[FrameBatch]:
+    def take(self) -> tuple[list[int | None], list[int | None], dict] | None:
+        if not self.pts:
+            return None
+        item = (self.pts, self.durations, self.pictures.take())
+        self.pts, self.durations = [], []
+        return item
+
+    def decode(self) -> Iterator[tuple[list[int | None], list[int | None], dict]]:
         import av
 
         from scenedet.media.probe import ffmpeg_reason, film_video_stream, open_input
@@ -257,34 +314,63 @@ class _ChunkState:
             stream = film_video_stream(container)
             assert stream is not None  # the scan found it
             stream.thread_type = "AUTO"
-            owner = SimpleNamespace(sizes=self.job.sizes, batch_frames=self.job.batch_frames)
-            self.video = _VideoState(owner, _origin(stream), _nominal_fps(stream))  # type: ignore[arg-type]
             lower, upper = self.chunk.lower, self.chunk.upper
-            packets = self._packets(container, stream)
+            reorder = _Reorder(self.job.step)
             started = lower is None
+            done = False
             try:
-                for frame in self._frames(packets):
-                    pts = frame.pts
-                    if pts is not None and upper is not None and pts >= upper:
-                        break  # frames come out in presentation order: the chunk is done
-                    if not started and (pts is None or pts < lower):
-                        continue  # a leading picture of an open GOP: the chunk before's
-                    started = True
-                    batch = self.video.add(frame)
-                    if batch is not None:
-                        yield batch
+                for frames in self._frames(self._packets(container, stream)):
+                    for frame in frames:
+                        self._raw(frame)
+                        for held, pts in reorder.push(frame):
+                            done, started = self._own(held, pts, lower, upper, started)
+                            if done:
+                                break
+                            if len(self.pts) >= self.job.batch_frames:
+                                yield self.take()  # type: ignore[misc]
+                        if done:
+                            break
+                    if done:
+                        break
+                if not done:
+                    for held, pts in reorder.drain():
+                        done, started = self._own(held, pts, lower, upper, started)
+                        if done:
+                            break
+                        if len(self.pts) >= self.job.batch_frames:
+                            yield self.take()  # type: ignore[misc]
             except av.FFmpegError as exc:
                 raise MediaError(f"cannot decode {self.job.path}: {ffmpeg_reason(exc)}") from None
-            batch = self.video.flush()
-            if batch is not None:
-                yield batch
+            item = self.take()
+            if item is not None:
+                yield item
         finally:
             container.close()
 
-    @staticmethod
-    def _frames(packets: Iterator[Any]) -> Iterator[Any]:
+    def _raw(self, frame: Any) -> None:
+        if frame.pts is not None or self.last_raw is None:
+            self.last_raw = frame.pts if frame.pts is not None else 0
+        else:
+            self.last_raw += 1
+
+    def _own(self, frame: Any, pts: int | None, lower: int | None, upper: int | None,
+             started: bool) -> tuple[bool, bool]:
+        """Keep ``frame`` if the chunk owns it; ``(chunk done, started)``."""
+        if pts is not None and upper is not None and pts >= upper:
+            return True, started  # frames come out in presentation order: the chunk is done
+        if not started and (pts is None or pts < lower):  # type: ignore[operator]
+            return False, False  # a leading picture of an open GOP: the chunk before's
+        time_base = frame.time_base
+        self.pts.append(pts if time_base is not None else None)
+        self.durations.append(frame.duration if time_base is not None else None)
+        self.pictures.add(frame)
+        return False, True
+
+    def _frames(self, packets: Iterator[Any]) -> Iterator[list[Any]]:
         for packet in packets:
-            yield from packet.decode()
+            frames = _decode(packet, self.damage, self.job.origin)
+            if frames:
+                yield frames
 
     def _packets(self, container: Any, stream: Any) -> Iterator[Any]:
         """The video packets from the chunk's keyframe on (from the start if a seek overshoots
@@ -344,16 +430,17 @@ class _Rebatch:
 
 
 class _Sound:
-    """The film's sound as :class:`MediaStream` decodes it (its clock: the video's origin),
-    handed out up to a film time at a time."""
+    """The film's sound as :class:`MediaStream` decodes it (the same clock, resampler, skipping
+    of damaged packets and silence in their place), handed out up to a film time at a time."""
 
-    def __init__(self, path: Path, origin: Fraction) -> None:
+    def __init__(self, path: Path, origin: Fraction, damage: Any) -> None:
         from scenedet.media.probe import film_audio_stream, open_input
 
-        self.path, self.origin = path, origin
+        self.path, self.origin, self.damage = path, origin, damage
         self.container = open_input(path)
         self.stream = film_audio_stream(self.container)
         self.rate = self.stream.codec_context.sample_rate if self.stream is not None else None
+        self.track = _SoundTrack(self.stream, origin) if self.stream is not None else None
         self.chunks = self._chunks() if self.stream is not None else iter(())
         self.held: AudioChunk | None = None
 
@@ -362,12 +449,16 @@ class _Sound:
 
         from scenedet.media.probe import ffmpeg_reason
 
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=self.rate)
+        assert self.track is not None
         try:
             for packet in self.container.demux(self.stream):
-                for frame in packet.decode():
-                    yield from _resampled(resampler, frame, self.origin)
-            yield from _resampled(resampler, None, self.origin)
+                frames = _decode(packet, self.damage, self.origin)
+                if frames is None:
+                    self.track.skipped(packet)
+                    continue
+                for frame in frames:
+                    yield from self.track.frame(frame)
+            yield from self.track.finish()
         except av.FFmpegError as exc:
             raise MediaError(f"cannot decode {self.path}: {ffmpeg_reason(exc)}") from None
 

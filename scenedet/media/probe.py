@@ -7,10 +7,15 @@ strategy: :mod:`scenedet.media.keyframes`; the display matrix: :mod:`scenedet.me
 both re-exported here). Every way a path can fail
 to be a film ends in :class:`~scenedet.errors.MediaError` with one line.
 
-Time origin: "film time" 0 is the start time of the video stream (``stream.start_time``), so a
-frame with that timestamp is the first frame of second 0 whatever the container's own start time
-(MPEG-TS starts at 1.4 s, MP4 audio carries a negative priming offset). Audio is aligned to the same
-origin (see :mod:`scenedet.media.audio`).
+Time origin: "film time" 0 is the presentation time of the first frame the decoder hands out
+(:func:`film_start`), so that frame is frame 0 at 0 s of second 0 whatever the container's own
+start time (MPEG-TS starts at 1.4 s, MP4 audio carries a negative priming offset). In MP4, MKV and
+MPEG-TS that is the video stream's start time (``stream.start_time``); an AVI has no presentation
+timestamps and starts its stream at decode time 0, so with B-frames (or DivX/XviD "packed"
+B-frames, ``Megamind.avi``) its first frame comes one decoder delay later, and it is that frame,
+not the stream's start, that is 0 s. Every path counts from this one origin: the per-second decode,
+the frame-level decode (:mod:`scenedet.media.frames`), clips and stills. Audio is aligned to the
+same origin (see :mod:`scenedet.media.audio`).
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = ["CONTAINER_DISAGREEMENT", "FilmInfo", "Orientation", "SEEK_MAX_KEYFRAME_INTERVAL",
            "Strategy", "check_path", "choose_strategy", "ffmpeg_reason", "film_audio_stream",
-           "film_video_stream", "frame_orientation", "open_input", "probe", "whole_seconds"]
+           "film_start", "film_start_of", "film_video_stream", "frame_orientation", "open_input",
+           "probe", "whole_seconds"]
 
 #: Formats FFmpeg opens as "video" that are not films: still images and text rendered as video.
 _NOT_FILM_FORMATS = frozenset({"image2", "tty", "apng", "gif_pipe", "webp_pipe"})
@@ -43,7 +49,7 @@ _NOT_FILM_CODECS = frozenset({"ansi", "bintext", "xbin", "idf"})
 
 @attrs.frozen(kw_only=True)
 class FilmInfo:
-    """Facts about one film. Times are seconds of film time (0 = start of the video stream).
+    """Facts about one film. Times are seconds of film time (0 = its first frame, see the module).
 
     ``n_seconds`` is the number of WHOLE seconds, ``floor(duration)``: the number of scores a run
     produces; a trailing partial second is not scored. ``width``/``height`` are as displayed
@@ -51,7 +57,8 @@ class FilmInfo:
     ``video_end`` is where the video is declared to end (film time): the stream's own duration
     when the file states it (``video_end_is_stream``), else the container's; ``audio_end`` is the
     audio stream's own declared end. Decoding compares what it finds with these to tell a
-    truncated file from a track that is merely shorter than the other.
+    truncated file from a track that is merely shorter than the other. ``video_start`` is the
+    stream time (s) of film time 0, ``start_pts`` the same in the video stream's time base.
     """
 
     path: Path
@@ -73,6 +80,7 @@ class FilmInfo:
     video_end_is_stream: bool
     audio_end: float | None
     format_name: str
+    start_pts: int = 0
 
 
 def check_path(path: str | Path) -> Path:
@@ -157,7 +165,6 @@ def _probe_open(path: Path, container: av.container.InputContainer) -> FilmInfo:
         raise MediaError(f"cannot decode {path}: a still image or text, not a film ({fmt})")
     _check_index_within_file(path, video)
 
-    video_start = _seconds(video.start_time, video.time_base) or 0.0
     audio = film_audio_stream(container)
     try:
         scan = scan_video(container, video)
@@ -165,6 +172,8 @@ def _probe_open(path: Path, container: av.container.InputContainer) -> FilmInfo:
         raise MediaError(f"cannot decode {path}: {ffmpeg_reason(exc)}") from None
     if scan.first_frame_orientation is None:
         raise MediaError(f"cannot decode {path}: no video frame could be decoded")
+    start_pts = _start_pts(video, scan.first_frame_pts)
+    video_start = float(start_pts * video.time_base) if video.time_base is not None else 0.0
 
     video_end, from_stream = _video_end(container, video, video_start)
     duration = _film_duration(container, video, audio, video_start, scan)
@@ -184,8 +193,52 @@ def _probe_open(path: Path, container: av.container.InputContainer) -> FilmInfo:
         strategy=choose_strategy(spacing),
         video_start=video_start, video_end=video_end, video_end_is_stream=from_stream,
         audio_end=_audio_end(audio, video_start),
-        format_name=fmt,
+        format_name=fmt, start_pts=start_pts,
     )
+
+
+def _start_pts(video: av.stream.Stream, first_frame_pts: int | None) -> int:
+    """Film time 0 in the stream's time base: the first frame's pts, else the stream's start."""
+    return first_frame_pts if first_frame_pts is not None else (video.start_time or 0)
+
+
+def film_start(container: av.container.InputContainer, video: av.stream.Stream) -> int:
+    """Film time 0 of ``video`` (pts): the presentation time of the first frame the decoder hands
+    out, decoding from the container's position (its start) and skipping damaged packets as
+    every decode does; the stream's start time when that frame has no timestamp or nothing
+    decodes. The container has been read from: seek before demuxing it again."""
+    import av
+
+    decoder = video.codec_context
+    try:
+        for packet in container.demux(video):
+            try:
+                frames = decoder.decode(packet)
+            except av.FFmpegError:
+                continue
+            for frame in frames:
+                return _start_pts(video, frame.pts)
+    except av.FFmpegError:
+        pass
+    return _start_pts(video, None)
+
+
+def film_start_of(path: Path) -> tuple[int, Fraction]:
+    """``(film_start, time base)`` of the film's video stream, from a container of its own (no
+    video: ``(0, 1)``)."""
+    container = open_input(path)
+    try:
+        video = film_video_stream(container)
+        if video is None or video.time_base is None:
+            return 0, Fraction(1)
+        from av.stream import Discard
+
+        for stream in container.streams:
+            if stream.index != video.index:
+                stream.discard = Discard.all
+        return film_start(container, video), Fraction(video.time_base)
+    finally:
+        container.close()
 
 
 def whole_seconds(duration: float) -> int:

@@ -74,7 +74,7 @@ class Clock:
 
     def __init__(self, video: av.stream.Stream, info: FilmInfo) -> None:
         self.time_base = Fraction(video.time_base)
-        self.start_pts = video.start_time or 0
+        self.start_pts = info.start_pts  # film time 0: the first frame (probe's film_start)
         self.origin = self.start_pts * self.time_base
         self.frame_pts = (Fraction(1) / Fraction(info.fps).limit_denominator(100_000)
                           / self.time_base) if info.fps > 0 else Fraction(0)
@@ -157,15 +157,29 @@ def window_arrays(window: deque[Held], info: FilmInfo) -> tuple[np.ndarray, ...]
 
 def check_complete(info: FilmInfo, clock: Clock, last: Held | None) -> None:
     """At the end of the video data: a file cut short is an error, not repeated frames."""
-    if info.video_end is None:
-        return
-    tolerance = TRUNCATION_TOLERANCE if info.video_end_is_stream else CONTAINER_TRUNCATION_TOLERANCE
-    tolerance += 1.0 / info.fps if info.fps > 0 else 0.0
-    if last is None:
-        raise MediaError(f"cannot decode {info.path}: truncated file, no video data where its "
-                         f"header says there is (up to {info.video_end:.1f} s)")
-    shown = clock.film_time(last.pts)
-    if shown + tolerance < info.video_end:
-        raise MediaError(f"cannot decode {info.path}: truncated file, the video stops at "
-                         f"{shown:.1f} s of {info.video_end:.1f} s")
+    shown = None if last is None else clock.film_time(last.pts)
+    message = truncation(info.path, shown, video_end=info.video_end,
+                         video_end_is_stream=info.video_end_is_stream, fps=info.fps)
+    if message is not None:
+        raise MediaError(message)
 
+
+def truncation(path: object, shown: float | None, *, video_end: float | None,
+               video_end_is_stream: bool, fps: float) -> str | None:
+    """The one line for a film whose video data ends well before its declared end (None: it
+    does not). ``shown``: film time of the last frame decoded (None: no frame at all).
+
+    The rule both decode paths apply (the per-second one once a whole second lacks its frames,
+    the frame one once the data ends): a file cut short is an error, not a shorter film.
+    """
+    if video_end is None:
+        return None
+    tolerance = TRUNCATION_TOLERANCE if video_end_is_stream else CONTAINER_TRUNCATION_TOLERANCE
+    tolerance += 1.0 / fps if fps > 0 else 0.0
+    if shown is None:
+        return (f"cannot decode {path}: truncated file, no video data where its header says "
+                f"there is (up to {video_end:.1f} s)")
+    if shown + tolerance < video_end:
+        return (f"cannot decode {path}: truncated file, the video stops at {shown:.1f} s of "
+                f"{video_end:.1f} s")
+    return None

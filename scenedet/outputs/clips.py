@@ -51,8 +51,12 @@ class Clip:
                 "exact": self.exact}
 
 
-def _origin(stream) -> Fraction:
-    return Fraction(stream.start_time or 0) * stream.time_base
+def _origin(inp, stream) -> Fraction:
+    """Film time 0 in stream seconds: the first frame shown (:func:`scenedet.media.probe.film_start`,
+    the origin results are reported on). Reads packets: seek before demuxing again."""
+    from scenedet.media.probe import film_start
+
+    return Fraction(film_start(inp, stream)) * stream.time_base
 
 
 def copy_clip(video: str | os.PathLike[str], start: float, end: float,
@@ -68,7 +72,7 @@ def copy_clip(video: str | os.PathLike[str], start: float, end: float,
             raise MediaError(f"{src} has no video stream")
         vin = inp.streams.video[0]
         ain = inp.streams.audio[0] if inp.streams.audio else None
-        origin = _origin(vin)
+        origin = _origin(inp, vin)
         rate = Fraction(vin.average_rate or vin.guessed_rate or 24)
         # the scene starts on the frame boundary nearest its start (the frame numbers' rule,
         # see scenedet.outputs.timecode): a keyframe up to half a frame late still starts it
@@ -134,7 +138,7 @@ def _keyframe_before(inp, vin, target: Fraction) -> Fraction:
                         best = t
                 return best
             break
-    return _origin(vin)
+    return Fraction(vin.start_time or 0) * vin.time_base
 
 
 def _shift_and_mux(out, packet, stream, offset: Fraction) -> None:
@@ -174,7 +178,7 @@ def _encode_into(tmp: Path, inp, t0: Fraction, t1: Fraction, *, crf: int, preset
     vin = inp.streams.video[0]
     ain = inp.streams.audio[0] if inp.streams.audio else None
     vin.thread_type = "AUTO"
-    origin = _origin(vin)
+    origin = _origin(inp, vin)
     inp.seek(int((origin + t0) / vin.time_base), stream=vin, backward=True, any_frame=False)
     rate = Fraction(vin.average_rate or vin.guessed_rate or 24).limit_denominator(1001)
     channels = None if ain is None else min(2, ain.codec_context.channels or 1)

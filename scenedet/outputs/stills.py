@@ -49,7 +49,7 @@ def grab_frames(video: str | os.PathLike[str], times: Sequence[float], *,
 
     Times are visited in order; one seek per time that lies past the next keyframe.
     """
-    from scenedet.media.probe import check_path, frame_orientation, open_input
+    from scenedet.media.probe import check_path, film_start, frame_orientation, open_input
 
     src = check_path(video)
     order = sorted(range(len(times)), key=lambda i: times[i])
@@ -58,7 +58,7 @@ def grab_frames(video: str | os.PathLike[str], times: Sequence[float], *,
         if not inp.streams.video:
             raise MediaError(f"{src} has no video stream")
         vin = inp.streams.video[0]
-        origin = Fraction(vin.start_time or 0) * vin.time_base
+        origin = Fraction(film_start(inp, vin)) * vin.time_base  # film time 0: the first frame
         for i in order:
             target = origin + Fraction(times[i]).limit_denominator(10 ** 6)
             inp.seek(int(target / vin.time_base), stream=vin, backward=True, any_frame=False)

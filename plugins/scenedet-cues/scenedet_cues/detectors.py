@@ -140,11 +140,16 @@ class SilenceDetector:
         pass
 
     def add_audio(self, chunk: AudioChunk) -> None:
+        samples = chunk.samples
         if self._rate is None:
+            if chunk.start < 0:  # sound before the first frame (film time 0): not the film's
+                samples = samples[int(round(-chunk.start * chunk.rate)):]
+                if not len(samples):
+                    return
             self._rate = chunk.rate
             self._pending_start = max(0.0, chunk.start)
         n = max(1, int(round(self.window * self._rate)))
-        data = np.concatenate([self._pending, chunk.samples])
+        data = np.concatenate([self._pending, samples])
         whole = len(data) // n
         if whole:
             blocks = data[: whole * n].reshape(whole, n).astype(np.float64)

@@ -92,3 +92,21 @@ def test_cli_options_and_errors(cue_film, tmp_path):
     bad_value = CliRunner().invoke(cli, ["run", "-p", "cues", str(path), "-O", "silence_window=abc"])
     assert bad_value.exit_code == 2
     assert bad_value.output.strip() == "Error: cues: silence_window must be a number, got 'abc'"
+
+
+def test_silence_counts_from_film_time_0_when_the_sound_starts_before_it():
+    """Sound before the first frame (an AVI's audio starts one decoder delay before its first
+    frame, ``Megamind.avi``) is not the film's: dropped, not moved to 0 s."""
+    from types import SimpleNamespace
+
+    from scenedet.plugin import AudioChunk
+    from scenedet_cues.detectors import SilenceDetector
+
+    rate = 1000
+    loud = np.full(rate // 2, 0.5, np.float32)
+    samples = np.concatenate([loud, np.zeros(3 * rate // 2, np.float32), loud, loud])
+    detector = SilenceDetector()
+    detector.add_audio(AudioChunk(start=-0.5, rate=rate, samples=samples))
+    (quiet,) = detector.finish(SimpleNamespace(duration=2.5, fps=25.0))
+    assert (quiet.start, quiet.end) == pytest.approx((0.0, 1.5))
+    assert (quiet.start_frame, quiet.end_frame) == (0, 38)

@@ -5,7 +5,9 @@ OpenCV's 8-bit HSV scales, so the numbers read like PySceneDetect's ``content_va
 starts a new shot when its change is at least ``min_change`` and ``threshold`` times the mean
 change of the ``window`` frames on each side (PySceneDetect's AdaptiveDetector rule: camera
 motion raises the neighbours too, a cut stands alone), at least ``min_shot`` frames after the
-previous cut. Two hard negatives are checked explicitly:
+previous cut or the film's first frame (as PySceneDetect's ``min_scene_len`` counts from the
+first frame: no shot shorter than ``min_shot`` opens the film, such as the single black frame
+before the first picture of ``Megamind.avi``). Two hard negatives are checked explicitly:
 
 * a flash (a few bright frames inside a shot): the picture after the spike matches the picture
   before it, within ``flash_frames``; the spike is then no cut;
@@ -113,8 +115,8 @@ class ContentDetector:
         ratio = score / max(mean, 1e-6)
         if ratio < self.threshold or self._is_flash(i):
             return
-        if self._cuts and i - self._cuts[-1][0] < self.min_shot:
-            return
+        if i - (self._cuts[-1][0] if self._cuts else 0) < self.min_shot:
+            return  # the film's first frame bounds the first shot as a cut would
         self._cuts.append((i, min(1.0, ratio / (ratio + self.threshold))))
 
     def _is_flash(self, i: int) -> bool:
@@ -144,7 +146,9 @@ class ContentDetector:
             self._next += 1
         cuts = list(self._cuts)
         for (first, last), conf in self._fade_cuts():
-            if all(not first - self.min_shot <= c <= last + self.min_shot for c, _ in self._cuts):
-                cuts.append(((first + last + 1) // 2, conf))
+            at = (first + last + 1) // 2
+            if at >= self.min_shot and all(not first - self.min_shot <= c <= last + self.min_shot
+                                           for c, _ in self._cuts):
+                cuts.append((at, conf))
         cuts.sort()
         return shots_from_cuts(cuts, self._clock.times(), self._n, info.duration)

@@ -169,3 +169,26 @@ def test_true_runs_are_the_maximal_runs_inclusive():
 
     assert true_runs(np.array([0, 1, 1, 0, 1, 0, 1, 1, 1], dtype=bool)) == [(1, 2), (4, 4), (6, 8)]
     assert true_runs(np.zeros(3, dtype=bool)) == [] and true_runs(np.ones(2, dtype=bool)) == [(0, 1)]
+
+
+def test_content_opens_no_shot_shorter_than_min_shot_at_the_films_start():
+    """``Megamind.avi`` opens with one encoded black frame: a real change to the first picture,
+    but a one-frame "shot" before it. ``min_shot`` counts from the film's first frame, as
+    PySceneDetect's ``min_scene_len`` does; a cut later on is still found exactly."""
+    from types import SimpleNamespace
+
+    from scenedet_shots.content import SIZE, ContentDetector
+
+    w, h = SIZE
+    rng = np.random.default_rng(0)
+    a = rng.integers(40, 200, (h, w, 3), dtype=np.uint8)
+    b = 255 - a
+    frames = np.stack([np.zeros((h, w, 3), np.uint8)] + [a] * 39 + [b] * 40)
+    times = np.arange(len(frames)) / 25
+    detector = ContentDetector()
+    detector.add_frames(FrameBatch(index=0, times=times, images={SIZE: frames}))
+    shots = detector.finish(SimpleNamespace(duration=len(frames) / 25))
+    assert [(s.start_frame, s.end_frame) for s in shots] == [(0, 40), (40, 80)]
+    late = ContentDetector(min_shot=1)  # min_shot=1: the black frame is a shot of its own
+    late.add_frames(FrameBatch(index=0, times=times, images={SIZE: frames}))
+    assert [s.start_frame for s in late.finish(SimpleNamespace(duration=3.2))] == [0, 1, 40]
