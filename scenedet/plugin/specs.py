@@ -271,6 +271,21 @@ class DetectorSpec:
     :class:`scenedet.media.frames.AudioChunk`; called only when ``audio``) and
     ``finish(info) -> list[FrameSegment]`` (``info``: :class:`scenedet.media.frames.StreamInfo`).
     The factory receives ``device=`` and ``batch_size=`` only when its signature names them.
+
+    The result model (``docs/outputs.md``), two optional fields:
+
+    * ``shots``: the detector's segments are shots, so each one's start but the first is a cut
+      (its result lists ``cuts``; ``scenedet evaluate --annotations cuts.csv`` scores it). Other
+      detectors (black, silence, flicker) find intervals, not cuts.
+    * ``resegment``: re-cuts a saved result without the film. A detector that keeps per-frame
+      scores (an attribute ``scores`` after ``finish()``: a 1-D float array, one per frame
+      decoded, written into its result) may give ``resegment(scores, *, fps, duration,
+      **options) -> list[FrameSegment]``: the segments ``finish()`` would have returned for
+      these scores with these options (share one function with ``finish()``). ``scores[0]`` is
+      the first frame decoded, ``fps`` the exact frame rate (a ``Fraction``), ``duration`` the
+      seconds decoded; segments count frames and seconds from the first frame decoded, as
+      ``finish()``'s do, and the host moves both to film time. ``options``: the run's recorded
+      settings the function names, then the caller's. ``scenedet segment`` calls it.
     """
 
     name: str
@@ -280,6 +295,10 @@ class DetectorSpec:
     audio: bool = False
     summary: str = ""
     aliases: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    # -- the result model (docs/outputs.md) --
+    shots: bool = attrs.field(default=False, validator=_flag)
+    resegment: Callable[..., Any] | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_callable))
 
     kind = "detector"
 

@@ -23,7 +23,7 @@ def _shots(cut_times, duration=20.0, fps=25.0):
     segs = [FrameSegment(start=a, end=b, start_frame=round(a * fps), end_frame=round(b * fps),
                          score=None if i == 0 else 0.9) for i, (a, b) in enumerate(zip(bounds, bounds[1:]))]
     return FrameResult(video="f.mp4", scene="shots", duration=duration, fps=fps,
-                       n_frames=round(duration * fps), segments=segs)
+                       n_frames=round(duration * fps), segments=segs, shots=True)
 
 
 def test_snap_result_moves_scene_bounds_to_cuts_and_keeps_the_originals():
