@@ -136,10 +136,13 @@ def produce(scenes: SceneList, plan: OutputPlan, *, progress: bool | None = None
     annotations = (annotated_spans(plan.annotations, scenes.video)
                    if plan.annotations is not None else None)
     label_threshold = float(scenes.settings.get("label_threshold", 0.5) or 0.5)
+    # the timeline draws per-second probabilities; a detector's per-frame scores are no such
+    # curve (its segments and their scores are drawn instead)
+    drawn = scenes if scenes.time_grid == "second" else attrs.evolve(scenes, scores=())
     if plan.plot is not None:
         from scenedet.outputs.plot import write_plot
 
-        written.append(write_plot(plan.plot, scenes.scores, [(s.start, s.end) for s in scenes.scenes],
+        written.append(write_plot(plan.plot, drawn.scores, [(s.start, s.end) for s in scenes.scenes],
                                   label_threshold=label_threshold, annotations=annotations,
                                   title=f"{scenes.name}: {scenes.scene}",
                                   segment_scores=[s.score for s in scenes.scenes],
@@ -149,7 +152,7 @@ def produce(scenes: SceneList, plan: OutputPlan, *, progress: bool | None = None
     if plan.report is not None:
         from scenedet.outputs.report import write_report
 
-        written.append(write_report(scenes, plan.report, label_threshold=label_threshold,
+        written.append(write_report(drawn, plan.report, label_threshold=label_threshold,
                                     annotations=annotations))
         say(f"HTML report -> {plan.report}")
     for path in plan.outputs:
