@@ -63,7 +63,8 @@ class FrameResult:
             "fps": round(float(self.fps), 6),
             "n_frames": self.n_frames,
             "segments": [s.to_dict() for s in self.segments],
-            **({"cuts": [{"frame": s.start_frame, "time": round(s.start, 6), "score": s.score}
+            **({"cuts": [{"frame": s.start_frame, "time": round(s.start, 6),
+                          "score": None if s.score is None else round(float(s.score), 6)}
                          for s in self.cuts]} if self.shots else {}),
             "scores": list(self.scores),
             "settings": self.settings,
