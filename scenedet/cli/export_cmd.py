@@ -114,12 +114,12 @@ def export_command(result: Path, outputs: tuple[Path, ...], fps: str | None, vid
         except (ValueError, ZeroDivisionError):
             raise click.BadParameter(f"{fps!r}: use a positive number or ratio, e.g. 25 or "
                                      "30000/1001", param_hint="--fps") from None
+    plan = plan_from(outputs, options)  # suffixes and folders checked before anything is read
     form, docs = documents_in(read_document(result), source=str(result))
     say = (lambda _line: None) if quiet else (lambda line: click.echo(line, err=True))
     if form != RESULT:
         _export_several(result, docs, outputs, options, rate, video, say, quiet)
         return
-    plan = plan_from(outputs, options)
     if rate is None and video is not None and video.is_file():
         from scenedet.outputs.document import film_frame_rate
 
