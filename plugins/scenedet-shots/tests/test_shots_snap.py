@@ -59,7 +59,12 @@ def test_a_scene_and_a_detector_in_one_run_with_snapping(tmp_path):
                                       "--model", str(model), "-l", "1", "--snap-to",
                                       "shots-content", "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
-    kissing, shots = json.loads(out.read_text())
+    run = json.loads(out.read_text())
+    assert run["scenedet"] == "run"  # several plugins in one JSON: a run document
+    kissing, shots = run["results"]
+    again = CliRunner().invoke(cli, ["segment", str(out)])  # re-cut as recorded: the same
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout) == run
     assert kissing["scene"] == "kissing" and shots["scene"] == "shots-content"
     assert kissing["settings"]["snap_to"]["detector"] == "shots-content"
     found = [c["frame"] for c in shots["cuts"]]
