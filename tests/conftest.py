@@ -57,3 +57,20 @@ def shared_feature_cache(_session_feature_cache):
     link.parent.mkdir(parents=True, exist_ok=True)
     link.symlink_to(_session_feature_cache, target_is_directory=True)
     return _session_feature_cache
+
+
+# -- the result model: every result document a test writes follows docs/result.schema.json -------
+@pytest.fixture(autouse=True)
+def _written_results_follow_the_schema(monkeypatch):
+    """Wraps :func:`scenedet.files.write_text` (every JSON result goes through it: run, segment,
+    export, batch) and fails the test when a result or run document it wrote is invalid."""
+    import scenedet.files
+    from result_schema import checked_writer
+
+    failures: list[str] = []
+    monkeypatch.setattr(scenedet.files, "write_text", checked_writer(scenedet.files.write_text,
+                                                                     failures))
+    yield
+    if failures:
+        pytest.fail("result documents not valid against docs/result.schema.json:\n"
+                    + "\n".join(failures[:20]), pytrace=False)

@@ -248,8 +248,12 @@ def test_a_scene_snapped_to_shots_on_a_part(shot_film, full_run, tmp_path):
                     "-l", 1, "-t", "0.01", "--label-threshold", "0", "--snap-to", "shots-content",
                     "--snap-tolerance", 3, "--start", 4.5, "--end", 11.5, "-o", out, "-q")
     assert result.exit_code == 0, result.output
-    kissing, shots = json.loads(out.read_text())
+    run = json.loads(out.read_text())
+    kissing, shots = run["results"]  # several plugins in one JSON: a run document
     assert kissing["start"] == 4 and shots["start"] == pytest.approx(4.52)
+    again = invoke("segment", out)  # a part's run re-cut as recorded: the same, in film time
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout) == run
     cuts = [c["time"] for c in shots["cuts"]]
     assert cuts and all(4.5 <= t < 11.5 for t in cuts)
     assert kissing["settings"]["snap_to"]["detector"] == "shots-content"

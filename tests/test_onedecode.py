@@ -192,7 +192,7 @@ class _Keep:
 @pytest.fixture
 def toy_detector():
     with plugin_with(detectors=[DetectorSpec(name="toy-keep", factory=_Keep, width=32, height=18,
-                                             audio=True)]):
+                                             audio=True, shots=True)]):
         yield
 
 
@@ -304,7 +304,8 @@ def toy_outputs():
     from scenedet.plugin import ExporterSpec
 
     with plugin_with(
-            detectors=[DetectorSpec(name="toy-keep", factory=_Keep, width=32, height=18, audio=True),
+            detectors=[DetectorSpec(name="toy-keep", factory=_Keep, width=32, height=18, audio=True,
+                                    shots=True),
                        DetectorSpec(name="toy-two", factory=_Keep, width=32, height=18),
                        DetectorSpec(name="toy-broken", factory=_Broken, width=32, height=18)],
             exporters=[ExporterSpec(name="boom", suffixes=(".boom",), function=_boom)]):
@@ -396,7 +397,7 @@ def test_a_scene_and_a_detector_write_one_file_each_from_the_cli(toy_outputs, me
                   "-o", tmp_path / "f.{scene}.csv", "-o", tmp_path / "f.{scene}.vtt",
                   "-o", tmp_path / "all.json", "-q")
     assert result.exit_code == 0, result.output
-    scene, detector = json.loads((tmp_path / "all.json").read_text())
+    scene, detector = json.loads((tmp_path / "all.json").read_text())["results"]
     assert scene["scene"] == "kissing" and detector["scene"] == "toy-keep"
     assert len(scene["scores"]) == 5 and scene["segments"] == [
         {**scene["segments"][0], "start": 0, "end": 5}]  # every second positive: one scene

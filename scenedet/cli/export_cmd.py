@@ -77,11 +77,20 @@ def export_command(result: Path, outputs: tuple[Path, ...], fps: str | None, vid
     """Convert a saved `scenedet run` RESULT (JSON) into other formats.
 
     \b
+    RESULT is one plugin's result, or a run document of several
+    ({"results": [...]}, what `scenedet run -p kissing -p shots -o run.json`
+    writes). With several results, put {scene} in a path for one file
+    each (-o 'film.{scene}.edl' -> film.kissing.edl, film.shots.edl); a
+    plain .json path gets them all in one run document, any other plain
+    path is refused.
+
+    \b
     Examples:
       scenedet export film.json -o film.edl -o film.csv
       scenedet export film.json -o film.otio --fps 30000/1001
       scenedet export film.json -o film.fcpxml -o film.xml   Final Cut; Premiere, Resolve
       scenedet export film.json --report film.html --clips clips/
+      scenedet export run.json -o 'film.{scene}.edl'       one EDL per plugin
 
     No model is loaded: the scenes come from RESULT. Clips, stills and the report
     need the film (RESULT's "video", or --video).
@@ -91,14 +100,13 @@ def export_command(result: Path, outputs: tuple[Path, ...], fps: str | None, vid
     import attrs
 
     from scenedet.errors import UsageError
-    from scenedet.outputs.document import load_result
+    from scenedet.outputs.document import RESULT, documents_in, load_result, read_document
     from scenedet.outputs.produce import produce
     from scenedet.outputs.timecode import FrameRate
 
     if not outputs and not any(options.get(k) for k in ("clips", "stills", "plot", "report")):
         raise click.UsageError("nothing to write: give -o PATH (repeatable), --clips, --stills, "
                                "--plot or --report")
-    plan = plan_from(outputs, options)
     rate = None
     if fps is not None:
         try:
@@ -106,6 +114,12 @@ def export_command(result: Path, outputs: tuple[Path, ...], fps: str | None, vid
         except (ValueError, ZeroDivisionError):
             raise click.BadParameter(f"{fps!r}: use a positive number or ratio, e.g. 25 or "
                                      "30000/1001", param_hint="--fps") from None
+    plan = plan_from(outputs, options)  # suffixes and folders checked before anything is read
+    form, docs = documents_in(read_document(result), source=str(result))
+    say = (lambda _line: None) if quiet else (lambda line: click.echo(line, err=True))
+    if form != RESULT:
+        _export_several(result, docs, outputs, options, rate, video, say, quiet)
+        return
     if rate is None and video is not None and video.is_file():
         from scenedet.outputs.document import film_frame_rate
 
@@ -117,5 +131,39 @@ def export_command(result: Path, outputs: tuple[Path, ...], fps: str | None, vid
         scenes = load_result(result, rate=rate)
     if video is not None:
         scenes = attrs.evolve(scenes, video=str(video))
-    say = (lambda _line: None) if quiet else (lambda line: click.echo(line, err=True))
     produce(scenes, plan, progress=False if quiet else None, say=say)
+
+
+def _export_several(result: Path, docs: list[dict[str, Any]], outputs: tuple[Path, ...],
+                    options: dict[str, Any], rate: Any, video: Path | None, say: Any,
+                    quiet: bool) -> None:
+    """A run document's results, one set of outputs each ({scene} templates), or all in one
+    JSON run document (:mod:`scenedet.outputs.several`)."""
+    from scenedet.errors import UsageError
+    from scenedet.outputs.several import plan_outputs, plan_targets, write_outputs, write_targets
+    from scenedet.outputs.timecode import FrameRate
+
+    names = [str(d.get("scene", "")) for d in docs]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UsageError(f"{result}: holds {twice[0]!r} twice; {{scene}} cannot tell them apart")
+    if video is not None:
+        docs = [{**d, "video": str(video)} for d in docs]
+    film = str(docs[0].get("video", ""))
+    media = plan_from((), options)
+    if any(getattr(media, k) is not None for k in ("clips", "stills", "plot", "report")):
+        planned = plan_outputs(outputs, names, media)
+        written, stdout = write_outputs(docs, planned, film, progress=False if quiet else None,
+                                        say=say)
+    else:
+        if rate is None and isinstance(docs[0].get("frame_rate"), dict):
+            try:
+                rate = FrameRate.from_dict(docs[0]["frame_rate"])
+            except (ValueError, TypeError, ZeroDivisionError) as exc:
+                raise UsageError(f"{result}: bad \"frame_rate\": {exc}") from None
+        targets = plan_targets(outputs, names)
+        written, stdout = write_targets(docs, targets, film, rate=rate)
+        for path in written:
+            say(f"-> {path}")
+    if stdout is not None:
+        click.echo(stdout, nl=False)

@@ -132,6 +132,9 @@ def _with_snap_target(settings: RunSettings, scenes: list[str], detectors: list[
         raise UsageError(f"cannot snap to {target!r}: it is a per-second scene, not a shot "
                          "detector")
     wanted = _detector_spec(target).name
+    if not getattr(_detector_spec(target), "shots", True):  # the result model: cuts of shots only
+        raise UsageError(f"cannot snap to {target!r}: its segments are not shots (snap to a "
+                         "shot detector, e.g. shots or shots-content)")
     if any(_detector_spec(d).name == wanted for d in detectors):
         return detectors
     return [*detectors, target]

@@ -207,10 +207,18 @@ def _from_json(p: Path, text: str) -> dict[str, list[TrueCut]]:
 
 
 def found_cuts(result: Mapping[str, Any]) -> list[int]:
-    """Cut frames of a ``scenedet run`` result of a shot detector."""
-    if "cuts" in result:
-        return [int(c["frame"]) for c in result["cuts"]]
-    return [int(s["start_frame"]) for s in result.get("segments", []) if s.get("start_frame")]
+    """Cut frames of a ``scenedet run`` result of a shot detector (its ``"cuts"``); a result
+    without them (a black or silence detector's intervals, a scene) is a one-line
+    :class:`UsageError`: its segments' starts are no cuts."""
+    if "cuts" not in result:
+        raise UsageError(_not_shots(str(result.get("scene", "the result")), "result"))
+    return [int(c["frame"]) for c in result["cuts"]]
+
+
+def _not_shots(name: str, where: str) -> str:
+    return (f"{where}: {name} is not a shot detector (its segments are intervals, not shots, "
+            "and it lists no cuts): score the result of a shot detector, scenedet run -p shots "
+            "or -p shots-content")
 
 
 def evaluate_cut_results(truth: Mapping[str, list[TrueCut]], results: Iterable[Mapping[str, Any]],
@@ -273,12 +281,18 @@ def evaluate_cuts_cli(annotations: Path, prediction_files: Sequence[Path],
             raise UsageError(f"predictions file not found: {path}") from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise UsageError(f"cannot read {path}: {exc}") from None
-        items = data if isinstance(data, list) else [data]
-        shot_items = [i for i in items if isinstance(i, dict) and i.get("time_grid") == "frame"
-                      and ("cuts" in i or "segments" in i)]
-        if not shot_items:
+        several = isinstance(data, list) or (isinstance(data, dict)
+                                             and isinstance(data.get("results"), list))
+        items = data if isinstance(data, list) else data["results"] if several else [data]
+        frame_items = [i for i in items if isinstance(i, dict) and (
+            i.get("time_grid") == "frame" or i.get("kind") == "detector")]
+        if not frame_items:
             raise UsageError(f"{path}: no frame-level result (scenedet run -p shots ...)")
-        results += shot_items[:1] if len(shot_items) > 1 and isinstance(data, list) else shot_items
+        shot_items = [i for i in frame_items if "cuts" in i]
+        if not shot_items:
+            names = ", ".join(str(i.get("scene", "?")) for i in frame_items)
+            raise UsageError(_not_shots(names, str(path)))
+        results += shot_items[:1] if len(shot_items) > 1 and several else shot_items
     report = evaluate_cut_results(truth, results, tolerances=sorted(set(tolerances)))
     if output is not None:
         write_json(report, output)

@@ -40,10 +40,18 @@ class FrameResult:
     first_frame: int = 0
     #: Damaged packets skipped while decoding (:class:`scenedet.media.damage.Damage`), or None.
     damage: Any = None
+    #: The detector's per-frame scores (``scores[0]``: frame ``first_frame``), rounded to 6
+    #: decimals, which its spec's ``resegment`` re-cuts; empty when it keeps none.
+    scores: tuple[float, ...] = attrs.field(default=(), converter=lambda v: _frame_scores(v))
+    #: Whether the segments are shots (the spec's ``shots``): only then are there ``cuts``.
+    shots: bool = False
 
     @property
     def cuts(self) -> list[FrameSegment]:
-        """The shot boundaries: each segment's start except the film's first frame."""
+        """The shot boundaries: each segment's start except the film's first frame (none when
+        the detector is no shot detector: a black interval does not start a shot)."""
+        if not self.shots:
+            return []
         return [s for s in self.segments if s.start_frame not in (None, self.first_frame)]
 
     def to_dict(self) -> dict[str, Any]:
@@ -55,25 +63,55 @@ class FrameResult:
             "fps": round(float(self.fps), 6),
             "n_frames": self.n_frames,
             "segments": [s.to_dict() for s in self.segments],
-            "cuts": [{"frame": s.start_frame, "time": round(s.start, 6), "score": s.score}
-                     for s in self.cuts],
+            **({"cuts": [{"frame": s.start_frame, "time": round(s.start, 6),
+                          "score": None if s.score is None else round(float(s.score), 6)}
+                         for s in self.cuts]} if self.shots else {}),
+            "scores": list(self.scores),
             "settings": self.settings,
             **({"start": round(float(self.start), 6), "first_frame": self.first_frame}
-               if self.start or self.first_frame else {}),
+               if self.start or self.first_frame or self.scores else {}),
             **({"damage": self.damage.to_dict()} if self.damage else {}),
         }
 
 
 def frame_result(scene: str, video: str | Path, info: StreamInfo, segments: list[FrameSegment],
                  settings: dict[str, Any], *, damage: Any = None,
-                 scores: Any = None) -> FrameResult:
+                 scores: Any = None, shots: bool | None = None) -> FrameResult:
     """A detector's :class:`FrameResult` once its pass is over; a part's segments moved to film
-    time (the detector counted from the part's first frame)."""
+    time (the detector counted from the part's first frame).
+
+    ``scores``: the detector's per-frame scores (its ``scores`` attribute), kept. ``shots``:
+    whether its segments are shots; ``None`` asks the registered spec of ``scene``.
+    """
     moved = [_moved(s, info.start, info.first_frame) for s in segments]
     return FrameResult(video=str(video), scene=scene, duration=info.start + info.duration,
                        fps=info.fps, n_frames=info.n_frames, segments=moved,
                        settings=_jsonable(settings), start=info.start,
-                       first_frame=info.first_frame, damage=damage if damage else None)
+                       first_frame=info.first_frame, damage=damage if damage else None,
+                       scores=() if scores is None else scores,
+                       shots=is_shot_detector(scene) if shots is None else bool(shots))
+
+
+def is_shot_detector(name: str) -> bool:
+    """Whether the registered detector ``name`` declares its segments shots (``DetectorSpec.
+    shots``); an unknown name is not."""
+    from scenedet.plugin._factory import get_detector_spec
+
+    try:
+        return bool(getattr(get_detector_spec(name), "shots", False))
+    except Exception:  # not registered (a result read back without its plugin): no cuts
+        return False
+
+
+def _frame_scores(values: Any) -> tuple[float, ...]:
+    """Per-frame scores as a tuple of floats rounded to 6 decimals (what the JSON holds, so a
+    re-cut of the saved file sees exactly the numbers the run cut)."""
+    if values is None:
+        return ()
+    import numpy as np
+
+    array = np.asarray(values, dtype=np.float64).reshape(-1)
+    return tuple(np.round(array, 6).tolist())
 
 
 def _moved(segment: FrameSegment, seconds: float, frames: int) -> FrameSegment:
@@ -109,8 +147,12 @@ def run_plugins(video: str | Path, plugins: Sequence[str], *,
 def snap_result(result: Any, shots: FrameResult, tolerance: float) -> dict[str, Any]:
     """``result`` (a per-second scene's) as its JSON dict with every segment's start and end moved
     to the nearest cut of ``shots`` within ``tolerance`` seconds; the original bounds are kept."""
+    from scenedet.errors import UsageError
     from scenedet.segmentation.snap import snap_segments
 
+    if not shots.shots:
+        raise UsageError(f"cannot snap to {shots.scene!r}: its segments are not shots (snap to a "
+                         "shot detector, e.g. shots or shots-content)")
     data = result.to_dict()
     cuts = [c.start for c in shots.cuts]
     pairs = [(float(s["start"]), float(s["end"])) for s in data["segments"]]
@@ -133,5 +175,5 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-__all__ = ["FrameResult", "frame_result", "run_detectors", "run_plugins", "snap_result",
+__all__ = ["FrameResult", "frame_result", "is_shot_detector", "run_detectors", "run_plugins", "snap_result",
            "StreamInfo"]

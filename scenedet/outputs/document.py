@@ -1,11 +1,17 @@
-"""The scene list every exporter reads: a run's result with frame numbers and timecodes.
+"""The one result model: a plugin's result with frame numbers and timecodes, and its JSON.
 
 A :class:`SceneList` is built from a fresh :class:`~scenedet.inference.pipeline.SceneResult`
-(:func:`from_result`) or from a saved ``scenedet run`` JSON (:func:`load_result`), so that
-``scenedet export`` converts a saved result without the models. Its :meth:`SceneList.to_dict`
-is the JSON ``scenedet run`` writes: today's keys (``video``, ``scene``, ``duration``,
-``segments`` with ``start``/``end``/``score``, ``scores``, ``model``, ``settings``) plus
-``frame_rate`` and, per segment, ``index``, frames and timecodes.
+(:func:`from_result`), from a detector's :class:`~scenedet.inference.framerun.FrameResult` or
+from a saved result document (:func:`from_dict`, :func:`load_result`), so that ``scenedet
+export`` converts a saved result without the models. Its :meth:`SceneList.to_dict` is the
+*result document* (:func:`document_of`; ``docs/outputs.md``, ``docs/result.schema.json``):
+``video``, ``scene``, ``kind``, ``duration``, ``start``, ``frame_rate``, ``segments`` (seconds,
+frames, timecodes, score, label), ``scores``, ``model``, ``settings``, ``damage``, and a
+detector's own keys (``time_grid``, ``fps``, ``n_frames``, ``first_frame``, ``cuts``).
+
+A file may hold one result document, a *run document* (``{"scenedet": "run", "results":
+[...]}``, several plugins' results) or the older plain list of results: :func:`load_documents`
+reads all three.
 """
 
 from __future__ import annotations
@@ -23,6 +29,12 @@ from scenedet.errors import UsageError
 from scenedet.files import read_input_text
 from scenedet.outputs.timecode import (CONSTANT, NOMINAL_AVERAGE, FrameRate, frames_to_timecode,
                                        seconds_to_frame)
+
+#: ``kind`` of a per-second scene's result and of a frame-level detector's.
+SCENE, DETECTOR = "scene", "detector"
+#: The keys :class:`SceneList` holds itself; any other key of a document is kept in ``extra``.
+_OWN_KEYS = ("video", "scene", "kind", "duration", "start", "frame_rate", "segments", "scores",
+             "model", "settings", "damage", "time_grid", "provenance")
 
 
 @attrs.frozen
@@ -65,7 +77,14 @@ class ExportScene:
 
 @attrs.frozen
 class SceneList:
-    """A film's scenes with their frame rate, and the per-second scores they were cut from."""
+    """A film's scenes with their frame rate, and the scores they were cut from.
+
+    ``time_grid``: ``"second"`` for a per-second scene (``scores``: one probability per second
+    from second ``start``), ``"frame"`` for a frame-level detector (``scores``: its per-frame
+    scores, one per frame decoded from ``extra["first_frame"]``, possibly none). ``extra``: the
+    document's other keys (a detector's ``fps``, ``n_frames``, ``cuts``...), written back as
+    they are.
+    """
 
     video: str
     scene: str
@@ -75,8 +94,10 @@ class SceneList:
     scores: tuple[float, ...] = ()
     model: str = ""
     settings: dict[str, Any] = attrs.field(factory=dict)
-    start: float = 0  # film second of scores[0] (a run over part of a film)
+    start: float = 0  # film time of scores[0] (a run over part of a film)
     damage: dict[str, Any] | None = None  # packets skipped in a damaged film (docs/reliability.md)
+    time_grid: str = "second"
+    extra: dict[str, Any] = attrs.field(factory=dict, eq=False)
     #: What scored it (model file, backbones' weights, ``test_pattern``), for a learned scene.
     provenance: dict[str, Any] | None = None
 
@@ -95,11 +116,20 @@ class SceneList:
         """The film's file name without folders (titles, clip names)."""
         return Path(self.video).name
 
+    @property
+    def kind(self) -> str:
+        """``"detector"`` for a frame-level detector's result, else ``"scene"``."""
+        return DETECTOR if self.time_grid == "frame" else SCENE
+
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The result document (``docs/outputs.md``, ``docs/result.schema.json``)."""
+        frames = self.time_grid == "frame"
+        out: dict[str, Any] = {
             "video": self.video,
             "scene": self.scene,
-            "duration": round(float(self.duration), 3),
+            "kind": self.kind,
+            **({"time_grid": "frame"} if frames else {}),
+            "duration": round(float(self.duration), 6 if frames else 3),
             "start": self.start,
             "frame_rate": self.frame_rate.to_dict(),
             "segments": [s.to_dict() for s in self.scenes],
@@ -109,14 +139,24 @@ class SceneList:
             **({"damage": self.damage} if self.damage else {}),
             **({"provenance": self.provenance} if self.provenance else {}),
         }
+        for key, value in self.extra.items():
+            out.setdefault(key, value)
+        return out
 
 
 def make_scenes(spans: Sequence[tuple[float, float, float | None]],
-                rate: FrameRate) -> tuple[ExportScene, ...]:
-    """``(start, end, score)`` spans in seconds -> numbered :class:`ExportScene` values."""
+                rate: FrameRate,
+                frames: Sequence[tuple[int, int] | None] | None = None) -> tuple[ExportScene, ...]:
+    """``(start, end, score)`` spans in seconds -> numbered :class:`ExportScene` values.
+
+    ``frames``: per span, its own ``(start_frame, end_frame)`` (a detector counted them) or
+    ``None``; spans without are numbered from their seconds at ``rate``.
+    """
     out = []
     for i, (start, end, score) in enumerate(spans, start=1):
-        first, stop = seconds_to_frame(start, rate), seconds_to_frame(end, rate)
+        own = frames[i - 1] if frames is not None else None
+        first, stop = own if own is not None else (seconds_to_frame(start, rate),
+                                                   seconds_to_frame(end, rate))
         out.append(ExportScene(index=i, start=start, end=end, score=score, start_frame=first,
                                end_frame=stop, start_timecode=frames_to_timecode(first, rate),
                                end_timecode=frames_to_timecode(stop, rate)))
@@ -185,7 +225,9 @@ def from_dict(data: Any, *, source: str = "<result>", rate: FrameRate | None = N
             raise UsageError(f"{source} records no frame rate and its film {video!r} is not "
                              "here: give the frame rate (fps)")
         rate = film_frame_rate(film)
+    grid = "frame" if data.get("time_grid") == "frame" or data.get("kind") == DETECTOR else "second"
     spans = []
+    own: list[tuple[int, int] | None] = []
     for i, seg in enumerate(data["segments"]):
         try:
             start, end = float(seg["start"]), float(seg["end"])
@@ -196,7 +238,11 @@ def from_dict(data: Any, *, source: str = "<result>", rate: FrameRate | None = N
         if not 0 <= start < end:
             raise UsageError(f"{source}: segments[{i}] has start {start} and end {end}")
         spans.append((start, end, score))
-    scenes = make_scenes(spans, rate)
+        first, stop = seg.get("start_frame"), seg.get("end_frame")
+        counted = grid == "frame" and all(isinstance(f, int) and not isinstance(f, bool)
+                                          and f >= 0 for f in (first, stop))
+        own.append((first, stop) if counted else None)  # a detector's own frame numbers
+    scenes = make_scenes(spans, rate, own)
     known = {"start", "end", "score", "index", "start_frame", "end_frame", "start_timecode",
              "end_timecode"}
     for scene, seg in zip(scenes, data["segments"]):
@@ -204,14 +250,16 @@ def from_dict(data: Any, *, source: str = "<result>", rate: FrameRate | None = N
     scores = data.get("scores") or []
     duration = data.get("duration")
     if not isinstance(duration, (int, float)):
-        duration = max([e for _, e, _ in spans] + [len(scores)] + [0])
+        duration = max([e for _, e, _ in spans] + [len(scores) if grid == "second" else 0] + [0])
     return SceneList(video=video, scene=str(data.get("scene", "scene")), duration=float(duration),
                      frame_rate=rate, scenes=scenes,
                      scores=tuple(float(x) for x in scores if isinstance(x, (int, float))),
                      model=str(data.get("model", "")), settings=dict(data.get("settings") or {}),
                      start=data.get("start") or 0, damage=data.get("damage") or None,
                      provenance=data.get("provenance") if isinstance(data.get("provenance"), dict)
-                     else None)
+                     else None,
+                     time_grid=grid,
+                     extra={k: copy.deepcopy(v) for k, v in data.items() if k not in _OWN_KEYS})
 
 
 def document_of(result: Any, rate: FrameRate | None = None) -> dict[str, Any]:
@@ -222,24 +270,61 @@ def document_of(result: Any, rate: FrameRate | None = None) -> dict[str, Any]:
     scene's). The document is :meth:`SceneList.to_dict` (segments with seconds, frames, SMPTE
     timecodes, score; scores; settings; model; damage) plus ``kind`` (``"scene"`` or
     ``"detector"``), ``frame_rate`` and whatever else the plugin's own JSON holds (a detector's
-    ``n_frames``, ``fps``, ``cuts``; a segment's ``label``). A detector's frame numbers are its
-    own (it counted the frames); a scene's follow from its seconds at the film's rate.
+    ``n_frames``, ``fps``, ``cuts``, per-frame ``scores``; a segment's ``label``). A detector's
+    frame numbers are its own (it counted the frames); a scene's follow from its seconds at the
+    film's rate. ``rate`` (else the document's ``frame_rate``, else the film's, probed).
     """
     data = copy.deepcopy(result) if isinstance(result, dict) else result.to_dict()
     if rate is None and data.get("frame_rate") is None:
         rate = film_frame_rate(data.get("video", ""))
-    scenes = from_dict(data, source=str(data.get("scene", "result")), rate=rate)
-    doc = scenes.to_dict()
-    frames = data.get("time_grid") == "frame"
-    for seg_doc, seg in zip(doc["segments"], data["segments"]):
-        if frames and seg.get("start_frame") is not None and seg.get("end_frame") is not None:
-            seg_doc["start_frame"], seg_doc["end_frame"] = seg["start_frame"], seg["end_frame"]
-            seg_doc["start_timecode"] = frames_to_timecode(seg["start_frame"], scenes.frame_rate)
-            seg_doc["end_timecode"] = frames_to_timecode(seg["end_frame"], scenes.frame_rate)
-    for key, value in data.items():
-        doc.setdefault(key, value)
-    doc["kind"] = "detector" if frames else "scene"
-    return doc
+    return from_dict(data, source=str(data.get("scene", "result")), rate=rate).to_dict()
+
+
+#: The forms a result file takes: one result document, a run document, a plain list of results.
+RESULT, RUN, LIST = "result", "run", "list"
+
+
+def documents_in(data: Any, *, source: str = "<result>") -> tuple[str, list[dict[str, Any]]]:
+    """The form of a parsed result file and its result documents, in order.
+
+    A run document (``{"results": [...]}``) gives its results, the old list form its items, a
+    single result document itself. Each must be an object with a ``"segments"`` list; anything
+    else is a one-line :class:`UsageError` naming ``source``.
+    """
+    if isinstance(data, dict) and isinstance(data.get("results"), list):
+        form, items = RUN, data["results"]
+    elif isinstance(data, list):
+        form, items = LIST, data
+    else:
+        form, items = RESULT, [data]
+    for i, item in enumerate(items):
+        where = source if form == RESULT else f"{source}: {'results' if form == RUN else 'item'}[{i}]"
+        if not isinstance(item, dict) or not isinstance(item.get("segments"), list):
+            raise UsageError(f"{where}: not a `scenedet run` result (no \"segments\" list)")
+    if not items:
+        raise UsageError(f"{source}: holds no result")
+    return form, list(items)
+
+
+def read_document(path: str | Path) -> Any:
+    """The parsed JSON of a result file (``-``: standard input); one-line errors."""
+    import sys
+
+    if str(path) == "-":
+        text, where = sys.stdin.read(), "<stdin>"
+    else:
+        text, where = read_input_text(Path(path), what="result file"), str(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{where}: invalid JSON at line {exc.lineno}, column {exc.colno}: "
+                         f"{exc.msg}") from None
+
+
+def load_documents(path: str | Path) -> list[dict[str, Any]]:
+    """Every result document in the file at ``path``: a single result document, a run
+    document's ``results`` or the old list of results (see :func:`documents_in`)."""
+    return documents_in(read_document(path), source=str(path))[1]
 
 
 def load_result(path: str | Path, *, rate: FrameRate | None = None) -> SceneList:

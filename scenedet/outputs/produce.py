@@ -136,16 +136,19 @@ def produce(scenes: SceneList, plan: OutputPlan, *, progress: bool | None = None
     annotations = (annotated_spans(plan.annotations, scenes.video)
                    if plan.annotations is not None else None)
     label_threshold = float(scenes.settings.get("label_threshold", 0.5) or 0.5)
+    # the timeline draws per-second probabilities; a detector's per-frame scores are no such
+    # curve (its segments and their scores are drawn instead)
+    drawn = scenes if scenes.time_grid == "second" else attrs.evolve(scenes, scores=())
     if plan.plot is not None:
         from scenedet.outputs.plot import scene_list_options, write_plot
 
         written.append(write_plot(plan.plot, label_threshold=label_threshold,
-                                  annotations=annotations, **scene_list_options(scenes)))
+                                  annotations=annotations, **scene_list_options(drawn)))
         say(f"timeline plot -> {plan.plot}")
     if plan.report is not None:
         from scenedet.outputs.report import write_report
 
-        written.append(write_report(scenes, plan.report, label_threshold=label_threshold,
+        written.append(write_report(drawn, plan.report, label_threshold=label_threshold,
                                     annotations=annotations))
         say(f"HTML report -> {plan.report}")
     for path in plan.outputs:

@@ -6,7 +6,7 @@ format its suffix names, exactly as a per-second scene's run does. Several plugi
 * a path with ``{scene}`` in it is a template: one file per plugin, ``{scene}`` replaced by the
   plugin's name as given (``film.{scene}.edl`` -> ``film.kissing.edl``, ``film.shots.edl``);
 * a plain JSON path (``.json``, or no suffix: ``-``, ``/dev/stdout``, a FIFO) gets ONE combined
-  JSON, the list of the results in the order given;
+  JSON, a run document of the results in the order given (``{"results": [...]}``);
 * any other plain path (``film.edl`` with two plugins) is ambiguous: refused
   (:class:`~scenedet.errors.UsageError`) before anything is decoded, as are two outputs that
   land on the same file.

@@ -307,6 +307,21 @@ class DetectorSpec:
     converts and checks them before the factory is called. With none declared, keys are passed
     through as typed. The factory receives ``device=`` and ``batch_size=`` only when its
     signature names them: those are the run's offers, never declared options.
+
+    The result model (``docs/outputs.md``), two optional fields:
+
+    * ``shots``: the detector's segments are shots, so each one's start but the first is a cut
+      (its result lists ``cuts``; ``scenedet evaluate --annotations cuts.csv`` scores it). Other
+      detectors (black, silence, flicker) find intervals, not cuts.
+    * ``resegment``: re-cuts a saved result without the film. A detector that keeps per-frame
+      scores (an attribute ``scores`` after ``finish()``: a 1-D float array, one per frame
+      decoded, written into its result) may give ``resegment(scores, *, fps, duration,
+      **options) -> list[FrameSegment]``: the segments ``finish()`` would have returned for
+      these scores with these options (share one function with ``finish()``). ``scores[0]`` is
+      the first frame decoded, ``fps`` the exact frame rate (a ``Fraction``), ``duration`` the
+      seconds decoded; segments count frames and seconds from the first frame decoded, as
+      ``finish()``'s do, and the host moves both to film time. ``options``: the run's recorded
+      settings the function names, then the caller's. ``scenedet segment`` calls it.
     """
 
     name: str = _name_field()
@@ -317,6 +332,10 @@ class DetectorSpec:
     summary: str = _summary_field()
     aliases: tuple[str, ...] = _aliases_field()
     options: tuple[OptionSpec, ...] = _options_field()
+    # -- the result model (docs/outputs.md) --
+    shots: bool = attrs.field(default=False, validator=_flag)
+    resegment: Callable[..., Any] | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_callable))
 
     kind = "detector"
 

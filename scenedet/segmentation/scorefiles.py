@@ -57,6 +57,11 @@ def load_scores_and_settings(source: str | os.PathLike[str] | IO[str]) -> tuple[
     return _load_lines(label, text), {}
 
 
+def read_text(source: str | os.PathLike[str] | IO[str]) -> tuple[str, str]:
+    """``(label, text)`` of a path, ``"-"`` (stdin) or an open text file; one-line errors."""
+    return _read_text(source)
+
+
 def _read_text(source: str | os.PathLike[str] | IO[str]) -> tuple[str, str]:
     if hasattr(source, "read"):
         return getattr(source, "name", "<stream>"), source.read()  # type: ignore[union-attr]

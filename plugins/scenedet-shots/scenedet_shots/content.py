@@ -15,17 +15,26 @@ before the first picture of ``Megamind.avi``). Two hard negatives are checked ex
   ``dark_level``) that ends in picture again is a cut, placed at the run's middle.
 
 Dissolves without black in between are mostly missed: that is what TransNetV2 is for.
+
+The per-frame changes (rounded to 6 decimals, as the result keeps them) are the detector's
+``scores``; :func:`content_shots` cuts them, both in :meth:`ContentDetector.finish` and in
+:func:`resegment` (``scenedet segment -O threshold=2.5`` on a saved result). Flashes and fades
+are judged on the pictures: the result records which frames were flashes and where the dark runs
+lie (``settings["judged"]``), so ``threshold``, ``window`` and ``min_shot`` re-cut exactly,
+while ``min_change``, ``flash_frames`` and ``dark_level`` stay the run's.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
 
-from scenedet.plugin import FrameBatch, UsageError
-from scenedet_shots.shotlist import FrameClock, shots_from_cuts, true_runs
+from scenedet.plugin import FrameBatch, FrameSegment, UsageError
+from scenedet_shots.shotlist import (FrameClock, nominal_times, recut_duration, rounded_scores,
+                                     shots_from_cuts, true_runs)
 
 SIZE = (64, 36)
 
@@ -55,22 +64,20 @@ class ContentDetector:
 
     def __init__(self, *, threshold: float = 3.0, min_change: float = 12.0, window: int = 2,
                  min_shot: int = 12, flash_frames: int = 4, dark_level: float = 16.0) -> None:
-        if threshold <= 0 or min_change < 0 or window < 1 or min_shot < 1 or flash_frames < 0:
-            raise UsageError("content detector: threshold > 0, min_change >= 0, window >= 1, "
-                             "min_shot >= 1 and flash_frames >= 0")
+        check_options(threshold, min_change, window, min_shot, flash_frames)
         self.threshold, self.min_change = float(threshold), float(min_change)
         self.window, self.min_shot = int(window), int(min_shot)
         self.flash_frames, self.dark_level = int(flash_frames), float(dark_level)
-        self.settings = {"detector": "content", "threshold": self.threshold,
-                         "min_change": self.min_change, "window": self.window,
-                         "min_shot": self.min_shot, "flash_frames": self.flash_frames,
-                         "dark_level": self.dark_level}
+        self.settings: dict[str, Any] = {
+            "detector": "content", "threshold": self.threshold, "min_change": self.min_change,
+            "window": self.window, "min_shot": self.min_shot, "flash_frames": self.flash_frames,
+            "dark_level": self.dark_level}
         self._lag = max(self.window, self.flash_frames)
         self._hsv: deque[tuple[int, np.ndarray]] = deque(maxlen=self._lag + self.flash_frames + 3)
         self._scores: list[float] = []
         self._brightness: list[float] = []
-        self._cuts: list[tuple[int, float]] = []
-        self._next = 1  # next frame to decide on
+        self._flashes: list[int] = []  # frames changing by min_change that are flashes
+        self._next = 1  # next frame to judge
         self._clock = FrameClock()
         self._n = 0
 
@@ -87,7 +94,7 @@ class ContentDetector:
                                  pictures[:-1]])
         d = np.abs(pictures - before)
         d[..., 0] = np.minimum(d[..., 0], 180.0 - d[..., 0])
-        scores = d.mean(axis=(1, 2, 3)).tolist()
+        scores = rounded_scores(d.mean(axis=(1, 2, 3))).tolist()  # what the result keeps
         brightness = pictures[..., 2].mean(axis=(1, 2)).tolist()
         for k, picture in enumerate(pictures):
             self._scores.append(scores[k] if self._n else 0.0)
@@ -95,8 +102,13 @@ class ContentDetector:
             self._hsv.append((self._n, picture))
             self._n += 1
             while self._next + self._lag < self._n:
-                self._decide(self._next)
+                self._judge(self._next)
                 self._next += 1
+
+    @property
+    def scores(self) -> np.ndarray:
+        """The per-frame changes the result keeps (frame 0: 0)."""
+        return np.asarray(self._scores, dtype=np.float64)
 
     def _frame(self, index: int) -> np.ndarray | None:
         for i, picture in self._hsv:
@@ -104,20 +116,11 @@ class ContentDetector:
                 return picture
         return None
 
-    def _decide(self, i: int) -> None:
-        scores = self._scores
-        score = scores[i]
-        if score < self.min_change:
-            return
-        lo, hi = max(1, i - self.window), min(self._n, i + self.window + 1)
-        around = [scores[k] for k in range(lo, hi) if k != i]
-        mean = sum(around) / len(around) if around else 0.0
-        ratio = score / max(mean, 1e-6)
-        if ratio < self.threshold or self._is_flash(i):
-            return
-        if i - (self._cuts[-1][0] if self._cuts else 0) < self.min_shot:
-            return  # the film's first frame bounds the first shot as a cut would
-        self._cuts.append((i, min(1.0, ratio / (ratio + self.threshold))))
+    def _judge(self, i: int) -> None:
+        """Whether frame ``i``, if it changes enough to be a cut, is a flash (while its
+        neighbours' pictures are still held); the cut itself is decided in :func:`content_cuts`."""
+        if self._scores[i] >= self.min_change and self._is_flash(i):
+            self._flashes.append(i)
 
     def _is_flash(self, i: int) -> bool:
         """Whether some frame up to ``flash_frames`` after ``i`` looks like one just before it."""
@@ -134,21 +137,119 @@ class ContentDetector:
                     return True
         return False
 
-    def _fade_cuts(self) -> list[tuple[tuple[int, int], float]]:
-        """Each dark run ``(first, last)`` with picture on both sides, and its confidence."""
+    def _dark_runs(self) -> list[tuple[int, int]]:
+        """Each dark run ``(first, last)`` with picture on both sides (a fade through black)."""
         dark = np.asarray(self._brightness) < self.dark_level
         n = len(dark)
-        return [((i, j), 0.6) for i, j in true_runs(dark) if i > 0 and j + 1 < n]
+        return [(i, j) for i, j in true_runs(dark) if i > 0 and j + 1 < n]
 
     def finish(self, info: Any) -> list:
         while self._next < self._n:
-            self._decide(self._next)
+            self._judge(self._next)
             self._next += 1
-        cuts = list(self._cuts)
-        for (first, last), conf in self._fade_cuts():
-            at = (first + last + 1) // 2
-            if at >= self.min_shot and all(not first - self.min_shot <= c <= last + self.min_shot
-                                           for c, _ in self._cuts):
-                cuts.append((at, conf))
-        cuts.sort()
-        return shots_from_cuts(cuts, self._clock.times(), self._n, info.duration)
+        dark = self._dark_runs()
+        self.settings["judged"] = {"min_change": self.min_change,
+                                   "flash_frames": self.flash_frames,
+                                   "dark_level": self.dark_level, "flashes": list(self._flashes),
+                                   "dark_runs": [list(r) for r in dark]}
+        return content_shots(self.scores, self._clock.times(), info.duration,
+                             threshold=self.threshold, min_change=self.min_change,
+                             window=self.window, min_shot=self.min_shot,
+                             flashes=self._flashes, dark_runs=dark)
+
+
+FADE_CONFIDENCE = 0.6
+
+
+def check_options(threshold: Any, min_change: Any, window: Any, min_shot: Any,
+                  flash_frames: Any) -> None:
+    """One-line :class:`UsageError` for options the detector cannot work with."""
+    try:
+        ok = (float(threshold) > 0 and float(min_change) >= 0 and int(window) >= 1
+              and int(min_shot) >= 1 and int(flash_frames) >= 0
+              and all(int(v) == float(v) for v in (window, min_shot, flash_frames)))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise UsageError("content detector: threshold > 0, min_change >= 0, and whole numbers "
+                         "window >= 1, min_shot >= 1 and flash_frames >= 0")
+
+
+def content_cuts(scores: Sequence[float], *, threshold: float, min_change: float, window: int,
+                 min_shot: int, flashes: Collection[int] = (),
+                 dark_runs: Sequence[Sequence[int]] = ()) -> list[tuple[int, float]]:
+    """``(frame, confidence)`` of each cut of per-frame changes ``scores`` (frame 0: none).
+
+    A frame is a cut when its change is at least ``min_change`` and ``threshold`` times the
+    mean change of the ``window`` frames on each side, it is not one of ``flashes``, and it lies
+    ``min_shot`` frames after the previous cut (the film's first frame bounds the first shot, as
+    PySceneDetect's ``min_scene_len``); then each of ``dark_runs`` (``(first, last)``) with no
+    cut within ``min_shot`` frames is a fade, cut at its middle (``min_shot`` frames in at least).
+    """
+    values = [float(x) for x in scores]
+    n = len(values)
+    flashed = {int(f) for f in flashes}
+    found: list[tuple[int, float]] = []
+    for i in range(1, n):
+        score = values[i]
+        if score < min_change:
+            continue
+        lo, hi = max(1, i - window), min(n, i + window + 1)
+        around = [values[k] for k in range(lo, hi) if k != i]
+        mean = sum(around) / len(around) if around else 0.0
+        ratio = score / max(mean, 1e-6)
+        if ratio < threshold or i in flashed:
+            continue
+        if i - (found[-1][0] if found else 0) < min_shot:
+            continue  # the film's first frame bounds the first shot as a cut would
+        found.append((i, min(1.0, ratio / (ratio + threshold))))
+    cuts = list(found)
+    for first, last in dark_runs:
+        at = (int(first) + int(last) + 1) // 2
+        if at >= min_shot and all(not first - min_shot <= c <= last + min_shot for c, _ in found):
+            cuts.append((at, FADE_CONFIDENCE))
+    cuts.sort()
+    return cuts
+
+
+def content_shots(scores: Sequence[float], times: np.ndarray, duration: float, *,
+                  threshold: float, min_change: float, window: int, min_shot: int,
+                  flashes: Collection[int] = (),
+                  dark_runs: Sequence[Sequence[int]] = ()) -> list[FrameSegment]:
+    """The shots of per-frame changes (frame ``k`` at ``times[k]``, the last ending at
+    ``duration``): what :meth:`ContentDetector.finish` returns and :func:`resegment` re-cuts."""
+    cuts = content_cuts(scores, threshold=threshold, min_change=min_change, window=window,
+                        min_shot=min_shot, flashes=flashes, dark_runs=dark_runs)
+    return shots_from_cuts(cuts, times, len(scores), duration)
+
+
+#: The options a re-cut cannot change: they were judged on the pictures.
+JUDGED = ("min_change", "flash_frames", "dark_level")
+
+
+def resegment(scores: Any, *, fps: Any, duration: float | None = None, threshold: float = 3.0,
+              min_change: float = 12.0, window: int = 2, min_shot: int = 12,
+              flash_frames: int = 4, dark_level: float = 16.0,
+              judged: dict[str, Any] | None = None) -> list[FrameSegment]:
+    """Re-cut a saved ``shots-content`` result's per-frame changes (``DetectorSpec.resegment``):
+    the shots :meth:`ContentDetector.finish` returns for them with these options.
+
+    ``judged``: what the run judged on the pictures (its ``settings["judged"]``): the flash
+    frames and the dark runs, with the ``min_change``, ``flash_frames`` and ``dark_level`` they
+    were judged at; those three cannot change in a re-cut (one-line :class:`UsageError`).
+    """
+    check_options(threshold, min_change, window, min_shot, flash_frames)
+    judged = dict(judged or {})
+    given = {"min_change": float(min_change), "flash_frames": int(flash_frames),
+             "dark_level": float(dark_level)}
+    for key in JUDGED:
+        if key in judged and float(judged[key]) != float(given[key]):
+            raise UsageError(f"shots-content: {key} was judged on the pictures at "
+                             f"{judged[key]}; a re-cut keeps it (rerun `scenedet run -p "
+                             f"shots-content -O {key}={given[key]}` to change it)")
+    values = rounded_scores(scores)
+    return content_shots(values, nominal_times(len(values), fps),
+                         recut_duration(len(values), fps, duration), threshold=float(threshold),
+                         min_change=float(min_change), window=int(window),
+                         min_shot=int(min_shot), flashes=judged.get("flashes") or (),
+                         dark_runs=judged.get("dark_runs") or ())

@@ -1,8 +1,10 @@
-"""From cut frames to shots: the segments both detectors return."""
+"""From cut frames to shots: the segments both detectors return, from a run or a re-cut."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +32,26 @@ def shots_from_cuts(cuts: Sequence[tuple[int, float]], times: np.ndarray, n_fram
                                 end=float(times[end]) if end < n_frames else float(duration),
                                 start_frame=start, end_frame=end, score=score))
     return out
+
+
+def nominal_times(n_frames: int, fps: Any) -> np.ndarray:
+    """Seconds of frames ``0 .. n_frames - 1`` at ``fps`` (exact: ``Fraction(fps)``), each the
+    float nearest ``k / fps``, which is the time a constant-rate film's own timestamps give."""
+    rate = Fraction(fps)
+    if rate <= 0:
+        raise ValueError(f"fps must be positive, got {fps!r}")
+    return np.arange(int(n_frames), dtype=np.int64) * rate.denominator / rate.numerator
+
+
+def rounded_scores(values: Any) -> np.ndarray:
+    """Per-frame scores as the result keeps them (float64, rounded to 6 decimals): a detector
+    cuts from these, so re-cutting the saved file gives exactly its segments."""
+    return np.round(np.asarray(values, dtype=np.float64).reshape(-1), 6)
+
+
+def recut_duration(n_frames: int, fps: Any, duration: float | None) -> float:
+    """``duration`` or, when not known, ``n_frames`` frames at ``fps``."""
+    return float(duration) if duration is not None else float(Fraction(int(n_frames)) / Fraction(fps))
 
 
 class FrameClock:

@@ -13,6 +13,12 @@ pass); only the window in progress is held, plus one float per frame.
 One step is ours: a weak transition (peak probability under ``flash_confidence``) that has the
 shape of a camera flash is dropped (:mod:`scenedet_shots.flashes`); ``flash_confidence=0``
 switches that off and gives the network's own output.
+
+The per-frame probabilities (rounded to 6 decimals, as the result keeps them) are the detector's
+``scores``; :func:`shots_from_probabilities` cuts them into shots, both in :meth:`TransNetDetector.
+finish` and in :func:`resegment` (``scenedet segment -O threshold=0.3`` on a saved result). The
+flashes were judged on the pictures: the result records them (``settings["judged"]``) and a
+re-cut drops a run of transition frames only when it lies inside one of them.
 """
 
 from __future__ import annotations
@@ -23,9 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from scenedet.plugin import FrameBatch, UsageError, WeightsError
+from scenedet.plugin import FrameBatch, FrameSegment, UsageError, WeightsError
 from scenedet_shots.flashes import FlashGuard
-from scenedet_shots.shotlist import FrameClock, shots_from_cuts, true_runs
+from scenedet_shots.shotlist import (FrameClock, nominal_times, recut_duration, rounded_scores,
+                                     shots_from_cuts, true_runs)
 
 SIZE = (48, 27)
 WINDOW, STEP, CONTEXT = 100, 50, 25
@@ -85,23 +92,21 @@ class TransNetDetector:
     ``threshold``: a frame whose transition probability exceeds it belongs to a transition (0.5,
     the reference's). ``batch_size``: windows of 100 frames per forward pass.
     ``flash_confidence``: transitions whose peak probability is below it are checked for the
-    shape of a flash and dropped if they have it (0 keeps every transition).
+    shape of a flash and dropped if they have it (0 keeps every transition). ``min_shot``: a cut
+    fewer than this many frames after the previous one is dropped (1: none is).
     """
 
     def __init__(self, *, threshold: float = 0.5, device: str = "cpu", batch_size: int = 8,
-                 flash_confidence: float = 0.9, network: Any = None) -> None:
-        if not 0 < float(threshold) < 1:
-            raise UsageError(f"threshold must be in (0, 1), got {threshold}")
+                 flash_confidence: float = 0.9, min_shot: int = 1, network: Any = None) -> None:
+        self.threshold, self.flash_confidence, self.min_shot = check_options(
+            threshold, flash_confidence, min_shot)
         if int(batch_size) < 1:
             raise UsageError(f"batch_size must be at least 1, got {batch_size}")
-        if not 0 <= float(flash_confidence) <= 1:
-            raise UsageError(f"flash_confidence must be in [0, 1], got {flash_confidence}")
-        self.threshold = float(threshold)
         self.batch_size = int(batch_size)
-        self.flash_confidence = float(flash_confidence)
         self.net = network if network is not None else load_network(device)
-        self.settings = {"detector": "transnetv2", "threshold": self.threshold,
-                         "flash_confidence": self.flash_confidence}
+        self.settings: dict[str, Any] = {
+            "detector": "transnetv2", "threshold": self.threshold,
+            "flash_confidence": self.flash_confidence, "min_shot": self.min_shot}
         # frames the probabilities may lag behind (a batch of windows), plus room around a run
         self._guard = FlashGuard(keep=self.batch_size * STEP + WINDOW + 50)
         self._flashes: list[tuple[int, int]] = []  # runs judged flashes
@@ -145,6 +150,7 @@ class TransNetDetector:
         with torch.inference_mode():
             single, _many = self.net(x)
             probs = torch.sigmoid(single[:, CONTEXT:CONTEXT + STEP, 0]).float().cpu().numpy()
+        probs = rounded_scores(probs).reshape(len(self._windows), STEP)  # what the result keeps
         self._probs.extend(probs)
         self._pending.extend(probs)
         self._windows = []
@@ -169,8 +175,13 @@ class TransNetDetector:
         self._scan += done
 
     def probabilities(self) -> np.ndarray:
-        """Per-frame transition probability (after :meth:`finish`)."""
-        return np.concatenate(self._probs)[:self._n] if self._probs else np.zeros(0, np.float32)
+        """Per-frame transition probability, rounded to 6 decimals (after :meth:`finish`)."""
+        return np.concatenate(self._probs)[:self._n] if self._probs else np.zeros(0)
+
+    @property
+    def scores(self) -> np.ndarray:
+        """The per-frame scores the result keeps: :meth:`probabilities`."""
+        return self.probabilities()
 
     def finish(self, info: Any) -> list:
         if self._buffer is not None:
@@ -182,30 +193,90 @@ class TransNetDetector:
         self._judge_runs(final=True)
         probs = self.probabilities()
         self._buffer = None
-        return shots_from_cuts(cuts_from_probabilities(probs, self.threshold, drop=self._flashes),
-                               self._clock.times(), self._n, info.duration)
+        self.settings["judged"] = {"threshold": self.threshold,
+                                   "flashes": [list(run) for run in self._flashes]}
+        return shots_from_probabilities(probs, self._clock.times(), info.duration,
+                                        threshold=self.threshold,
+                                        flash_confidence=self.flash_confidence,
+                                        min_shot=self.min_shot, flashes=self._flashes)
 
     def flashes(self) -> list[tuple[int, int]]:
         """The runs of transition frames dropped as flashes, ``(first, last)`` (after finish)."""
         return list(self._flashes)
 
 
+def check_options(threshold: Any, flash_confidence: Any, min_shot: Any) -> tuple[float, float, int]:
+    """The cutting options, checked (one-line :class:`UsageError`)."""
+    try:
+        threshold, flash_confidence = float(threshold), float(flash_confidence)
+        whole = int(min_shot) == float(min_shot)
+    except (TypeError, ValueError):
+        raise UsageError(f"threshold and flash_confidence must be numbers and min_shot a whole "
+                         f"number, got {threshold!r}, {flash_confidence!r}, {min_shot!r}") from None
+    if not 0 < threshold < 1:
+        raise UsageError(f"threshold must be in (0, 1), got {threshold}")
+    if not 0 <= flash_confidence <= 1:
+        raise UsageError(f"flash_confidence must be in [0, 1], got {flash_confidence}")
+    if not whole or int(min_shot) < 1:
+        raise UsageError(f"min_shot must be a whole number of frames >= 1, got {min_shot}")
+    return threshold, flash_confidence, int(min_shot)
+
+
 def cuts_from_probabilities(probs: np.ndarray, threshold: float,
-                            drop: Sequence[tuple[int, int]] = ()) -> list[tuple[int, float]]:
+                            drop: Sequence[tuple[int, int]] = (), *,
+                            flash_confidence: float | None = None,
+                            min_shot: int = 1) -> list[tuple[int, float]]:
     """``(frame, confidence)`` per transition: each run of frames above ``threshold``, but the
-    runs in ``drop`` (``(first, last)``, judged flashes).
+    flashes: the runs lying inside one of ``drop`` (``(first, last)``, judged flashes) whose peak
+    is under ``flash_confidence`` (``None``: whatever their peak).
 
     TransNetV2 marks the last frame of the outgoing shot; a run of several frames is a gradual
     transition. The cut is placed after the run's most probable frame (a hard cut: the first frame
-    of the new shot), the confidence is that frame's probability.
+    of the new shot), the confidence is that frame's probability. A cut fewer than ``min_shot``
+    frames after the previous one is dropped.
     """
     probs = np.asarray(probs)
-    cuts = []
-    dropped = set(drop)
+    cuts: list[tuple[int, float]] = []
+    flashes = sorted((int(a), int(b)) for a, b in drop)
     for i, j in true_runs(probs > threshold):
-        if (i, j) in dropped:
-            continue
         peak = i + int(np.argmax(probs[i:j + 1]))
-        if peak + 1 < len(probs):
-            cuts.append((peak + 1, float(probs[peak])))
+        weak = flash_confidence is None or float(probs[peak]) < flash_confidence
+        if weak and any(a <= i and j <= b for a, b in flashes):
+            continue
+        if peak + 1 >= len(probs):
+            continue
+        if cuts and peak + 1 - cuts[-1][0] < min_shot:
+            continue
+        cuts.append((peak + 1, float(probs[peak])))
     return cuts
+
+
+def shots_from_probabilities(probs: np.ndarray, times: np.ndarray, duration: float, *,
+                             threshold: float, flash_confidence: float, min_shot: int,
+                             flashes: Sequence[Sequence[int]] = ()) -> list[FrameSegment]:
+    """The shots of per-frame probabilities ``probs`` (frame ``k`` at ``times[k]`` seconds, the
+    last ending at ``duration``): what :meth:`TransNetDetector.finish` returns and
+    :func:`resegment` re-cuts. ``flashes``: the runs judged flashes on the pictures."""
+    cuts = cuts_from_probabilities(probs, threshold, [tuple(f) for f in flashes],
+                                   flash_confidence=flash_confidence, min_shot=min_shot)
+    return shots_from_cuts(cuts, times, len(probs), duration)
+
+
+def resegment(scores: Any, *, fps: Any, duration: float | None = None, threshold: float = 0.5,
+              flash_confidence: float = 0.9, min_shot: int = 1,
+              judged: dict[str, Any] | None = None) -> list[FrameSegment]:
+    """Re-cut a saved ``shots`` result's per-frame probabilities (``DetectorSpec.resegment``):
+    the shots :meth:`TransNetDetector.finish` returns for them with these options.
+
+    ``judged``: what the run judged on the pictures (its ``settings["judged"]``): the runs of
+    transition frames it dropped as flashes. The pictures are not here, so a re-cut drops a
+    run only when it lies inside one of those (at the run's threshold: exactly them); a new
+    run is kept, as a cut. ``flash_confidence=0`` gives the network's own output.
+    """
+    threshold, flash_confidence, min_shot = check_options(threshold, flash_confidence, min_shot)
+    probs = rounded_scores(scores)
+    flashes = (judged or {}).get("flashes") or []
+    return shots_from_probabilities(probs, nominal_times(len(probs), fps),
+                                    recut_duration(len(probs), fps, duration),
+                                    threshold=threshold, flash_confidence=flash_confidence,
+                                    min_shot=min_shot, flashes=flashes)

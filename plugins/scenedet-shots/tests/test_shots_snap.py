@@ -23,7 +23,7 @@ def _shots(cut_times, duration=20.0, fps=25.0):
     segs = [FrameSegment(start=a, end=b, start_frame=round(a * fps), end_frame=round(b * fps),
                          score=None if i == 0 else 0.9) for i, (a, b) in enumerate(zip(bounds, bounds[1:]))]
     return FrameResult(video="f.mp4", scene="shots", duration=duration, fps=fps,
-                       n_frames=round(duration * fps), segments=segs)
+                       n_frames=round(duration * fps), segments=segs, shots=True)
 
 
 def test_snap_result_moves_scene_bounds_to_cuts_and_keeps_the_originals():
@@ -59,7 +59,12 @@ def test_a_scene_and_a_detector_in_one_run_with_snapping(tmp_path):
                                       "--model", str(model), "-l", "1", "--snap-to",
                                       "shots-content", "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
-    kissing, shots = json.loads(out.read_text())
+    run = json.loads(out.read_text())
+    assert run["scenedet"] == "run"  # several plugins in one JSON: a run document
+    kissing, shots = run["results"]
+    again = CliRunner().invoke(cli, ["segment", str(out)])  # re-cut as recorded: the same
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout) == run
     assert kissing["scene"] == "kissing" and shots["scene"] == "shots-content"
     assert kissing["settings"]["snap_to"]["detector"] == "shots-content"
     found = [c["frame"] for c in shots["cuts"]]
