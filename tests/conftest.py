@@ -24,6 +24,20 @@ def _only_the_projects_plugins(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture
+def reference_detectors(monkeypatch):
+    """The project's own detectors too (``shots``, ``cues``...), for a module that runs them:
+    ``pytestmark = pytest.mark.usefixtures("reference_detectors")``."""
+    from scenedet.plugin._host import reset_host
+
+    from plugin_helpers import WITH_DETECTORS
+
+    monkeypatch.setenv("SCENEDET_PLUGINS", WITH_DETECTORS)
+    reset_host(None)
+    yield
+    reset_host(None)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_homes(tmp_path_factory, monkeypatch):
     """No test reads or writes the user's model/weight caches, and nothing is downloaded."""

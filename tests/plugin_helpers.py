@@ -10,6 +10,9 @@ from typing import Any
 from scenedet.plugin import hookimpl
 from scenedet.plugin._host import PluginHost, get_host, reset_host
 
+#: The project's plugins with its own detectors (the ``reference_detectors`` fixture's).
+WITH_DETECTORS = "scenedet,scenedet-kissing,scenedet-shots,scenedet-cues"
+
 
 @contextlib.contextmanager
 def plugin_with(*, detectors: Sequence[Any] = (), exporters: Sequence[Any] = (),

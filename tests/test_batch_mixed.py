@@ -4,7 +4,13 @@ films, per-plugin outputs, damage and failures said, films with no scenes done, 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from batch_helpers import GOOD, batch_cli, lib, model  # noqa: F401
@@ -13,14 +19,7 @@ from test_bad_inputs import packets_of, write_film, zero_packets
 from scenedet.batch.state import iter_summary
 
 
-@pytest.fixture(autouse=True)
-def _with_the_reference_detectors(monkeypatch):
-    from scenedet.plugin._host import reset_host
-
-    monkeypatch.setenv("SCENEDET_PLUGINS", "scenedet,scenedet-kissing,scenedet-shots,scenedet-cues")
-    reset_host(None)
-    yield
-    reset_host(None)
+pytestmark = pytest.mark.usefixtures("reference_detectors")
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +70,57 @@ def test_scenes_and_detectors_over_a_library_say_damage_and_failures_and_resume(
     changed = batch_cli("-p", "shots-content", library, "-o", out, "-m", model, "--stills",
                         "--format", ".edl", "-n")
     assert "scored with other settings (options)" in changed.stderr
+
+
+MEGAMIND = Path("/usr/share/doc/opencv-doc/examples/data/Megamind.avi")
+
+
+@pytest.mark.slow
+def test_shots_and_cues_over_real_and_corrupt_films_resume_after_ctrl_c(library, tmp_path):
+    """The issue's real case: `batch -p shots -p cues` over a folder with a damaged and a broken
+    film (and Debian's Megamind.avi, with its bad AC3 packet, when installed), interrupted with
+    Ctrl-C after its first film and run again: it resumes, and lists damage and failures."""
+    films = tmp_path / "films"
+    shutil.copytree(library, films)
+    if MEGAMIND.exists():
+        shutil.copy(MEGAMIND, films / "Megamind.avi")
+    out = tmp_path / "out"
+    env = {**os.environ, "SCENEDET_PLUGINS": "scenedet,scenedet-shots,scenedet-cues"}
+    cmd = [sys.executable, "-m", "scenedet", "batch", "-p", "shots", "-p", "cues", str(films),
+           "-o", str(out), "--threads", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
+    try:
+        deadline = time.monotonic() + 180
+        while not (out / "summary.jsonl").exists() or not (out / "summary.jsonl").read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and "rerun the same command to resume" in err, err
+    assert "Traceback" not in err
+    first = {r["name"] for r in iter_summary(out / "summary.jsonl")}
+    resumed = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert resumed.returncode == 1, resumed.stderr  # broken.mp4 fails, every other film is done
+    n_films = len(list(films.iterdir()))
+    assert "already done" in resumed.stderr and "Traceback" not in resumed.stderr
+    records = {r["name"]: r for r in iter_summary(out / "summary.jsonl")}
+    assert len(records) == n_films and first <= set(records)
+    done = [r for r in records.values() if r["status"] == "done"]
+    assert len(done) == n_films - 1
+    (hurt,) = [r for r in done if r["path"].endswith("damaged.mp4")]
+    assert "3 damaged audio packet(s)" in hurt["damage"]  # in its summary line, always
+    damaged = [line for line in resumed.stderr.splitlines() if line.startswith("damaged: ")]
+    for record in done:  # and on the console of the run that did it
+        if record["name"] not in first and record.get("damage"):
+            assert any(record["path"] in line for line in damaged), resumed.stderr
+    if MEGAMIND.exists():
+        (mega,) = [r for r in done if r["path"].endswith("Megamind.avi")]
+        assert "1 damaged audio packet(s)" in mega["damage"]
+    for record in done:
+        data = json.loads((out / record["output"]).read_text())
+        assert [r["scene"] for r in data["results"]] == ["shots", "cues"]
+        assert data["results"][0]["segments"] and "cuts" in data["results"][0]

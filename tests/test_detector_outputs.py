@@ -27,14 +27,7 @@ from scenedet.media.frames import AudioChunk, FrameBatch, MediaStream
 from scenedet.synth.shots import plan_shot_film, render_shot_film
 
 
-@pytest.fixture(autouse=True)
-def _with_detectors(monkeypatch):
-    from scenedet.plugin._host import reset_host
-
-    monkeypatch.setenv("SCENEDET_PLUGINS", "scenedet,scenedet-kissing,scenedet-shots,scenedet-cues")
-    reset_host(None)
-    yield
-    reset_host(None)
+pytestmark = pytest.mark.usefixtures("reference_detectors")
 
 
 @pytest.fixture(scope="module")

@@ -13,15 +13,7 @@ from scenedet.engine.plan import plan_run
 from scenedet.errors import SettingError, UsageError
 
 
-@pytest.fixture(autouse=True)
-def _with_the_reference_detectors(monkeypatch):
-    """The project's own detectors too (tests/ run with the core and kissing by default)."""
-    from scenedet.plugin._host import reset_host
-
-    monkeypatch.setenv("SCENEDET_PLUGINS", "scenedet,scenedet-kissing,scenedet-shots,scenedet-cues")
-    reset_host(None)
-    yield
-    reset_host(None)
+pytestmark = pytest.mark.usefixtures("reference_detectors")
 
 
 @pytest.fixture(scope="module")

@@ -29,18 +29,12 @@ from scenedet.segmentation.documents import resegment_document, resegment_docume
 from scenedet.segmentation.segments import segment
 from scenedet.synth.shots import plan_shot_film, render_shot_film
 
-PLUGINS = "scenedet,scenedet-kissing,scenedet-shots,scenedet-cues"
+from plugin_helpers import WITH_DETECTORS as PLUGINS  # noqa: E402
+
 RATE = FrameRate(25)
 
 
-@pytest.fixture(autouse=True)
-def _with_detectors(monkeypatch):
-    from scenedet.plugin._host import reset_host
-
-    monkeypatch.setenv("SCENEDET_PLUGINS", PLUGINS)
-    reset_host(None)
-    yield
-    reset_host(None)
+pytestmark = pytest.mark.usefixtures("reference_detectors")
 
 
 @pytest.fixture(scope="module")
