@@ -92,7 +92,9 @@ def test_run_interrupted_mid_film_stops_cleanly(long_film, model_file, tmp_path,
     done = _interrupt(["run", "-p", "kissing", "-m", str(model_file), str(long_film), "-q",
                        "-o", str(out_dir / "r.json")], long_film, sig, extra_delay, tmp_path)
     assert done.returncode == code, done.stderr
-    assert done.stderr.strip().splitlines() == [line]
+    said = [s for s in done.stderr.strip().splitlines()
+            if "a test pattern, not a trained detector" not in s]  # the random model's warning
+    assert said == [line]
     assert not out_dir.exists() or list(out_dir.iterdir()) == []
 
 
