@@ -24,6 +24,8 @@ Conventions that hold across the SDK (see ``docs/plugin-guide.md``):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from scenedet.errors import (MediaError, ModelFileError, ScenedetError, UnknownComponentError,
                              UsageError, WeightsError, one_line)
 from scenedet.inference.preprocess import IMAGENET_MEAN, IMAGENET_STD, ImagePreprocess
@@ -48,7 +50,9 @@ from scenedet.plugin.specs import (AggregatorSpec, BackboneSpec, DetectorSpec, E
                                    ExtractorSpec, HeadSpec,
                                    SceneSpec)
 from scenedet.media.frames import AudioChunk, FrameBatch, FrameSegment, StreamInfo
-from scenedet.segmentation.segments import Segment
+
+if TYPE_CHECKING:
+    from scenedet.segmentation.segments import Segment
 
 __all__ = [
     # hooks and specs
@@ -78,3 +82,14 @@ __all__ = [
     "ScenedetError", "UsageError", "MediaError", "WeightsError", "ModelFileError",
     "UnknownComponentError", "one_line",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``Segment`` on first use: the SDK, its specs included, stands below segmentation, which
+    looks aggregators up through the registry (docs/architecture.md, "The layout")."""
+    if name == "Segment":
+        from scenedet.segmentation.segments import Segment
+
+        globals()[name] = Segment
+        return Segment
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
