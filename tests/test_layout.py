@@ -2,11 +2,15 @@
 
 * every module imports on its own, first, in an interpreter that has imported nothing of scenedet
   (an import cycle shows up as a partially initialised module);
-* ``scenedet/values.py`` is the bottom layer, and the plugin specs stand on it, not on segmentation.
+* ``scenedet/values.py`` is the bottom layer, and the plugin specs stand on it, not on segmentation;
+* click is the command line's: only ``scenedet/cli/`` imports it (and ``plugin/_commands.py``,
+  which adds plugins' commands to the group, the host's job); nothing but ``__main__`` imports
+  ``scenedet.cli``.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -24,6 +28,26 @@ def _module_name(path: Path) -> str:
 def _modules() -> list[str]:
     """Every module of the package; ``__main__`` runs the command line when imported."""
     return sorted(_module_name(p) for p in PACKAGE.rglob("*.py") if p.name != "__main__.py")
+
+
+def _files() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def _rel(path: Path) -> str:
+    return path.relative_to(PACKAGE).as_posix()
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """``(line, name)`` of every import in the file, at its top or inside a function; ``from X
+    import a`` gives ``X.a`` (``a`` may be a module)."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            out += [(node.lineno, f"{node.module}.{a.name}") for a in node.names]
+    return out
 
 
 def _python(code: str, *args: str) -> str:
@@ -108,3 +132,21 @@ def test_the_plugin_specs_do_not_import_segmentation():
 
 def test_the_values_module_is_the_bottom_layer():
     assert set(_loaded_after("scenedet.values")) == {"scenedet", "scenedet.errors", "scenedet.values"}
+
+
+# -- click stays in the command line ---------------------------------------------------------------
+CLICK_HOSTS = ("plugin/_commands.py",)  # adds plugins' commands to the click group: the host's job
+
+
+def test_only_the_command_line_imports_click():
+    bad = [f"scenedet/{_rel(path)}:{line}: import {name}"
+           for path in _files() if _rel(path).split("/")[0] != "cli" and _rel(path) not in CLICK_HOSTS
+           for line, name in _imports(path) if name == "click" or name.startswith("click.")]
+    assert not bad, "\n".join(bad)
+
+
+def test_nothing_but_main_imports_the_command_line():
+    bad = [f"scenedet/{_rel(path)}:{line}: import {name}"
+           for path in _files() if _rel(path).split("/")[0] != "cli" and _rel(path) != "__main__.py"
+           for line, name in _imports(path) if name == "scenedet.cli" or name.startswith("scenedet.cli.")]
+    assert not bad, "\n".join(bad)

@@ -254,32 +254,30 @@ def format_cut_table(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def evaluate_cuts_cli(annotations: Path, prediction_files: Sequence[Path],
-                      tolerances: Sequence[int], output: Path | None, as_json: bool) -> None:
-    """``scenedet evaluate`` on cut annotations: read, score, print (and write) the report."""
-    import click
-
-    from scenedet.cli.output import write_json
-
+def evaluate_cut_files(annotations: Path, prediction_files: Sequence[Path],
+                       tolerances: Sequence[int]) -> dict[str, Any]:
+    """What ``scenedet evaluate`` computes from cut annotations and shot detectors' results
+    (``scenedet run -p shots ...`` JSON): the report of :func:`evaluate_cut_results`, which the
+    command writes and prints (:func:`format_cut_table`)."""
     if not prediction_files:
         raise UsageError("cut annotations are scored from --predictions RESULT.json of a shot "
                          "detector (scenedet run -p shots ...)")
     truth = load_cuts(annotations)
-    results = []
-    for path in prediction_files:
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise UsageError(f"predictions file not found: {path}") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise UsageError(f"cannot read {path}: {exc}") from None
-        items = data if isinstance(data, list) else [data]
-        shot_items = [i for i in items if isinstance(i, dict) and i.get("time_grid") == "frame"
-                      and ("cuts" in i or "segments" in i)]
-        if not shot_items:
-            raise UsageError(f"{path}: no frame-level result (scenedet run -p shots ...)")
-        results += shot_items[:1] if len(shot_items) > 1 and isinstance(data, list) else shot_items
-    report = evaluate_cut_results(truth, results, tolerances=sorted(set(tolerances)))
-    if output is not None:
-        write_json(report, output)
-    click.echo(json.dumps(report, indent=2) if as_json else format_cut_table(report))
+    results = [item for path in prediction_files for item in _shot_results(path)]
+    return evaluate_cut_results(truth, results, tolerances=sorted(set(tolerances)))
+
+
+def _shot_results(path: Path) -> list[dict[str, Any]]:
+    """The frame-level results in one predictions file (of a list, the first)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"predictions file not found: {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
+    items = data if isinstance(data, list) else [data]
+    shot_items = [i for i in items if isinstance(i, dict) and i.get("time_grid") == "frame"
+                  and ("cuts" in i or "segments" in i)]
+    if not shot_items:
+        raise UsageError(f"{path}: no frame-level result (scenedet run -p shots ...)")
+    return shot_items[:1] if len(shot_items) > 1 and isinstance(data, list) else shot_items
