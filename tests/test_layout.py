@@ -5,7 +5,10 @@
 * ``scenedet/values.py`` is the bottom layer, and the plugin specs stand on it, not on segmentation;
 * click is the command line's: only ``scenedet/cli/`` imports it (and ``plugin/_commands.py``,
   which adds plugins' commands to the group, the host's job); nothing but ``__main__`` imports
-  ``scenedet.cli``.
+  ``scenedet.cli``;
+* the plugin registries and the host are read through their public modules
+  (``scenedet.plugin.registry``, ``scenedet.plugin.host``, ``scenedet.plugin``): nothing outside
+  ``scenedet/plugin/`` imports the underscored ``scenedet.plugin._*`` (tests may).
 """
 
 from __future__ import annotations
@@ -150,3 +153,23 @@ def test_nothing_but_main_imports_the_command_line():
            for path in _files() if _rel(path).split("/")[0] != "cli" and _rel(path) != "__main__.py"
            for line, name in _imports(path) if name == "scenedet.cli" or name.startswith("scenedet.cli.")]
     assert not bad, "\n".join(bad)
+
+
+# -- the plugin host's internals stay behind its public modules ---------------------------------------
+def _private_plugin_module(name: str) -> bool:
+    parts = name.split(".")
+    return parts[:2] == ["scenedet", "plugin"] and any(p.startswith("_") for p in parts[2:3])
+
+
+def test_nothing_outside_the_plugin_package_imports_its_underscored_modules():
+    bad = [f"scenedet/{_rel(path)}:{line}: import {name}"
+           for path in _files() if _rel(path).split("/")[0] != "plugin"
+           for line, name in _imports(path) if _private_plugin_module(name)]
+    assert not bad, "\n".join(bad)
+
+
+def test_the_public_host_module_names_what_the_command_line_needs():
+    import scenedet.plugin.host as host
+
+    assert not [name for name in host.__all__ if not hasattr(host, name)]
+    assert {"get_host", "reset_host", "PluginHost", "normalize"} <= set(host.__all__)

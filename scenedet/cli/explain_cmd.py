@@ -50,7 +50,7 @@ def explain_command(scene: str, model: Path | None, video: Path, at: str | None,
     from scenedet.outputs.produce import CountProgress
     from scenedet.outputs.saliency import parse_seconds, saliency, seconds_in_part, write_saliency
     from scenedet.paths import default_model_path
-    from scenedet.plugin._factory import get_scene
+    from scenedet.plugin.registry import get_scene
 
     start, end = resolve_part(start, end, duration)
     if at is not None and (start is not None or end is not None):

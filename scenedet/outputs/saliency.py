@@ -79,7 +79,7 @@ def saliency(model: Any, video: str | os.PathLike[str], seconds: Sequence[int], 
     from scenedet.media.decode import iter_seconds
     from scenedet.media.probe import probe
     from scenedet.media.types import MediaRequest
-    from scenedet.plugin._factory import create_extractor, get_backbone_spec
+    from scenedet.plugin.registry import create_extractor, get_backbone_spec
 
     info = probe(video)
     for k in seconds:

@@ -138,7 +138,7 @@ def segment(scores: Sequence[Any] | np.ndarray, *, min_length: Any = DEFAULT_MIN
 
 
 def _run_aggregator(name: str, labels: np.ndarray, m: int, t: Fraction) -> list[tuple[int, int]]:
-    from scenedet.plugin._factory import get_aggregator_spec
+    from scenedet.plugin.registry import get_aggregator_spec
 
     if not isinstance(name, str):
         raise UsageError(f"aggregator must be a registered name such as 'runs', got {name!r}")

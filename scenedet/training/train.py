@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from scenedet.plugin._factory import create_backbone, create_head, get_backbone_spec, get_scene
+from scenedet.plugin.registry import create_backbone, create_head, get_backbone_spec, get_scene
 from scenedet.errors import UsageError
 from scenedet.files import write_with
 from scenedet.inference.modelfile import ModelMeta, save_model_file
