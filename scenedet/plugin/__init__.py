@@ -2,8 +2,8 @@
 
 Everything a plugin needs comes from here, and only names listed in ``__all__`` are promised to
 stay; the underscored modules beside this file (``_host``, ``_registry``, ``_factory``) are the
-host's own business (:mod:`scenedet.plugin.registry` is the public face of the lookups, for code
-outside the SDK). A plugin module implements hooks from :mod:`scenedet.plugin.hookspecs` and
+host's own business (for code outside the SDK, :mod:`scenedet.plugin.registry` is the public
+face of the lookups and :mod:`scenedet.plugin.host` that of the host). A plugin module implements hooks from :mod:`scenedet.plugin.hookspecs` and
 registers components through the ``register`` callback each hook receives::
 
     from scenedet.plugin import AggregatorSpec, SceneSpec, hookimpl
