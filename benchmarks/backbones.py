@@ -111,7 +111,7 @@ def extract(ds, names: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]
     """Fill the feature cache backbone by backbone (one decode pass each), timing every film."""
     import torch
 
-    from scenedet.plugin._factory import create_backbone
+    from scenedet.plugin.registry import create_backbone
     from scenedet.inference.cache import FeatureCache, content_hash
 
     cache = FeatureCache()
@@ -173,7 +173,7 @@ def head_scores(model_path: Path, feature_arrays: list[np.ndarray]) -> np.ndarra
     """P(positive) per second: the saved (folded) linear head on the cached raw features."""
     import torch
 
-    from scenedet.plugin._factory import create_head
+    from scenedet.plugin.registry import create_head
     from scenedet.inference.modelfile import load_model_file
 
     mf = load_model_file(model_path)
@@ -189,7 +189,7 @@ def evaluate_split(films: list[str], scores: dict[str, np.ndarray], annotations,
                    masks: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:
     """Per-second metrics, segment metrics and mAP of the scene's default segmentation, and
     where the false positives fall (hard negatives or background)."""
-    from scenedet.plugin._factory import get_scene
+    from scenedet.plugin.registry import get_scene
     from scenedet.evaluation.report import evaluate_predictions
     from scenedet.segmentation.segments import segment
 
@@ -299,7 +299,7 @@ def _long_head(recipe_row, backbones, cache, by_file, seconds, annotations, epoc
                masks) -> dict[str, Any]:
     import torch
 
-    from scenedet.plugin._factory import create_head
+    from scenedet.plugin.registry import create_head
 
     chosen = [backbones[n] for n in recipe_row["backbones"]]
     seed, splits = recipe_row["seed"], recipe_row["splits"]
@@ -347,7 +347,7 @@ def consistency_check(ds, row: dict[str, Any], backbones: dict[str, Any]) -> dic
     t0 = time.perf_counter()
     result = run_scene(path, scene=SCENE, model=model, progress=False)
     wall = time.perf_counter() - t0
-    from scenedet.plugin._factory import get_scene
+    from scenedet.plugin.registry import get_scene
     from scenedet.segmentation.segments import segment
 
     spec = get_scene(SCENE)
@@ -370,7 +370,7 @@ def all_trained(ds, combos, backbones, head_rows, budget: float, min_epochs: int
                 masks, probe_combos, quick: bool) -> list[dict[str, Any]]:
     """Time one fine-tuning epoch on 3 films, project it to the full split, train if it fits."""
     from scenedet.evaluation.annotations import AnnotationSet, load_annotations, save_annotations
-    from scenedet.plugin._factory import get_backbone_spec
+    from scenedet.plugin.registry import get_backbone_spec
     from scenedet.inference.pipeline import run_scene
     from scenedet.training.train import TrainConfig, choose_backbones, train_scene
 

@@ -91,7 +91,7 @@ def load_plugins(ctx: click.Context | None, builtin: dict[str, click.Command], *
     problem is instead one error line and exit 1. ``report=False`` (``scenedet plugins``, which
     lists the problems itself) prints nothing and leaves ``--strict`` to the caller.
     """
-    from scenedet.plugin._host import get_host
+    from scenedet.plugin.host import get_host
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # reported below, one line each

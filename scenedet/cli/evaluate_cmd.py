@@ -78,15 +78,18 @@ def evaluate_command(annotations_path: Path, prediction_files: tuple[Path, ...],
     --frame-tolerance frames, hard cuts and gradual transitions apart:
       scenedet evaluate --annotations synth/cuts.csv --predictions s.json
     """
+    from scenedet.cli.output import write_json
     from scenedet.evaluation.cuts import is_cut_annotation_file
 
     if is_cut_annotation_file(annotations_path):
-        from scenedet.evaluation.cuts import evaluate_cuts_cli
+        from scenedet.evaluation.cuts import evaluate_cut_files, format_cut_table
 
-        evaluate_cuts_cli(annotations_path, prediction_files, frame_tolerances or (0, 2),
-                          output, as_json)
+        cut_report = evaluate_cut_files(annotations_path, prediction_files,
+                                        frame_tolerances or (0, 2))
+        if output is not None:
+            write_json(cut_report, output)
+        click.echo(json.dumps(cut_report, indent=2) if as_json else format_cut_table(cut_report))
         return
-    from scenedet.cli.output import write_json
     from scenedet.evaluation.annotations import load_annotations
     from scenedet.evaluation.evaluate import evaluate_model, evaluate_results, read_results
 

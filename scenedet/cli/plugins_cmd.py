@@ -35,7 +35,7 @@ def plugins_command(ctx: click.Context, name: str | None, as_json: bool) -> None
     Status: ok, problems (partly loaded), failed (nothing loaded), disabled (by
     SCENEDET_PLUGINS or SCENEDET_DISABLE_PLUGINS). See docs/plugin-host.md.
     """
-    from scenedet.plugin._host import get_host
+    from scenedet.plugin.host import get_host
 
     host = get_host()
     rows = host.report()
@@ -82,7 +82,7 @@ def _lookup(host: Any, rows: list[dict], name: str) -> tuple[str, list[dict], li
     A distribution first (``scenedet-shots``), then components of any kind (``shots``), then a
     plugin's entry-point name (``segmentors``).
     """
-    from scenedet.plugin._identity import normalize
+    from scenedet.plugin.host import normalize
 
     by_dist = [r for r in rows if r["distribution"] and normalize(r["distribution"]) == normalize(name)]
     if by_dist:

@@ -84,12 +84,13 @@ def synth_command(out_dir: Path, films: int, seed: int, min_length: float, max_l
 
     width, height = _size(size)
     if kind == "shots":
-        from scenedet.synth.shots import synthesize_cli
+        from scenedet.synth.shots import synthesize_shot_set
 
         source = click.get_current_context().get_parameter_source("fps")
-        synthesize_cli(out_dir, films=films, seed=seed, shots=n_shots, width=width, height=height,
-                       fps=25 if source == click.core.ParameterSource.DEFAULT else fps,
-                       overwrite=overwrite, quiet=quiet)
+        click.echo(synthesize_shot_set(
+            out_dir, films=films, seed=seed, shots=n_shots, width=width, height=height,
+            fps=25 if source == click.core.ParameterSource.DEFAULT else fps, overwrite=overwrite,
+            say=None if quiet else (lambda line: click.echo(line, err=True))))
         return
     lengths = (math.ceil(min_length - 1e-9), math.floor(max_length + 1e-9))
     scenes = (math.ceil(min_scene - 1e-9), math.floor(max_scene + 1e-9))

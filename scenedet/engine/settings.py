@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from scenedet.errors import SettingError, UsageError
+from scenedet.values import to_fraction, to_label_threshold
 
 PRECISIONS = ("fp32", "fp16", "auto")
 SPEEDUPS = ("none", "int8", "compile")
@@ -86,15 +87,11 @@ def _min_length(_inst: Any, _attr: Any, value: Any) -> None:
 
 def _threshold(_inst: Any, _attr: Any, value: Any) -> None:
     if value is not None:
-        from scenedet.segmentation.segments import to_fraction
-
         to_fraction(value, "threshold")
 
 
 def _label_threshold(_inst: Any, _attr: Any, value: Any) -> None:
     if value is not None:
-        from scenedet.segmentation.segments import to_label_threshold
-
         to_label_threshold(value, "label_threshold")
 
 

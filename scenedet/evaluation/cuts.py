@@ -262,38 +262,37 @@ def format_cut_table(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def evaluate_cuts_cli(annotations: Path, prediction_files: Sequence[Path],
-                      tolerances: Sequence[int], output: Path | None, as_json: bool) -> None:
-    """``scenedet evaluate`` on cut annotations: read, score, print (and write) the report."""
-    import click
-
-    from scenedet.cli.output import write_json
-
+def evaluate_cut_files(annotations: Path, prediction_files: Sequence[Path],
+                       tolerances: Sequence[int]) -> dict[str, Any]:
+    """What ``scenedet evaluate`` computes from cut annotations and shot detectors' results
+    (``scenedet run -p shots ...`` JSON): the report of :func:`evaluate_cut_results`, which the
+    command writes and prints (:func:`format_cut_table`)."""
     if not prediction_files:
         raise UsageError("cut annotations are scored from --predictions RESULT.json of a shot "
                          "detector (scenedet run -p shots ...)")
     truth = load_cuts(annotations)
-    results = []
-    for path in prediction_files:
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise UsageError(f"predictions file not found: {path}") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise UsageError(f"cannot read {path}: {exc}") from None
-        several = isinstance(data, list) or (isinstance(data, dict)
-                                             and isinstance(data.get("results"), list))
-        items = data if isinstance(data, list) else data["results"] if several else [data]
-        frame_items = [i for i in items if isinstance(i, dict) and (
-            i.get("time_grid") == "frame" or i.get("kind") == "detector")]
-        if not frame_items:
-            raise UsageError(f"{path}: no frame-level result (scenedet run -p shots ...)")
-        shot_items = [i for i in frame_items if "cuts" in i]
-        if not shot_items:
-            names = ", ".join(str(i.get("scene", "?")) for i in frame_items)
-            raise UsageError(_not_shots(names, str(path)))
-        results += shot_items[:1] if len(shot_items) > 1 and several else shot_items
-    report = evaluate_cut_results(truth, results, tolerances=sorted(set(tolerances)))
-    if output is not None:
-        write_json(report, output)
-    click.echo(json.dumps(report, indent=2) if as_json else format_cut_table(report))
+    results = [item for path in prediction_files for item in _shot_results(path)]
+    return evaluate_cut_results(truth, results, tolerances=sorted(set(tolerances)))
+
+
+def _shot_results(path: Path) -> list[dict[str, Any]]:
+    """The shot detectors' results in one predictions file (a result, a run document or a
+    list; of several, the first); a file of other detectors' results is one line saying so."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"predictions file not found: {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
+    several = isinstance(data, list) or (isinstance(data, dict)
+                                         and isinstance(data.get("results"), list))
+    items = data if isinstance(data, list) else data["results"] if several else [data]
+    frame_items = [i for i in items if isinstance(i, dict) and (
+        i.get("time_grid") == "frame" or i.get("kind") == "detector")]
+    if not frame_items:
+        raise UsageError(f"{path}: no frame-level result (scenedet run -p shots ...)")
+    shot_items = [i for i in frame_items if "cuts" in i]
+    if not shot_items:
+        names = ", ".join(str(i.get("scene", "?")) for i in frame_items)
+        raise UsageError(_not_shots(names, str(path)))
+    return shot_items[:1] if len(shot_items) > 1 and several else shot_items

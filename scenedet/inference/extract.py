@@ -18,7 +18,7 @@ from scenedet.errors import UsageError
 from scenedet.files import check_output, output_file
 from scenedet.inference.cache import FeatureCache, content_hash
 from scenedet.inference.features import write_backbone_features, write_extractor_output
-from scenedet.plugin._factory import create_backbone, list_backbones, list_extractors
+from scenedet.plugin.registry import create_backbone, list_backbones, list_extractors
 from scenedet.progress import Progress
 
 

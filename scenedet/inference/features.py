@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from scenedet.plugin._factory import create_extractor
+from scenedet.plugin.registry import create_extractor
 from scenedet.errors import ConfirmationNeeded, OutputError, UsageError
 from scenedet.files import PendingOutput, resolve_target
 from scenedet.progress import Progress

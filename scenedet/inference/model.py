@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from scenedet import profiling
-from scenedet.plugin._factory import create_backbone, create_head
+from scenedet.plugin.registry import create_backbone, create_head
 from scenedet.errors import UsageError, one_line
 from scenedet.inference.modelfile import ModelFile, check_compatible
 

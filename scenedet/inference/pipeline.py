@@ -15,7 +15,7 @@ import attrs
 import numpy as np
 
 from scenedet import profiling
-from scenedet.plugin._factory import check_scene_usable, get_aggregator_spec, get_scene
+from scenedet.plugin.registry import check_scene_usable, get_aggregator_spec, get_scene
 from scenedet.errors import NoModelError, UsageError
 from scenedet.inference.modelfile import load_model_file
 from scenedet.paths import default_model_path

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 
 from scenedet import profiling
-from scenedet.plugin._factory import create_extractor
+from scenedet.plugin.registry import create_extractor
 from scenedet.media.types import MediaRequest
 
 if TYPE_CHECKING:

@@ -30,7 +30,7 @@ __all__ = ["SceneList", "ExportScene", "FrameRate", "from_result", "scenes_of", 
 
 def check_output_paths(paths: Iterable[str | os.PathLike[str]]) -> list:
     """The exporter of each path, checked before any work starts (unknown suffix: UsageError)."""
-    from scenedet.plugin._factory import get_exporter_for_suffix
+    from scenedet.plugin.registry import get_exporter_for_suffix
 
     return [get_exporter_for_suffix(os.fspath(p)) for p in paths]
 
@@ -43,7 +43,7 @@ def write_output(scenes: SceneList, path: str | os.PathLike[str]) -> Path:
 def render_output(scenes: SceneList, path: str | os.PathLike[str]) -> str | bytes:
     """The content ``path``'s exporter makes of ``scenes``, not yet written (so a command can
     render every output before it writes any: a failing exporter then leaves no file behind)."""
-    from scenedet.plugin._factory import get_exporter_for_suffix
+    from scenedet.plugin.registry import get_exporter_for_suffix
 
     spec = get_exporter_for_suffix(os.fspath(path))
     try:

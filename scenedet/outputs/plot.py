@@ -91,60 +91,117 @@ def timeline_figure(scores: Sequence[float], scenes: Sequence[tuple[float, float
     under the picture, naming each lane in the margin left of the axes (``min_left``: that
     margin's least width, as a fraction of the figure's).
     """
+    n = len(scores)
+    labels = _padded_labels(labels, len(scenes))
+    found = lanes_of(scenes, labels)
+    colours = label_colours(labels)
+    rows = list(found) if lanes else []
+    fig, ax, lane_ax = _figure(size, dpi, rows)
+    handles = _scene_bands(ax, n, scenes, segment_scores, labels, colours)
+    handles += _lane_handles(lane_ax, n, found, rows, colours)
+    if annotations is not None:
+        handles += _annotated(ax, annotations)
+    if n:
+        handles.insert(0, _curve(ax, scores))
+    handles += _value_axis(ax, n, scenes, label_threshold, extent)
+    _time_axis(ax, lane_ax)
+    _finish(fig, ax, lane_ax, handles, title, min_left)
+    if layout is not None:
+        pos = ax.get_position()
+        t0, t1 = ax.get_xlim()
+        layout.update(x0=float(pos.x0), x1=float(pos.x1), t0=float(t0), t1=float(t1))
+    return fig
+
+
+def _padded_labels(labels: Sequence[str] | None, count: int) -> list[str]:
+    """One label per scene (``""``: none), as text."""
+    out = [str(x or "") for x in (() if labels is None else labels)][:count]
+    return out + [""] * (count - len(out))
+
+
+def _figure(size: tuple[float, float], dpi: int, rows: list[str]):
+    """The figure, its scores' axes and, with label lanes, the lanes' axes under them (sharing
+    the time axis; the figure grows by a strip per lane)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    n = len(scores)
-    labels = [str(x or "") for x in (() if labels is None else labels)][:len(scenes)]
-    labels += [""] * (len(scenes) - len(labels))
-    found = lanes_of(scenes, labels)
-    colours = label_colours(labels)
-    rows = list(found) if lanes else []
     strip = 0.25 + 0.24 * len(rows) if rows else 0.0  # inches of lanes under the scores
     fig = Figure(figsize=(size[0], size[1] + strip), dpi=dpi)
-    if rows:
-        grid = fig.add_gridspec(2, 1, height_ratios=[size[1] - 0.8, strip])
-        ax = fig.add_subplot(grid[0])
-        lane_ax = fig.add_subplot(grid[1], sharex=ax)
-    else:
-        ax, lane_ax = fig.add_subplot(1, 1, 1), None
-    handles: list = []
+    if not rows:
+        return fig, fig.add_subplot(1, 1, 1), None
+    grid = fig.add_gridspec(2, 1, height_ratios=[size[1] - 0.8, strip])
+    ax = fig.add_subplot(grid[0])
+    return fig, ax, fig.add_subplot(grid[1], sharex=ax)
+
+
+def _scene_bands(ax, n: int, scenes: Sequence[tuple[float, float]],
+                 segment_scores: Sequence[float | None] | None, labels: Sequence[str],
+                 colours: dict[str, str]) -> list:
+    """The unlabelled scenes as bands (a detector's segments with their score stems when there
+    is no curve); the legend's handles."""
+    from matplotlib.patches import Patch
+
     if n == 0 and scenes:
-        handles += _segments(ax, scenes, segment_scores, labels, colours)
-    else:
-        plain = [span for span, label in zip(scenes, labels) if not label]
-        for start, end in plain:
-            ax.axvspan(start, end, color=FOUND, alpha=0.25, lw=0)
-        if plain:
-            handles.append(Patch(color=FOUND, alpha=0.35, label=f"found scenes ({len(plain)})"))
+        return _segments(ax, scenes, segment_scores, labels, colours)
+    plain = [span for span, label in zip(scenes, labels) if not label]
+    for start, end in plain:
+        ax.axvspan(start, end, color=FOUND, alpha=0.25, lw=0)
+    return [Patch(color=FOUND, alpha=0.35, label=f"found scenes ({len(plain)})")] if plain else []
+
+
+def _lane_handles(lane_ax, n: int, found: dict[str, list[tuple[float, float]]], rows: list[str],
+                  colours: dict[str, str]) -> list:
+    """The label lanes drawn on ``lane_ax`` (when there is one); the legend's handles for the
+    labels either way (without lanes, in the stems' colours)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     if lane_ax is not None:
         _lanes(lane_ax, found, colours)
-        handles += [Patch(color=colours[k], alpha=0.85, label=f"{k} ({len(found[k])})")
-                    for k in rows]
-    elif n == 0 and found:  # no lanes drawn: the stems' colours still say which label
-        handles += [Line2D([], [], color=colours[k], marker="o", ms=2.5,
-                           label=f"{k} ({len(found[k])})") for k in found]
-    if annotations is not None:
-        for start, end in annotations:
-            ax.axvspan(start, end, ymin=0.0, ymax=0.07, facecolor="none", edgecolor=ANNOTATED,
-                       hatch="////", lw=0.8)
-        handles.append(Patch(facecolor="none", edgecolor=ANNOTATED, hatch="////",
-                             label=f"annotated ({len(annotations)})"))
-    if n:
-        x, low, high, mean = envelope(scores)
-        if len(x) < n:
-            ax.fill_between(x, low, high, color=CURVE, alpha=0.25, lw=0, step="mid")
-            ax.plot(x, mean, color=CURVE, lw=0.9)
-            label = f"probability (mean and range per {math.ceil(n / len(x))} s)"
-        else:
-            ax.step(np.arange(n) + 0.5, scores, where="mid", color=CURVE, lw=0.9)
-            label = "probability per second"
-        handles.insert(0, Line2D([], [], color=CURVE, label=label))
+        return [Patch(color=colours[k], alpha=0.85, label=f"{k} ({len(found[k])})") for k in rows]
+    if n == 0 and found:  # no lanes drawn: the stems' colours still say which label
+        return [Line2D([], [], color=colours[k], marker="o", ms=2.5,
+                       label=f"{k} ({len(found[k])})") for k in found]
+    return []
+
+
+def _annotated(ax, annotations: Sequence[tuple[float, float]]) -> list:
+    """The annotated scenes as a hatched strip at the bottom; the legend's handle."""
+    from matplotlib.patches import Patch
+
+    for start, end in annotations:
+        ax.axvspan(start, end, ymin=0.0, ymax=0.07, facecolor="none", edgecolor=ANNOTATED,
+                   hatch="////", lw=0.8)
+    return [Patch(facecolor="none", edgecolor=ANNOTATED, hatch="////",
+                  label=f"annotated ({len(annotations)})")]
+
+
+def _curve(ax, scores: Sequence[float]):
+    """The per-second probability (its envelope and bin means past :data:`MAX_POINTS`); the
+    legend's handle."""
+    from matplotlib.lines import Line2D
+
+    n = len(scores)
+    x, low, high, mean = envelope(scores)
+    if len(x) < n:
+        ax.fill_between(x, low, high, color=CURVE, alpha=0.25, lw=0, step="mid")
+        ax.plot(x, mean, color=CURVE, lw=0.9)
+        label = f"probability (mean and range per {math.ceil(n / len(x))} s)"
+    else:
+        ax.step(np.arange(n) + 0.5, scores, where="mid", color=CURVE, lw=0.9)
+        label = "probability per second"
+    return Line2D([], [], color=CURVE, label=label)
+
+
+def _value_axis(ax, n: int, scenes: Sequence[tuple[float, float]], label_threshold: float,
+                extent: tuple[float, float] | None) -> list:
+    """The y axis (probability with its threshold line, or a detector's score) and the time
+    span shown; the threshold's legend handle."""
+    from matplotlib.lines import Line2D
+
+    handles = []
     if n or not scenes:
         ax.axhline(label_threshold, color="#b00020", ls="--", lw=0.9)
         handles.append(Line2D([], [], color="#b00020", ls="--",
@@ -156,12 +213,23 @@ def timeline_figure(scores: Sequence[float], scenes: Sequence[tuple[float, float
         ax.set_xlim(lo, max(hi, lo + 1e-3))
         ax.set_ylabel("score")
     ax.set_ylim(-0.02, 1.02)
+    return handles
+
+
+def _time_axis(ax, lane_ax) -> None:
+    """Film time as ``H:MM:SS`` on the bottom axes (the lanes', when drawn)."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     bottom = ax if lane_ax is None else lane_ax
     bottom.xaxis.set_major_locator(MaxNLocator(nbins=12, steps=[1, 2, 3, 5, 6, 10]))
     bottom.xaxis.set_major_formatter(FuncFormatter(_clock))
     bottom.set_xlabel("film time (h:mm:ss)")
     if lane_ax is not None:
         ax.tick_params(axis="x", labelbottom=False)
+
+
+def _finish(fig, ax, lane_ax, handles: list, title: str, min_left: float) -> None:
+    """Grid, title and legend; the layout tightened (the left margin at least ``min_left``)."""
     ax.grid(axis="y", alpha=0.3)
     if title:
         ax.set_title(title, fontsize=10, loc="left")
@@ -171,11 +239,6 @@ def timeline_figure(scores: Sequence[float], scenes: Sequence[tuple[float, float
     fig.tight_layout(h_pad=0.2 if lane_ax is not None else None)
     if ax.get_position().x0 < min_left:
         fig.subplots_adjust(left=min_left)
-    if layout is not None:
-        pos = ax.get_position()
-        t0, t1 = ax.get_xlim()
-        layout.update(x0=float(pos.x0), x1=float(pos.x1), t0=float(t0), t1=float(t1))
-    return fig
 
 
 def scene_list_options(scenes) -> dict:

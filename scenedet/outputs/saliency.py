@@ -74,12 +74,7 @@ def saliency(model: Any, video: str | os.PathLike[str], seconds: Sequence[int], 
 
     ``seconds`` are whole-second indices (second ``k`` covers ``[k, k + 1)``, as in scoring).
     """
-    import torch
-
-    from scenedet.media.decode import iter_seconds
     from scenedet.media.probe import probe
-    from scenedet.media.types import MediaRequest
-    from scenedet.plugin._factory import create_extractor, get_backbone_spec
 
     info = probe(video)
     for k in seconds:
@@ -87,67 +82,109 @@ def saliency(model: Any, video: str | os.PathLike[str], seconds: Sequence[int], 
             raise UsageError(f"second {k} is outside the film (0 to {info.n_seconds - 1})")
     backbones = list(model.backbones)
     names = [getattr(b, "name", None) or type(b).__name__ for b in backbones]
+    visual = _visual(backbones)
+    if not any(visual):
+        raise UsageError("this model has no visual backbone: no pixel saliency to show")
+    extractors, request = _extractors(backbones)
+    model.eval()
+    out: list[SaliencyMap] = []
+    for k in sorted(set(int(s) for s in seconds)):
+        second, arrays = _decoded(video, k, extractors, request)
+        probability, grads = _gradients(model, backbones, visual, arrays, device, positive)
+        maps, combined = _maps(second.still, [n for n, v in zip(names, visual) if v], grads)
+        out.append(SaliencyMap(second=k, still=second.still, probability=probability, maps=maps,
+                               combined=combined))
+        if progress is not None:
+            progress(1)
+    return out
+
+
+def _visual(backbones: Sequence[Any]) -> list[bool]:
+    """Which backbones see pixels: by their registered modality, else by their input's name."""
+    from scenedet.plugin.registry import get_backbone_spec
+
     visual = []
     for b in backbones:
         try:
             visual.append(get_backbone_spec(b.name).modality == "visual")
         except Exception:
             visual.append(b.input != "audio-16k" and not b.input.startswith("audio"))
-    if not any(visual):
-        raise UsageError("this model has no visual backbone: no pixel saliency to show")
+    return visual
+
+
+def _extractors(backbones: Sequence[Any]) -> tuple[dict[str, Any], Any]:
+    """The backbones' extractors by input name, and the media they need, merged."""
+    from scenedet.media.types import MediaRequest
+    from scenedet.plugin.registry import create_extractor
+
     extractors = {b.input: create_extractor(b.input) for b in backbones}
     request = MediaRequest(frames=1, audio=False)
     for extractor in extractors.values():
         request = request.merge(extractor.request)
-    model.eval()
-    out: list[SaliencyMap] = []
-    for k in sorted(set(int(s) for s in seconds)):
-        for extractor in extractors.values():
-            extractor.reset()
-        second = None
-        # clip extractors need the seconds before: decode from up to 16 s earlier
-        for second in iter_seconds(video, request, start_second=max(0, k - 15) if request.frames > 1 else k,
-                                   stop_second=k + 1):
-            arrays = {name: ex(second) for name, ex in extractors.items()}
-        assert second is not None
-        inputs, leaves = [], []
-        with torch.enable_grad():
-            for b, is_visual in zip(backbones, visual):
-                array = arrays[b.input]
-                if is_visual and isinstance(b.preprocess, ImagePreprocess) and array.ndim == 3:
-                    leaf = torch.from_numpy(np.array(array, dtype=np.float32)).permute(2, 0, 1)
-                    leaf = leaf.to(device).requires_grad_(True)
-                    x = _replay(b.preprocess, leaf)[None]
-                else:
-                    x = b.preprocess(array)[None].to(device)
-                    if is_visual:
-                        x = x.detach().clone().requires_grad_(True)
-                    leaf = x
+    return extractors, request
+
+
+def _decoded(video: str | os.PathLike[str], k: int, extractors: dict[str, Any],
+             request: Any) -> tuple[Any, dict[str, np.ndarray]]:
+    """Second ``k`` and every extractor's array for it."""
+    from scenedet.media.decode import iter_seconds
+
+    for extractor in extractors.values():
+        extractor.reset()
+    second = None
+    # clip extractors need the seconds before: decode from up to 16 s earlier
+    for second in iter_seconds(video, request, start_second=max(0, k - 15) if request.frames > 1 else k,
+                               stop_second=k + 1):
+        arrays = {name: ex(second) for name, ex in extractors.items()}
+    assert second is not None
+    return second, arrays
+
+
+def _gradients(model: Any, backbones: Sequence[Any], visual: Sequence[bool],
+               arrays: dict[str, np.ndarray], device: Any, positive: int) -> tuple[float, Any]:
+    """The positive class's probability, and the gradient of its logit with respect to each
+    visual input (the still's own pixels where its preprocessing can be replayed)."""
+    import torch
+
+    inputs, leaves = [], []
+    with torch.enable_grad():
+        for b, is_visual in zip(backbones, visual):
+            array = arrays[b.input]
+            if is_visual and isinstance(b.preprocess, ImagePreprocess) and array.ndim == 3:
+                leaf = torch.from_numpy(np.array(array, dtype=np.float32)).permute(2, 0, 1)
+                leaf = leaf.to(device).requires_grad_(True)
+                x = _replay(b.preprocess, leaf)[None]
+            else:
+                x = b.preprocess(array)[None].to(device)
                 if is_visual:
-                    leaves.append(leaf)
-                inputs.append(x)
-            logits = model(inputs)
-            score = logits[0, positive]
-            grads = torch.autograd.grad(score, leaves)
-        probability = float(torch.softmax(logits.detach().float(), dim=1)[0, positive])
-        still = second.still
-        h, w = still.shape[:2]
-        maps: dict[str, np.ndarray] = {}
-        combined = np.zeros((h, w), np.float32)
-        for name, grad in zip([n for n, v in zip(names, visual) if v], grads):
-            g = grad.abs().float()
-            if g.dim() == 4 and g.shape[0] == 1:  # a batch of one
-                g = g[0]
-            while g.dim() > 3:  # (T, C, H, W): also the maximum over frames
-                g = g.amax(dim=0)
-            m = g.amax(dim=0).cpu().numpy().astype(np.float32)
-            maps[name] = m
-            combined = np.maximum(combined, m if m.shape == (h, w) else _resize(m, h, w))
-        out.append(SaliencyMap(second=k, still=still, probability=probability, maps=maps,
-                               combined=combined))
-        if progress is not None:
-            progress(1)
-    return out
+                    x = x.detach().clone().requires_grad_(True)
+                leaf = x
+            if is_visual:
+                leaves.append(leaf)
+            inputs.append(x)
+        logits = model(inputs)
+        score = logits[0, positive]
+        grads = torch.autograd.grad(score, leaves)
+    return float(torch.softmax(logits.detach().float(), dim=1)[0, positive]), grads
+
+
+def _maps(still: np.ndarray, names: Sequence[str], grads: Sequence[Any]
+          ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Per visual backbone the maximum absolute gradient over colour channels (and frames);
+    their maximum at the still's size."""
+    h, w = still.shape[:2]
+    maps: dict[str, np.ndarray] = {}
+    combined = np.zeros((h, w), np.float32)
+    for name, grad in zip(names, grads):
+        g = grad.abs().float()
+        if g.dim() == 4 and g.shape[0] == 1:  # a batch of one
+            g = g[0]
+        while g.dim() > 3:  # (T, C, H, W): also the maximum over frames
+            g = g.amax(dim=0)
+        m = g.amax(dim=0).cpu().numpy().astype(np.float32)
+        maps[name] = m
+        combined = np.maximum(combined, m if m.shape == (h, w) else _resize(m, h, w))
+    return maps, combined
 
 
 def heat_overlay(still: np.ndarray, heat: np.ndarray, *, alpha: float = 0.55) -> np.ndarray:

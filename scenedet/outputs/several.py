@@ -59,7 +59,7 @@ def plan_targets(outputs: Sequence[str | os.PathLike[str]], names: Sequence[str]
     one-line :class:`UsageError`.
     """
     from scenedet.files import check_output
-    from scenedet.plugin._factory import get_exporter_for_suffix
+    from scenedet.plugin.registry import get_exporter_for_suffix
 
     names = list(dict.fromkeys(names))
     if not names:

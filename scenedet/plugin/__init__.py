@@ -2,8 +2,8 @@
 
 Everything a plugin needs comes from here, and only names listed in ``__all__`` are promised to
 stay; the underscored modules beside this file (``_host``, ``_registry``, ``_factory``) are the
-host's own business (:mod:`scenedet.plugin.registry` is the public face of the lookups, for code
-outside the SDK). A plugin module implements hooks from :mod:`scenedet.plugin.hookspecs` and
+host's own business (for code outside the SDK, :mod:`scenedet.plugin.registry` is the public
+face of the lookups and :mod:`scenedet.plugin.host` that of the host). A plugin module implements hooks from :mod:`scenedet.plugin.hookspecs` and
 registers components through the ``register`` callback each hook receives::
 
     from scenedet.plugin import AggregatorSpec, SceneSpec, hookimpl
@@ -23,6 +23,8 @@ Conventions that hold across the SDK (see ``docs/plugin-guide.md``):
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from scenedet.errors import (MediaError, ModelFileError, ScenedetError, UnknownComponentError,
                              UsageError, WeightsError, one_line)
@@ -48,7 +50,9 @@ from scenedet.plugin.specs import (AggregatorSpec, BackboneSpec, DetectorSpec, E
                                    ExtractorSpec, HeadSpec,
                                    SceneSpec)
 from scenedet.media.frames import AudioChunk, FrameBatch, FrameSegment, StreamInfo
-from scenedet.segmentation.segments import Segment
+
+if TYPE_CHECKING:
+    from scenedet.segmentation.segments import Segment
 
 __all__ = [
     # hooks and specs
@@ -78,3 +82,14 @@ __all__ = [
     "ScenedetError", "UsageError", "MediaError", "WeightsError", "ModelFileError",
     "UnknownComponentError", "one_line",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``Segment`` on first use: the SDK, its specs included, stands below segmentation, which
+    looks aggregators up through the registry (docs/architecture.md, "The layout")."""
+    if name == "Segment":
+        from scenedet.segmentation.segments import Segment
+
+        globals()[name] = Segment
+        return Segment
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

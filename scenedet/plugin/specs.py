@@ -18,7 +18,7 @@ import attrs
 
 from scenedet.errors import UsageError
 from scenedet.plugin.options import OptionSpec, check_declared
-from scenedet.segmentation.segments import to_fraction, to_label_threshold, to_min_length
+from scenedet.values import to_fraction, to_label_threshold, to_min_length
 
 MODALITIES = ("visual", "audio")
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from scenedet.errors import UsageError
 from scenedet.segmentation.segments import (DEFAULT_AGGREGATOR, DEFAULT_LABEL_THRESHOLD,
-                                            DEFAULT_MIN_LENGTH, DEFAULT_THRESHOLD, to_fraction,
-                                            to_label_threshold, to_min_length)
+                                            DEFAULT_MIN_LENGTH, DEFAULT_THRESHOLD)
+from scenedet.values import to_fraction, to_label_threshold, to_min_length
 
 DEFAULTS: dict[str, Any] = {"aggregator": DEFAULT_AGGREGATOR, "min_length": DEFAULT_MIN_LENGTH,
                             "threshold": DEFAULT_THRESHOLD, "label_threshold": DEFAULT_LABEL_THRESHOLD}

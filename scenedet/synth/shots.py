@@ -347,27 +347,26 @@ def synthesize_shots(out_dir: str | Path, *, films: int = 4, seed: int = 0, shot
     return plans
 
 
-def synthesize_cli(out_dir: str | Path, *, films: int, seed: int, shots: int, width: int,
-                   height: int, fps: float, overwrite: bool, quiet: bool) -> None:
-    """What ``scenedet synth --kind shots`` prints around :func:`synthesize_shots`."""
+def synthesize_shot_set(out_dir: str | Path, *, films: int, seed: int, shots: int, width: int,
+                        height: int, fps: float, overwrite: bool,
+                        say: Callable[[str], None] | None = None) -> str:
+    """What ``scenedet synth --kind shots`` does: :func:`synthesize_shots`, with ``say`` given
+    one line per film as it is written; returns the closing summary line."""
     import time
-
-    import click
 
     if fps != int(fps):
         raise UsageError(f"shot films use a whole frame rate, got {fps:g}")
 
     def report(plan: ShotFilmPlan) -> None:
-        if not quiet:
+        if say is not None:
             kinds = [t.kind for t in plan.transitions]
-            click.echo(f"{plan.file}: {plan.n_frames} frames, {kinds.count('hard')} hard cuts, "
-                       f"{len(kinds) - kinds.count('hard')} gradual, {len(plan.flashes)} flash "
-                       f"frames", err=True)
+            say(f"{plan.file}: {plan.n_frames} frames, {kinds.count('hard')} hard cuts, "
+                f"{len(kinds) - kinds.count('hard')} gradual, {len(plan.flashes)} flash frames")
 
     t0 = time.perf_counter()
     plans = synthesize_shots(out_dir, films=films, seed=seed, shots=shots, fps=int(fps),
                              width=width, height=height, overwrite=overwrite, progress=report)
     total = sum(p.duration for p in plans)
-    click.echo(f"{len(plans)} shot film(s), {total:.1f} s in {out_dir} ({width}x{height}, "
-               f"{int(fps)} fps, seed {seed}); cuts: {Path(out_dir) / 'cuts.csv'}, cues: "
-               f"{Path(out_dir) / 'cues.csv'} ({time.perf_counter() - t0:.1f} s)")
+    return (f"{len(plans)} shot film(s), {total:.1f} s in {out_dir} ({width}x{height}, "
+            f"{int(fps)} fps, seed {seed}); cuts: {Path(out_dir) / 'cuts.csv'}, cues: "
+            f"{Path(out_dir) / 'cues.csv'} ({time.perf_counter() - t0:.1f} s)")

@@ -19,7 +19,8 @@ from typing import Any
 import attrs
 import numpy as np
 
-from scenedet.plugin._factory import create_backbone, create_head, get_backbone_spec, get_scene
+from scenedet.plugin.registry import create_backbone, create_head, get_backbone_spec, get_scene
+from scenedet.plugin.specs import SceneSpec
 from scenedet.errors import UsageError
 from scenedet.files import write_with
 from scenedet.inference.modelfile import ModelMeta, save_model_file
@@ -141,11 +142,7 @@ def _balance(films: Sequence[Film]) -> dict[str, int]:
 def train_scene(config: TrainConfig, *, log: Callable[[str], None] = print,
                 progress: bool | None = None) -> TrainResult:
     """Train a model file for ``config.scene``; see the module docstring for the recipe."""
-    import torch
-
-    from scenedet.inference.cache import FeatureCache
-    from scenedet.inference.model import SceneModel, prepare_for_inference, resolve_device
-    from scenedet.progress import Progress
+    from scenedet.inference.model import SceneModel, resolve_device
 
     if config.epochs < 1 or config.batch_size < 1 or not config.lr > 0:
         raise UsageError("epochs and batch size must be >= 1 and the learning rate > 0")
@@ -153,7 +150,30 @@ def train_scene(config: TrainConfig, *, log: Callable[[str], None] = print,
     names = choose_backbones(config.scene, config.visual, config.audio)
     device = resolve_device(config.device)
     films = _load_films(config)
-    splits = split_films([f.name for f in films], seed=config.seed)
+    splits, parts, balance = _split(films, config.seed, log)
+    backbones, head = _networks(spec.head, names, config, device, log)
+    _fill_inputs(films, backbones, config, device, progress)
+    model = SceneModel(backbones, head).to(device)
+    trainer = FineTuner(model, device) if config.train_all else HeadTrainer(model, device)
+    history, best_epoch = _fit(model, trainer, parts, config, device, log)
+    val = history[best_epoch - 1]["val"]
+    trainer.fold_standardisation()
+    test = trainer.evaluate(parts["test"], config.batch_size)  # through the head as saved
+    log(f"best epoch {best_epoch}: val F1 {val['f1']:.3f}, test P {test['precision']:.3f} "
+        f"R {test['recall']:.3f} F1 {test['f1']:.3f}")
+    training = {"config": config.to_dict(), "splits": splits, "class_balance": balance,
+                "epochs": history, "best_epoch": best_epoch, "val": val, "test": test}
+    path, installed = _save(config, spec, names, model, training, log)
+    return TrainResult(model_path=path, installed_path=installed, backbones=tuple(names),
+                       splits=splits, class_balance=balance, epochs=history, best_epoch=best_epoch,
+                       val=val, test=test)
+
+
+def _split(films: Sequence[Film], seed: int, log: Callable[[str], None]
+           ) -> tuple[dict[str, list[str]], dict[str, list[Film]], dict[str, dict[str, int]]]:
+    """Films split 80/10/10 by film: the names per split, the films per split and each split's
+    class balance (logged); the training split needs both classes."""
+    splits = split_films([f.name for f in films], seed=seed)
     by_name = {f.name: f for f in films}
     parts = {k: [by_name[n] for n in v] for k, v in splits.items()}
     balance = {k: _balance(v) for k, v in parts.items()}
@@ -163,6 +183,16 @@ def train_scene(config: TrainConfig, *, log: Callable[[str], None] = print,
             (f", {counts['ignored']} unlabelled" if counts["ignored"] else ""))
     if balance["train"]["positive"] == 0 or balance["train"]["negative"] == 0:
         raise UsageError("the training split needs both positive and negative seconds")
+    return splits, parts, balance
+
+
+def _networks(head_name: str, names: Sequence[str], config: TrainConfig, device: Any,
+              log: Callable[[str], None]) -> tuple[list[Any], Any]:
+    """The backbones (ready for inference on ``device``) and a fresh head over their features,
+    initialised from ``config.seed``."""
+    import torch
+
+    from scenedet.inference.model import prepare_for_inference
 
     torch.manual_seed(config.seed)
     backbones = [prepare_for_inference(create_backbone(n, weights=config.backbone_weights), device)
@@ -171,7 +201,16 @@ def train_scene(config: TrainConfig, *, log: Callable[[str], None] = print,
         log(f"note: the backbones use a seeded random initialisation ({config.backbone_weights}), "
             f"not pretrained weights")
     dims = [bb.feature_dim for bb in backbones]
-    head = create_head(spec.head, in_features=sum(dims), num_classes=2).to(device)
+    head = create_head(head_name, in_features=sum(dims), num_classes=2).to(device)
+    return backbones, head
+
+
+def _fill_inputs(films: Sequence[Film], backbones: Sequence[Any], config: TrainConfig,
+                 device: Any, progress: bool | None) -> None:
+    """Each film's per-second training inputs: cached inputs to fine-tune the backbones on
+    (``train_all``), else the backbones' features from the feature cache."""
+    from scenedet.inference.cache import FeatureCache
+    from scenedet.progress import Progress
 
     total_seconds = sum(len(f.labels) for f in films)
     bar = Progress(total_seconds, label="features: ", enabled=progress)
@@ -186,9 +225,16 @@ def train_scene(config: TrainConfig, *, log: Callable[[str], None] = print,
     finally:
         bar.close()
 
-    model = SceneModel(backbones, head).to(device)
-    trainer = FineTuner(model, device) if config.train_all else HeadTrainer(model, device)
-    params = model.parameters() if config.train_all else head.parameters()
+
+def _fit(model: Any, trainer: HeadTrainer | FineTuner, parts: dict[str, list[Film]],
+         config: TrainConfig, device: Any, log: Callable[[str], None]
+         ) -> tuple[list[dict[str, Any]], int]:
+    """Adam on the training split (the head, or everything with ``train_all``), epoch after
+    epoch; ``model`` keeps the weights of the epoch with the best validation F1. Returns every
+    epoch's row and that epoch."""
+    import torch
+
+    params = model.parameters() if config.train_all else model.head.parameters()
     optimizer = torch.optim.Adam(params, lr=config.lr, betas=config.betas)
     loss_fn = torch.nn.CrossEntropyLoss()
     trainer.fit_standardisation(parts["train"])
@@ -199,16 +245,7 @@ def train_scene(config: TrainConfig, *, log: Callable[[str], None] = print,
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
         order = train_index[rng.permutation(len(train_index))]
-        losses = []
-        trainer.train()
-        for start in range(0, len(order), config.batch_size):
-            chunk = order[start:start + config.batch_size]
-            x, y = trainer.batch(parts["train"], chunk, augment=True)
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(trainer.logits(x), y.to(device))
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
+        losses = _train_epoch(trainer, optimizer, loss_fn, parts["train"], order, config, device)
         val = trainer.evaluate(parts["val"], config.batch_size)
         row = {"epoch": epoch, "train_loss": float(np.mean(losses)), "val": val,
                "seconds": round(time.perf_counter() - started, 2)}
@@ -220,19 +257,37 @@ def train_scene(config: TrainConfig, *, log: Callable[[str], None] = print,
     assert best is not None
     model.load_state_dict(best[2])
     trainer.train(False)
-    val = history[best[1] - 1]["val"]
-    trainer.fold_standardisation()
-    test = trainer.evaluate(parts["test"], config.batch_size)  # through the head as saved
-    log(f"best epoch {best[1]}: val F1 {val['f1']:.3f}, test P {test['precision']:.3f} "
-        f"R {test['recall']:.3f} F1 {test['f1']:.3f}")
+    return history, best[1]
 
+
+def _train_epoch(trainer: HeadTrainer | FineTuner, optimizer: Any, loss_fn: Any,
+                 films: Sequence[Film], order: np.ndarray, config: TrainConfig,
+                 device: Any) -> list[float]:
+    """One pass over the training seconds in ``order``, batch by batch (augmented); the losses."""
+    losses = []
+    trainer.train()
+    for start in range(0, len(order), config.batch_size):
+        chunk = order[start:start + config.batch_size]
+        x, y = trainer.batch(films, chunk, augment=True)
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(trainer.logits(x), y.to(device))
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+def _save(config: TrainConfig, spec: SceneSpec, names: Sequence[str], model: Any,
+          training: dict[str, Any], log: Callable[[str], None]) -> tuple[Path, Path | None]:
+    """The model file (the head; the backbones too when fine-tuned), and its installed copy
+    with ``config.install``."""
+    backbones = model.backbones
     meta = ModelMeta(
         scene=spec.name, backbones=tuple(names),
         backbone_weights=tuple("embedded" if config.train_all else bb.weights_id for bb in backbones),
-        feature_dims=tuple(dims), head=spec.head, num_classes=2, labels=tuple(spec.labels),
-        training={"config": config.to_dict(), "splits": splits, "class_balance": balance,
-                  "epochs": history, "best_epoch": best[1], "val": val, "test": test})
-    backbone_states = ({n: bb.state_dict() for n, bb in zip(names, model.backbones)}
+        feature_dims=tuple(bb.feature_dim for bb in backbones), head=spec.head, num_classes=2,
+        labels=tuple(spec.labels), training=training)
+    backbone_states = ({n: bb.state_dict() for n, bb in zip(names, backbones)}
                        if config.train_all else None)
     path = save_model_file(config.output, meta, model.head.state_dict(), backbone_states)
     installed = None
@@ -240,6 +295,4 @@ def train_scene(config: TrainConfig, *, log: Callable[[str], None] = print,
         installed = default_model_path(spec.name)
         write_with(installed, lambda tmp: shutil.copyfile(path, tmp))
         log(f"installed as the default {spec.name!r} model: {installed}")
-    return TrainResult(model_path=path, installed_path=installed, backbones=tuple(names),
-                       splits=splits, class_balance=balance, epochs=history, best_epoch=best[1],
-                       val=val, test=test)
+    return path, installed

@@ -177,7 +177,7 @@ def attach_inputs(films: Sequence[Film], backbones: Sequence[Any], progress: Any
     fine-tuning, memory-mapped, decoding each film once."""
     from scenedet.inference.cache import FeatureCache, content_hash
     from scenedet.inference.features import NpyStream
-    from scenedet.plugin._factory import create_extractor
+    from scenedet.plugin.registry import create_extractor
     from scenedet.media.decode import iter_seconds
     from scenedet.media.types import MediaRequest
 
