@@ -184,7 +184,7 @@ def _recut(label: str, form: str, docs: list[dict], given: dict, options: tuple[
 
 def _canonical(name: str, names: list[str]) -> str:
     """A detector's alias (``content``) as the name its result records (``shots-content``)."""
-    from scenedet.plugin._factory import get_detector_spec
+    from scenedet.plugin.registry import get_detector_spec
 
     try:
         return get_detector_spec(name).name

@@ -207,25 +207,12 @@ def one_pass(video: str | Path, loaded: Sequence[Any], built: Sequence[BuiltDete
                          batch_frames=settings.batch_frames, seconds=request, film=info,
                          damage=damage, use_audio=settings.use_audio)
 
-    def produce() -> Iterator[Any]:
-        for item in stream:
-            if isinstance(item, (FrameBatch, AudioChunk)):
-                yield item
-                continue
-            for i, batcher in enumerate(batchers):
-                ready = batcher.add(item)
-                if ready is not None:
-                    yield _Scored(i, ready)
-        for i, batcher in enumerate(batchers):
-            ready = batcher.flush()
-            if ready is not None:
-                yield _Scored(i, ready)
-
     scores: list[list[np.ndarray]] = [[] for _ in loaded]
     bar = Progress(info.n_seconds, label=f"{Path(video).name}: ", enabled=settings.progress)
     done, seen, frames_at = 0, [0] * len(loaded), 0
     try:
-        with torch.inference_mode(), contextlib.closing(prefetch(produce, maxsize=4)) as items:
+        with torch.inference_mode(), contextlib.closing(
+                prefetch(lambda: _tapped(stream, batchers), maxsize=4)) as items:
             for item in items:
                 if isinstance(item, _Scored):
                     scene = loaded[item.scene]
@@ -255,6 +242,23 @@ def one_pass(video: str | Path, loaded: Sequence[Any], built: Sequence[BuiltDete
                                 precision_check=r.check_record())
                    for s, sc, r in zip(loaded, scores, runners)]
     return results, finish(built, video, stream.info, settings, damage=damage)
+
+
+def _tapped(stream: Any, batchers: Sequence[Any]) -> Iterator[Any]:
+    """The one pass's items on the producer thread: the detectors' frames and sound as they
+    come, and each scene's batches of seconds (:class:`_Scored`) as they fill."""
+    for item in stream:
+        if isinstance(item, (FrameBatch, AudioChunk)):
+            yield item
+            continue
+        for i, batcher in enumerate(batchers):
+            ready = batcher.add(item)
+            if ready is not None:
+                yield _Scored(i, ready)
+    for i, batcher in enumerate(batchers):
+        ready = batcher.flush()
+        if ready is not None:
+            yield _Scored(i, ready)
 
 
 def film_seconds(video: str | Path) -> int:

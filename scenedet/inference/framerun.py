@@ -95,7 +95,7 @@ def frame_result(scene: str, video: str | Path, info: StreamInfo, segments: list
 def is_shot_detector(name: str) -> bool:
     """Whether the registered detector ``name`` declares its segments shots (``DetectorSpec.
     shots``); an unknown name is not."""
-    from scenedet.plugin._factory import get_detector_spec
+    from scenedet.plugin.registry import get_detector_spec
 
     try:
         return bool(getattr(get_detector_spec(name), "shots", False))

@@ -172,7 +172,7 @@ def _detector(doc: Mapping[str, Any], source: str, given: Mapping[str, Any]) -> 
 
 def _detector_spec(name: str, source: str) -> Any:
     from scenedet.errors import UnknownComponentError
-    from scenedet.plugin._factory import get_detector_spec
+    from scenedet.plugin.registry import get_detector_spec
 
     try:
         return get_detector_spec(name)
