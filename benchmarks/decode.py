@@ -49,8 +49,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import make_film, save, table  # noqa: E402
 
-from scenedet.media import decode  # noqa: E402
-from scenedet.media.decode import iter_seconds  # noqa: E402
+from scenedet.media.seconds import decode  # noqa: E402
+from scenedet.media.seconds.decode import iter_seconds  # noqa: E402
 from scenedet.media.probe import probe  # noqa: E402
 from scenedet.media.types import MediaRequest  # noqa: E402
 

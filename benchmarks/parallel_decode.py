@@ -2,8 +2,8 @@
 
 For generated 1280x720 24 fps H.264+AAC films (x264 "veryfast", B-frames) with 1 s and 10 s GOPs,
 decodes the per-second stills and 16 kHz audio (what ``scenedet run`` with the kissing scene
-asks for) with :func:`scenedet.media.decode.iter_seconds` (today's default, "auto" strategy) and
-with :func:`scenedet.media.parallel.iter_seconds_parallel` for 1, 2, 4 workers as threads and as
+asks for) with :func:`scenedet.media.seconds.decode.iter_seconds` (today's default, "auto" strategy) and
+with :func:`scenedet.media.parallel.seconds.iter_seconds_parallel` for 1, 2, 4 workers as threads and as
 processes; checks the stills and audio are identical to the one-pass decode. Optionally
 (``--end-to-end``) times ``score_film`` (ResNet-18 + VGGish, random weights) with each worker count
 on the CPU, on the long-GOP film. Modes take turns within each round and the best of ``--repeats`` is kept (a shared
@@ -26,8 +26,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import make_film, save, table  # noqa: E402
 
-from scenedet.media.decode import iter_seconds  # noqa: E402
-from scenedet.media.parallel import chunk_seconds_for, iter_seconds_parallel  # noqa: E402
+from scenedet.media.seconds.decode import iter_seconds  # noqa: E402
+from scenedet.media.parallel.seconds import chunk_seconds_for, iter_seconds_parallel  # noqa: E402
 from scenedet.media.probe import probe  # noqa: E402
 from scenedet.media.types import MediaRequest  # noqa: E402
 

@@ -1,10 +1,10 @@
 """Parallel decoding of the frame stream: decode-only film-seconds per wall second by worker count.
 
 The frame-level path (``scenedet run -p shots``, ``-p shots-content``, ``-p cues``, several
-plugins) reads every frame at a small size through :class:`scenedet.media.frames.MediaStream`.
+plugins) reads every frame at a small size through :class:`scenedet.media.frames.stream.MediaStream`.
 For generated 1280x720 24 fps H.264+AAC films (x264 "veryfast", B-frames) with 1 s and 10 s GOPs
 this times that stream at 48x27 with sound (what ``shots`` asks for) as today (one decode) and as
-:class:`scenedet.media.parallel_frames.ParallelMediaStream` with 2 threads and 2 processes (and
+:class:`scenedet.media.parallel.frames.ParallelMediaStream` with 2 threads and 2 processes (and
 any ``--workers``), checking every batch is identical to today's; then ``shots-content`` end to
 end (:func:`scenedet.inference.framerun.run_detectors`) with 1 and 2 workers, checking the cuts
 are the same. Modes take turns within each round, the best of ``--repeats`` is kept, and the
@@ -27,8 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import make_film, save, table  # noqa: E402
 
-from scenedet.media.frames import FrameBatch, MediaStream  # noqa: E402
-from scenedet.media.parallel_frames import ParallelMediaStream  # noqa: E402
+from scenedet.media.frames.stream import FrameBatch, MediaStream  # noqa: E402
+from scenedet.media.parallel.frames import ParallelMediaStream  # noqa: E402
 
 GOPS = (24, 240)
 SIZE = (48, 27)

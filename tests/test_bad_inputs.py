@@ -29,7 +29,7 @@ from scenedet.errors import MediaError, ModelFileError, OutputError, UsageError,
 from scenedet.inference.modelfile import ModelMeta, save_model_file
 from scenedet.inference.pipeline import run_scene
 from scenedet.media.damage import DamagedMediaWarning
-from scenedet.media.decode import iter_seconds
+from scenedet.media.seconds.decode import iter_seconds
 from scenedet.media.encode import FilmWriter
 from scenedet.media.probe import probe
 from scenedet.media.types import MediaRequest

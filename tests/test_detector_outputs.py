@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from scenedet.cli import cli
 from scenedet.errors import UsageError
 from scenedet.inference.framerun import run_detectors
-from scenedet.media.frames import AudioChunk, FrameBatch, MediaStream
+from scenedet.media.frames.stream import AudioChunk, FrameBatch, MediaStream
 from scenedet.synth.shots import plan_shot_film, render_shot_film
 
 
@@ -217,7 +217,7 @@ def test_a_part_past_the_film_says_so(shot_film):
 
 
 def test_nominal_frame_of_the_first_kept_frame():
-    from scenedet.media.framepart import Part
+    from scenedet.media.frames.part import Part
 
     part = Part(2.0, 4.0, has_video=True, has_audio=True)
     assert part.sound(1.5, 10, np.ones(10, np.float32)) == []  # waits for the first frame
@@ -275,7 +275,7 @@ def test_a_part_of_a_plain_audio_file(tmp_path):
 
 def test_a_late_part_is_reached_by_seeking_not_decoding(media_films, monkeypatch):
     film = media_films.get("long")  # 40 s at 12 fps, a keyframe every second
-    from scenedet.media import frames as frames_module
+    from scenedet.media.frames import stream as frames_module
 
     decoded = []
     original = frames_module._decode

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import warnings
 from fractions import Fraction
 from pathlib import Path
@@ -26,9 +25,9 @@ from films import HEIGHT, WIDTH, cfr_times, index_frame, read_index, tone, write
 from scenedet.errors import MediaError
 from scenedet.inference.framerun import run_detectors
 from scenedet.media.damage import Damage, DamagedMediaWarning
-from scenedet.media.decode import iter_seconds
-from scenedet.media.frames import AudioChunk, FrameBatch, MediaStream, _Reorder
-from scenedet.media.parallel_frames import ParallelMediaStream
+from scenedet.media.seconds.decode import iter_seconds
+from scenedet.media.frames.stream import AudioChunk, FrameBatch, MediaStream, _Reorder
+from scenedet.media.parallel.frames import ParallelMediaStream
 from scenedet.media.probe import probe
 from scenedet.media.types import MediaRequest
 from scenedet.outputs import render_output

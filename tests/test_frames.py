@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from scenedet.errors import MediaError, UsageError
 from scenedet.inference.framerun import run_detectors, run_plugins
-from scenedet.media.frames import AudioChunk, FrameBatch, FrameSegment, MediaStream, iter_frames
+from scenedet.media.frames.stream import AudioChunk, FrameBatch, FrameSegment, MediaStream, iter_frames
 from scenedet.plugin import DetectorSpec
 from scenedet.segmentation.snap import snap_segments
 
@@ -97,7 +97,7 @@ def toy_detectors():
 
 
 def test_register_detectors_hook_and_one_decode(toy_detectors, media_films, monkeypatch):
-    import scenedet.media.parallel_frames as streams  # where run_detectors gets its stream
+    import scenedet.media.parallel.frames as streams  # where run_detectors gets its stream
 
     assert toy_detectors.plugins["toy"].components == {"detector": ["toy-a", "toy-b"]}
     passes = []

@@ -15,7 +15,7 @@ import pytest
 from films import TONE_HZ
 
 from scenedet.media.extractors import LogMelExtractor
-from scenedet.media.decode import iter_seconds
+from scenedet.media.seconds.decode import iter_seconds
 from scenedet.media.logmel import log_mel_patch, log_mel_patches, mel_matrix
 from scenedet.media.types import SAMPLE_RATE, MediaRequest
 

@@ -21,7 +21,7 @@ from scenedet.errors import MediaError, UsageError
 from scenedet.media.extractors import FrameClipExtractor
 from scenedet.media import demux
 from scenedet.media.audio import AudioSlicer, NoAudioWarning
-from scenedet.media.decode import iter_seconds, resolve_strategy
+from scenedet.media.seconds.decode import iter_seconds, resolve_strategy
 from scenedet.media.probe import Orientation, probe
 from scenedet.media.types import SAMPLE_RATE, MediaRequest, Second
 

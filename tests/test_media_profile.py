@@ -6,8 +6,8 @@ import pytest
 from films import media_films  # noqa: F401  (the fixture)
 
 from scenedet import profiling
-from scenedet.media.decode import iter_seconds
-from scenedet.media.frames import FrameBatch, MediaStream
+from scenedet.media.seconds.decode import iter_seconds
+from scenedet.media.frames.stream import FrameBatch, MediaStream
 from scenedet.media.types import MediaRequest
 
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from scenedet.media import nonref
 from scenedet.media.damage import Damage
 from scenedet.media.encode import FilmWriter
-from scenedet.media.decode import iter_seconds
+from scenedet.media.seconds.decode import iter_seconds
 from scenedet.media.types import MediaRequest
 
 STILL = MediaRequest(frames=1, audio=False)

@@ -15,8 +15,8 @@ from batch_helpers import make_model
 from plugin_helpers import plugin_with
 
 from scenedet.inference.framerun import run_detectors, run_plugins
-from scenedet.media.decode import iter_seconds
-from scenedet.media.frames import AudioChunk, FrameBatch, FrameSegment, MediaStream, iter_frames
+from scenedet.media.seconds.decode import iter_seconds
+from scenedet.media.frames.stream import AudioChunk, FrameBatch, FrameSegment, MediaStream, iter_frames
 from scenedet.media.probe import probe
 from scenedet.media.types import MediaRequest, Second
 from scenedet.plugin import DetectorSpec
@@ -125,7 +125,7 @@ def test_the_tap_skips_damaged_packets_as_iter_seconds_does(tmp_path, kind, pick
 
 def test_the_tap_refuses_audio_lagging_too_far_rather_than_holding_pictures(late_audio_film,
                                                                             monkeypatch):
-    import scenedet.media.secondtap as secondtap
+    import scenedet.media.frames.secondtap as secondtap
     from scenedet.errors import MediaError
 
     monkeypatch.setattr(secondtap, "MAX_PENDING", 0)  # the audio starts 1.5 s late: too far

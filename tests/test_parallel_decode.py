@@ -1,4 +1,4 @@
-"""Parallel decoding of one film (:mod:`scenedet.media.parallel`) equals the one-pass decode.
+"""Parallel decoding of one film (:mod:`scenedet.media.parallel.seconds`) equals the one-pass decode.
 
 Small chunks so that every film is cut into several and the seams between chunks are exercised;
 the films (tests/films.py) show their frame index, have short and long GOPs, B-frames, a variable
@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 from batch_helpers import make_model
 
 from scenedet.errors import MediaError
-from scenedet.media import parallel
+from scenedet.media.parallel import seconds as parallel
 from scenedet.media.damage import Damage
-from scenedet.media.decode import iter_seconds
-from scenedet.media.parallel import iter_seconds_parallel, keyframe_times, plan_chunks
+from scenedet.media.seconds.decode import iter_seconds
+from scenedet.media.parallel.seconds import iter_seconds_parallel, keyframe_times, plan_chunks
 from scenedet.media.probe import probe
 from scenedet.media.types import MediaRequest, Second
 

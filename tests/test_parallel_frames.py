@@ -1,4 +1,4 @@
-"""The parallel frame stream (:mod:`scenedet.media.parallel_frames`) equals MediaStream.
+"""The parallel frame stream (:mod:`scenedet.media.parallel.frames`) equals MediaStream.
 
 Short chunks, so that every film is cut into several and every seam is exercised; the films
 (tests/films.py) show their frame index, have 1 s and 3 s GOPs, B-frames, a variable frame rate,
@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scenedet.errors import MediaError, UsageError
-from scenedet.media import chunkpool
-from scenedet.media.frames import AudioChunk, FrameBatch, MediaStream
-from scenedet.media.parallel_frames import ParallelMediaStream, frame_stream
+from scenedet.media.parallel import chunkpool
+from scenedet.media.frames.stream import AudioChunk, FrameBatch, MediaStream
+from scenedet.media.parallel.frames import ParallelMediaStream, frame_stream
 
 SIZES = ((48, 27), (32, 18))
 
@@ -166,7 +166,7 @@ def test_a_truncated_film_gives_what_mediastream_gives(media_films, tmp_path, ki
 
 def test_a_chunk_error_comes_after_the_frames_before_it(media_films, monkeypatch):
     """A worker's failure reaches the caller in order, with its message, and stops the rest."""
-    from scenedet.media import parallel_frames
+    from scenedet.media.parallel import frames as parallel_frames
 
     real = parallel_frames._ChunkState.decode
 
@@ -262,7 +262,7 @@ class _Digest:
         self.sound.update(np.float64(chunk.start).tobytes() + chunk.samples.tobytes())
 
     def finish(self, info):
-        from scenedet.media.frames import FrameSegment
+        from scenedet.media.frames.stream import FrameSegment
 
         return [FrameSegment(start=0.0, end=info.duration, start_frame=0, end_frame=self.frames,
                              label=self.hash.hexdigest() + self.sound.hexdigest())]
@@ -281,7 +281,7 @@ def digest_detector():
 
 def test_detectors_see_the_same_with_decode_workers(digest_detector, media_films, monkeypatch):
     from scenedet.inference.framerun import run_detectors, run_plugins
-    from scenedet.media import parallel_frames
+    from scenedet.media.parallel import frames as parallel_frames
 
     monkeypatch.setattr(parallel_frames, "DEFAULT_CHUNK_SECONDS", 1.0)
     film = media_films.get("gop3s")
@@ -307,7 +307,7 @@ def test_scenes_and_detectors_with_decode_workers_give_the_same_results(digest_d
 
     from scenedet.engine import engine as onepass
     from scenedet.inference.framerun import run_plugins
-    from scenedet.media import parallel, parallel_frames
+    from scenedet.media.parallel import frames as parallel_frames, seconds as parallel
 
     monkeypatch.setattr(parallel_frames, "DEFAULT_CHUNK_SECONDS", 2.0)
     monkeypatch.setattr(parallel, "MIN_CHUNK_SECONDS", 3)
@@ -331,7 +331,7 @@ def test_run_passes_decode_workers_to_the_detectors(digest_detector, media_films
     from click.testing import CliRunner
 
     from scenedet.cli import cli
-    from scenedet.media import parallel_frames
+    from scenedet.media.parallel import frames as parallel_frames
 
     monkeypatch.setattr(parallel_frames, "DEFAULT_CHUNK_SECONDS", 1.0)
     built = []

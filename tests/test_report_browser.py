@@ -281,7 +281,7 @@ SHOTS = [(0, 10, None), (10, 16, 0.8), (16, 17, 0.6), (17, 100, 0.95)]  # frames
 def test_sub_second_shots_read_as_their_length_not_zero(browser, tmp_path):
     """A shot detector's result through the very outputs `scenedet run -p shots` writes."""
     from scenedet.inference.framerun import FrameResult
-    from scenedet.media.frames import FrameSegment
+    from scenedet.media.frames.stream import FrameSegment
     from scenedet.outputs.produce import OutputPlan
     from scenedet.outputs.several import plan_outputs, write_outputs
 

@@ -19,7 +19,7 @@ from result_schema import checked_writer, problems, schema, validator
 
 from scenedet.cli import cli
 from scenedet.errors import UsageError
-from scenedet.inference.framerun import FrameResult, run_detectors, snap_result
+from scenedet.inference.framerun import run_detectors, snap_result
 from scenedet.inference.pipeline import SceneResult
 from scenedet.media.damage import Damage
 from scenedet.outputs.document import document_of, documents_in, load_documents

@@ -54,7 +54,7 @@ def _model(path, backbones, *, bias=None, seed=0, **meta):
 
 @pytest.mark.slow
 def test_scores_are_the_models_output_for_each_seconds_still_and_audio(film, backbones, tmp_path):
-    from scenedet.media.decode import iter_seconds
+    from scenedet.media.seconds.decode import iter_seconds
     from scenedet.media.logmel import log_mel_patch
     from scenedet.media.types import MediaRequest
 
@@ -217,7 +217,7 @@ def test_features_without_output_fill_the_cache_training_reads(film, monkeypatch
     assert cached.shape == (SECONDS, 128)
     with torch.inference_mode():
         from scenedet.media.extractors import LogMelExtractor
-        from scenedet.media.decode import iter_seconds
+        from scenedet.media.seconds.decode import iter_seconds
 
         first = next(iter_seconds(film, LogMelExtractor.request))
         direct = vggish(vggish.preprocess(LogMelExtractor()(first))[None])[0].numpy()

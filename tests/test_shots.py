@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from scenedet.evaluation.cuts import load_cuts
-from scenedet.media.frames import iter_frames
+from scenedet.media.frames.stream import iter_frames
 from scenedet.synth.shots import colour_bars, plan_shot_film
 
 

@@ -225,7 +225,7 @@ def test_cli(tmp_path):
 
 def test_scenedets_decoder_sees_each_cue_exactly_in_its_seconds(tiny):
     """End to end with the pipeline's own decoder: the still and 16 kHz sound of every second."""
-    decode_module = pytest.importorskip("scenedet.media.decode")
+    decode_module = pytest.importorskip("scenedet.media.seconds.decode")
     from scenedet.media.types import MediaRequest
 
     for film, path in zip(tiny.films, tiny.paths):

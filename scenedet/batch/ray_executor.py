@@ -16,7 +16,6 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import attrs
 
 from scenedet.batch.jobs import BatchSettings, FilmJob, FilmOutcome, FilmRunner, describe_failure
 from scenedet.errors import ScenedetError, UsageError

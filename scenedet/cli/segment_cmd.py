@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import click
 
-from scenedet.errors import UsageError
 from scenedet.cli import cli
 from scenedet.cli.output import write_json
 from scenedet.cli.params import OUTPUT_HELP, TIME

@@ -118,7 +118,7 @@ class Engine:
         return info
 
     def _workers(self) -> int:
-        from scenedet.media.parallel import choose_workers
+        from scenedet.media.parallel.seconds import choose_workers
 
         workers = self.settings.decode_workers
         return choose_workers(self.device) if workers is None else workers

@@ -1,11 +1,11 @@
 """The decodes a run is made of. The engine (:mod:`scenedet.engine.engine`) picks which:
 
-* :func:`scene_pass`: one per-second scene over its own decode (:func:`scenedet.media.decode.
+* :func:`scene_pass`: one per-second scene over its own decode (:func:`scenedet.media.seconds.decode.
   iter_seconds`: seeking or sequential, parallel workers, opt-in speed-ups);
 * :func:`detector_pass`: every frame-level detector over one decode of every frame, small
-  (:func:`scenedet.media.parallel_frames.frame_stream`);
+  (:func:`scenedet.media.parallel.frames.frame_stream`);
 * :func:`one_pass`: scenes *and* detectors over that one frame decode, a per-second tap feeding
-  the scenes' models (:mod:`scenedet.media.secondtap`).
+  the scenes' models (:mod:`scenedet.media.frames.secondtap`).
 
 Each pass streams: a producer thread decodes into a bounded queue, the caller's thread runs the
 networks and the detectors, and only per-second scores and the detectors' own state are kept.
@@ -27,7 +27,7 @@ from scenedet import profiling
 from scenedet.engine.guard import plugin_code
 from scenedet.engine.settings import RunSettings
 from scenedet.errors import UsageError
-from scenedet.media.frames import AudioChunk, FrameBatch
+from scenedet.media.frames.stream import AudioChunk, FrameBatch
 
 
 @attrs.frozen
@@ -97,7 +97,7 @@ def detector_pass(video: str | Path, built: Sequence[BuiltDetector], settings: R
     ``damage`` and one :class:`~scenedet.media.damage.DamagedMediaWarning`."""
     from scenedet.inference.stream import prefetch
     from scenedet.media.damage import Damage
-    from scenedet.media.parallel_frames import frame_stream
+    from scenedet.media.parallel.frames import frame_stream
     from scenedet.progress import Progress
 
     damage = Damage()
@@ -178,7 +178,7 @@ def one_pass(video: str | Path, loaded: Sequence[Any], built: Sequence[BuiltDete
              info: Any, settings: RunSettings, *, precision: str) -> tuple[list[Any], list[Any]]:
     """``(scene results, detector results)`` over one decode of the whole film.
 
-    One :class:`~scenedet.media.frames.MediaStream` with a per-second tap yields the detectors'
+    One :class:`~scenedet.media.frames.stream.MediaStream` with a per-second tap yields the detectors'
     frames and sound and the scenes' seconds (the pixels and audio ``iter_seconds`` gives); the
     seconds are batched per scene on the producer thread, scored on the caller's.
     """
@@ -188,7 +188,7 @@ def one_pass(video: str | Path, loaded: Sequence[Any], built: Sequence[BuiltDete
     from scenedet.inference.pipeline import scene_result
     from scenedet.inference.stream import SecondBatcher, batch_to_device, prefetch
     from scenedet.media.damage import Damage
-    from scenedet.media.frames import MediaStream
+    from scenedet.media.frames.stream import MediaStream
     from scenedet.media.types import MediaRequest
     from scenedet.progress import Progress
 

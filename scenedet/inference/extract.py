@@ -46,7 +46,7 @@ def extract_features(video: str | Path, name: str, output: str | Path | None = N
     ``use_audio=False`` gives the audio extractors silence. Extractor outputs over
     :data:`~scenedet.inference.features.SIZE_LIMIT` need ``yes=True``. Damaged packets are
     skipped with one warning (:mod:`scenedet.media.damage`). ``decode_workers``: decode with
-    that many workers (:mod:`scenedet.media.parallel`; identical rows), ``None`` chooses.
+    that many workers (:mod:`scenedet.media.parallel.seconds`; identical rows), ``None`` chooses.
     """
     from scenedet.inference.model import prepare_for_inference, resolve_device
     from scenedet.inference.pipeline import check_range, second_range

@@ -123,11 +123,11 @@ def write_extractor_output(video: str | Path, name: str, output: Path, *, n_seco
     """Stream the raw per-second arrays of extractor ``name`` into ``output`` (``.npy``).
 
     The size is estimated from the first second: above :data:`SIZE_LIMIT` it is refused unless
-    ``yes`` (nothing written). ``decode``: :func:`~scenedet.media.decode.iter_seconds` options
+    ``yes`` (nothing written). ``decode``: :func:`~scenedet.media.seconds.decode.iter_seconds` options
     (``start_second``, ``stop_second``, ``damage``, ``use_audio``) and ``decode_workers``
-    (:func:`~scenedet.media.parallel.iter_seconds_parallel`; ``None``: one, on the CPU).
+    (:func:`~scenedet.media.parallel.seconds.iter_seconds_parallel`; ``None``: one, on the CPU).
     """
-    from scenedet.media.parallel import choose_workers, iter_seconds_parallel
+    from scenedet.media.parallel.seconds import choose_workers, iter_seconds_parallel
 
     extractor = create_extractor(name, **options)
     extractor.reset()

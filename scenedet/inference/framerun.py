@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from scenedet.media.frames import FrameSegment, StreamInfo
+from scenedet.media.frames.stream import FrameSegment, StreamInfo
 
 
 @attrs.frozen

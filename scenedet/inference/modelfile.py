@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from scenedet import __version__
-from scenedet.errors import ModelFileError, one_line
+from scenedet.errors import ModelFileError
 from scenedet.files import output_path
 
 if TYPE_CHECKING:

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from scenedet import profiling
 from scenedet.plugin.registry import check_scene_usable, get_aggregator_spec, get_scene
 from scenedet.errors import NoModelError, UsageError
 from scenedet.inference.modelfile import load_model_file
@@ -177,9 +176,9 @@ def run_scene(video: str | Path, *, scene: str, model: str | Path | None = None,
     ``scores[0]`` is. ``use_audio=False`` scores without the audio track (silence into the audio
     backbone; recorded in ``settings["audio"]``). Damaged packets are skipped and reported in
     ``result.damage`` and one :class:`~scenedet.media.damage.DamagedMediaWarning`.
-    ``decode_workers``: decode the film with that many workers (:mod:`scenedet.media.parallel`,
+    ``decode_workers``: decode the film with that many workers (:mod:`scenedet.media.parallel.seconds`,
     identical seconds); ``None`` chooses from the cores and the device
-    (:func:`scenedet.media.parallel.choose_workers`).
+    (:func:`scenedet.media.parallel.seconds.choose_workers`).
     ``speedup``: ``"int8"`` or ``"compile"``, opt-in CPU speed-ups that move the scores a little
     (:mod:`scenedet.inference.speedups`; recorded in ``settings["speedup"]``).
 

@@ -47,7 +47,7 @@ def stop_all(timeout: float = 10.0) -> bool:
         running = list(_ACTIVE.items())
     for _, stop in running:
         stop.set()
-    from scenedet.media.parallel import stop_workers
+    from scenedet.media.parallel.seconds import stop_workers
 
     stop_workers()  # decode workers of one film (threads or processes) stop with them
     deadline = time.monotonic() + timeout
@@ -144,9 +144,9 @@ def input_batches(video: str | Path, backbones: Sequence[Any], batch_size: int, 
     """Decode ``video`` once and yield batches of preprocessed inputs for every backbone.
 
     Seconds ``start_second .. stop_second - 1`` (default: all); ``damage`` and ``use_audio``
-    go to :func:`scenedet.media.decode.iter_seconds`. ``decode_workers``: decode the video with
-    that many workers (:mod:`scenedet.media.parallel`; same seconds, in order); ``None`` is
-    :func:`scenedet.media.parallel.choose_workers` for the CPU (one: the models need the cores).
+    go to :func:`scenedet.media.seconds.decode.iter_seconds`. ``decode_workers``: decode the video with
+    that many workers (:mod:`scenedet.media.parallel.seconds`; same seconds, in order); ``None`` is
+    :func:`scenedet.media.parallel.seconds.choose_workers` for the CPU (one: the models need the cores).
     ``decode_worker_kind``: ``"thread"`` or ``"process"``. ``device_preprocess``: image backbones
     get their stills as uint8 :class:`scenedet.inference.gpu.DeviceImages`, preprocessed where
     the model runs (see :func:`device_batches`); other backbones are preprocessed here as usual.
@@ -154,7 +154,7 @@ def input_batches(video: str | Path, backbones: Sequence[Any], batch_size: int, 
     Backbones that read the same extractor share one extractor instance (one still feeds both
     ResNet-18 and DenseNet). Runs on the calling thread; wrap it in :func:`prefetch`.
     """
-    from scenedet.media.parallel import choose_workers, iter_seconds_parallel
+    from scenedet.media.parallel.seconds import choose_workers, iter_seconds_parallel
 
     batcher = SecondBatcher(backbones, batch_size, start=start_second, pin_memory=pin_memory,
                             device_preprocess=device_preprocess)
@@ -263,11 +263,11 @@ def device_batches(video: str | Path, backbones: Sequence[Any], batch_size: int,
     (:func:`scenedet.inference.gpu.preprocess_on_device`) rather than on the producer thread.
     ``decode``: ``start_second``, ``stop_second``, ``damage``, ``use_audio``,
     ``decode_workers``, ``decode_worker_kind`` of :func:`input_batches`; ``decode_workers=None``
-    (the default) is :func:`scenedet.media.parallel.choose_workers` for ``device``.
+    (the default) is :func:`scenedet.media.parallel.seconds.choose_workers` for ``device``.
     """
     import torch
 
-    from scenedet.media.parallel import choose_workers
+    from scenedet.media.parallel.seconds import choose_workers
 
     device = torch.device(device)
     cuda = device.type == "cuda"

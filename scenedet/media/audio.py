@@ -223,7 +223,7 @@ def audio_seconds(packets: Iterable[av.Packet], decoder: av.CodecContext, *, ori
     """One 16,000-sample second after another from ``first_second`` on; silence forever after EOF.
 
     ``decoder`` is the audio stream's codec context (packets may come from a second demuxer of
-    the same file, see :mod:`scenedet.media.decode`, and one decoder keeps the signal seamless).
+    the same file, see :mod:`scenedet.media.seconds.decode`, and one decoder keeps the signal seamless).
     ``declared_end``: the audio stream's own declared end (film time); decoded audio that stops
     well before it means a truncated file, a :class:`MediaError` rather than silent zeros.
     A packet the decoder rejects is skipped (its time is silence) and counted in ``damage``.

@@ -21,7 +21,7 @@ class FilmWriter:
 
     ``rotation`` (degrees counter-clockwise, as ``VideoFrame.rotation`` reads it back) and
     ``hflip`` write a display matrix (PyAV >= 17: ``VideoStream.set_display_rotation``): players
-    and :mod:`scenedet.media.decode` turn the stored frames upright. ``audio_bit_rate``: FFmpeg's
+    and :mod:`scenedet.media.seconds.decode` turn the stored frames upright. ``audio_bit_rate``: FFmpeg's
     AAC encoder defaults to ~70 kb/s for mono, which leaves glitches of up to 0.4 on a pure tone;
     tests that measure audio use 192 kb/s. ``container_options`` go to the muxer, e.g.
     ``{"movflags": "+faststart"}`` (MP4 index first).

@@ -3,7 +3,7 @@
 :func:`scan_video` demuxes (without decoding) the first packets of the video stream and decodes
 its first frame (proof that the file decodes, and its orientation); :func:`keyframe_interval`
 prefers the container's index when it lists keyframes. :func:`choose_strategy` turns the spacing
-into "seek" or "sequential" (see :mod:`scenedet.media.decode`).
+into "seek" or "sequential" (see :mod:`scenedet.media.seconds.decode`).
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def scan_video(container: av.container.InputContainer, video: av.stream.Stream) 
 def _first_frame(packet: av.Packet, scan: Scan) -> None:
     """The orientation and timestamp of the first frame ``packet`` decodes to, into ``scan``;
     nothing if it decodes to none, or is damaged (the decoder skips it, as
-    :mod:`scenedet.media.decode` does)."""
+    :mod:`scenedet.media.seconds.decode` does)."""
     import av
 
     try:

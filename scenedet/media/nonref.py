@@ -21,7 +21,7 @@ What the rule assumes is checked as decoding goes (:meth:`NonrefSkip.frame`,
 :meth:`NonrefSkip.check_window`): every frame's pts is the pts of a packet, frames come out in
 increasing pts, no packet is rejected as damaged, and no skipped packet lies where a window
 was handed out. If one fails after something was skipped, :class:`SkipUnsafe` makes
-:func:`scenedet.media.decode.iter_seconds` decode again from the second not yet handed out,
+:func:`scenedet.media.seconds.decode.iter_seconds` decode again from the second not yet handed out,
 without skipping; before anything was skipped, skipping just stops.
 
 H.264 and HEVC (:data:`SKIP_CODECS`). FFmpeg's HEVC decoder drops every *sub-layer*

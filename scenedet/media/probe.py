@@ -14,7 +14,7 @@ MPEG-TS that is the video stream's start time (``stream.start_time``); an AVI ha
 timestamps and starts its stream at decode time 0, so with B-frames (or DivX/XviD "packed"
 B-frames, ``Megamind.avi``) its first frame comes one decoder delay later, and it is that frame,
 not the stream's start, that is 0 s. Every path counts from this one origin: the per-second decode,
-the frame-level decode (:mod:`scenedet.media.frames`), clips and stills. Audio is aligned to the
+the frame-level decode (:mod:`scenedet.media.frames.stream`), clips and stills. Audio is aligned to the
 same origin (see :mod:`scenedet.media.audio`).
 """
 
@@ -139,7 +139,7 @@ def film_audio_stream(container: av.container.InputContainer) -> av.stream.Strea
 
 
 def probe(path: str | Path) -> FilmInfo:
-    """Read what :func:`scenedet.media.decode.iter_seconds` needs to know about a film.
+    """Read what :func:`scenedet.media.seconds.decode.iter_seconds` needs to know about a film.
 
     Raises :class:`MediaError` (one line) for a missing path, a directory, an empty file, a file
     FFmpeg cannot open, a file without a video stream, a still image, a file whose index points

@@ -5,7 +5,7 @@ second, compared exactly in the stream's time base); :func:`decode_video` turns 
 frames in presentation order, skipping (and counting) packets the decoder rejects; :class:`Held`
 is a decoded frame converted to RGB at most once, when it is handed out; :func:`check_complete`
 tells a file cut short from a complete one when the video data ends. See
-:mod:`scenedet.media.decode` for the rules these implement.
+:mod:`scenedet.media.seconds.decode` for the rules these implement.
 
 Profiling (:mod:`scenedet.profiling`): pulling packets is the ``demux`` stage, ``decoder.decode``
 the ``decode`` stage, conversion to upright RGB the ``convert`` stage; when the profile is off

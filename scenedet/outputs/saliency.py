@@ -127,7 +127,7 @@ def _extractors(backbones: Sequence[Any]) -> tuple[dict[str, Any], Any]:
 def _decoded(video: str | os.PathLike[str], k: int, extractors: dict[str, Any],
              request: Any) -> tuple[Any, dict[str, np.ndarray]]:
     """Second ``k`` and every extractor's array for it."""
-    from scenedet.media.decode import iter_seconds
+    from scenedet.media.seconds.decode import iter_seconds
 
     for extractor in extractors.values():
         extractor.reset()

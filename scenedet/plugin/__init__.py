@@ -49,7 +49,7 @@ from scenedet.plugin.options import OptionSpec, check_options
 from scenedet.plugin.specs import (AggregatorSpec, BackboneSpec, DetectorSpec, ExporterSpec,
                                    ExtractorSpec, HeadSpec,
                                    SceneSpec)
-from scenedet.media.frames import AudioChunk, FrameBatch, FrameSegment, StreamInfo
+from scenedet.media.frames.stream import AudioChunk, FrameBatch, FrameSegment, StreamInfo
 
 if TYPE_CHECKING:
     from scenedet.segmentation.segments import Segment

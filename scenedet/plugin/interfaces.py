@@ -22,7 +22,7 @@ import numpy as np
 if TYPE_CHECKING:
     import torch
 
-    from scenedet.media.frames import AudioChunk, FrameBatch, FrameSegment, StreamInfo
+    from scenedet.media.frames.stream import AudioChunk, FrameBatch, FrameSegment, StreamInfo
     from scenedet.media.types import MediaRequest, Second
     from scenedet.outputs import SceneList
 
@@ -68,13 +68,13 @@ class Detector(Protocol):
     """A frame-level detector, as ``DetectorSpec.factory(**options)`` returns it (one per film).
 
     The run calls, in film order, ``add_frames(batch)`` for each
-    :class:`~scenedet.media.frames.FrameBatch` (only when the spec asked for pictures:
+    :class:`~scenedet.media.frames.stream.FrameBatch` (only when the spec asked for pictures:
     ``width`` x ``height``; ``batch.frames((width, height))`` is ``(n, height, width, 3)`` uint8
     RGB, ``batch.index`` the film index of the batch's first frame, ``batch.times`` each frame's
-    time in seconds) and ``add_audio(chunk)`` for each :class:`~scenedet.media.frames.AudioChunk`
+    time in seconds) and ``add_audio(chunk)`` for each :class:`~scenedet.media.frames.stream.AudioChunk`
     (only when the spec has ``audio=True``), then ``finish(info)`` once, with the
-    :class:`~scenedet.media.frames.StreamInfo` of the pass; it returns the found intervals as
-    :class:`~scenedet.media.frames.FrameSegment` values (``FrameSegment(start=, end=,
+    :class:`~scenedet.media.frames.stream.StreamInfo` of the pass; it returns the found intervals as
+    :class:`~scenedet.media.frames.stream.FrameSegment` values (``FrameSegment(start=, end=,
     start_frame=None, end_frame=None, score=None, label="")``, half-open). A detector keeps only
     a few frames between calls: memory must stay flat with the film's length.
 

@@ -297,9 +297,9 @@ class DetectorSpec:
     every detector of a run (:mod:`scenedet.inference.framerun`).
 
     ``factory(**options)`` returns an object with ``add_frames(batch)`` (a
-    :class:`scenedet.media.frames.FrameBatch`), ``add_audio(chunk)`` (a
-    :class:`scenedet.media.frames.AudioChunk`; called only when ``audio``) and
-    ``finish(info) -> list[FrameSegment]`` (``info``: :class:`scenedet.media.frames.StreamInfo`):
+    :class:`scenedet.media.frames.stream.FrameBatch`), ``add_audio(chunk)`` (a
+    :class:`scenedet.media.frames.stream.AudioChunk`; called only when ``audio``) and
+    ``finish(info) -> list[FrameSegment]`` (``info``: :class:`scenedet.media.frames.stream.StreamInfo`):
     the :class:`scenedet.plugin.interfaces.Detector` protocol.
 
     ``options`` declares the keywords a person may give the factory (``-O KEY=VALUE``), each an

@@ -126,7 +126,7 @@ def _scene(doc: Mapping[str, Any], source: str, given: Mapping[str, Any]) -> dic
 # -- a frame-level detector -----------------------------------------------------------------------
 def _detector(doc: Mapping[str, Any], source: str, given: Mapping[str, Any]) -> dict[str, Any]:
     from scenedet.inference.framerun import FrameResult, _moved
-    from scenedet.media.frames import FrameSegment
+    from scenedet.media.frames.stream import FrameSegment
     from scenedet.outputs.document import document_of
 
     name = str(doc.get("scene", ""))

@@ -178,7 +178,7 @@ def attach_inputs(films: Sequence[Film], backbones: Sequence[Any], progress: Any
     from scenedet.inference.cache import FeatureCache, content_hash
     from scenedet.inference.features import NpyStream
     from scenedet.plugin.registry import create_extractor
-    from scenedet.media.decode import iter_seconds
+    from scenedet.media.seconds.decode import iter_seconds
     from scenedet.media.types import MediaRequest
 
     for bb in backbones:

@@ -13,7 +13,7 @@ import scenedet
 from scenedet.inference.framerun import FrameResult, snap_result
 from scenedet.inference.modelfile import ModelMeta, save_model_file
 from scenedet.inference.pipeline import SceneResult
-from scenedet.media.frames import FrameSegment
+from scenedet.media.frames.stream import FrameSegment
 from scenedet.segmentation.segments import Segment
 from scenedet.synth.shots import plan_shot_film, render_shot_film
 

@@ -1,7 +1,7 @@
 """Decode one film in keyframe-aligned chunks on N workers: the keyframes, the pool, stopping.
 
-What the two parallel decoders share: :mod:`scenedet.media.parallel` (whole seconds,
-``--decode-workers``) and :mod:`scenedet.media.parallel_frames` (every frame, small, for
+What the two parallel decoders share: :mod:`scenedet.media.parallel.seconds` (whole seconds,
+``--decode-workers``) and :mod:`scenedet.media.parallel.frames` (every frame, small, for
 frame-level detectors). Each describes its work as a picklable *job* with a
 ``decode_chunks(chunks, put)`` method; :class:`Pool` runs it on N threads or processes, worker
 ``w`` taking chunks ``w, w + N, w + 2N, ...`` into a bounded queue of its own, and the caller

@@ -1,10 +1,10 @@
 """Every frame of a film, small, with its video decoded by N workers: the parallel MediaStream.
 
-:class:`ParallelMediaStream` yields the same :class:`~scenedet.media.frames.FrameBatch` items as
-:class:`~scenedet.media.frames.MediaStream` (pixels, times and frame numbers ``np.array_equal``,
+:class:`ParallelMediaStream` yields the same :class:`~scenedet.media.frames.stream.FrameBatch` items as
+:class:`~scenedet.media.frames.stream.MediaStream` (pixels, times and frame numbers ``np.array_equal``,
 the same batch boundaries; tested on short and long GOPs, B-frames, VFR, late audio, rotation),
 the video cut into chunks at keyframes and decoded by ``workers`` threads or processes
-(:mod:`scenedet.media.chunkpool`, shared with :mod:`scenedet.media.parallel`).
+(:mod:`scenedet.media.parallel.chunkpool`, shared with :mod:`scenedet.media.parallel.seconds`).
 
 Chunks. A demux-only pass lists the video keyframes (presentation and decode timestamps, no
 decoding). Chunk ``i`` owns the frames whose timestamp lies in ``[P_i, P_i+1)``, ``P_i`` the
@@ -29,12 +29,12 @@ of one kind keep their order, which is all detectors read).
 Damage. A packet a decoder rejects is skipped as :class:`MediaStream` skips it; each chunk sends
 its skipped packets with its end, replayed into the caller's
 :class:`~scenedet.media.damage.Damage` keyed by timestamp (a packet two chunks decode counts
-once, as in :mod:`scenedet.media.parallel`). A file cut short fails as :class:`MediaStream` does,
+once, as in :mod:`scenedet.media.parallel.seconds`). A file cut short fails as :class:`MediaStream` does,
 with its message, after the frames before the gap.
 
 Memory: each worker queues at most :data:`QUEUE_BATCHES` batches of small frames, so N workers
 hold at most N times that, whatever the film's length. Errors, closing early and
-``scenedet.inference.stream.stop_all`` behave as in :mod:`scenedet.media.parallel`: a chunk's
+``scenedet.inference.stream.stop_all`` behave as in :mod:`scenedet.media.parallel.seconds`: a chunk's
 error reaches the caller after the frames before it, with :class:`MediaStream`'s message.
 """
 
@@ -49,8 +49,8 @@ import attrs
 import numpy as np
 
 from scenedet.errors import MediaError, UsageError
-from scenedet.media.chunkpool import Kind, Pool, check_kind
-from scenedet.media.frames import (AudioChunk, FrameBatch, MediaStream, StreamInfo, _decode,
+from scenedet.media.parallel.chunkpool import Kind, Pool, check_kind
+from scenedet.media.frames.stream import (AudioChunk, FrameBatch, MediaStream, StreamInfo, _decode,
                                    _Declared, _frame_step, _nominal_fps, _Pictures, _Reorder,
                                    _SoundTrack, _Ticker)
 
@@ -267,7 +267,7 @@ class FrameJob:
         """Each chunk: ``("b", pts, durations, images)`` batches, then ``("e", damage records,
         pts of the last frame decoded)``, or ``("x", damage records, exception)`` after the
         frames decoded before it."""
-        from scenedet.media.parallel import _Recorder
+        from scenedet.media.parallel.seconds import _Recorder
 
         for chunk in chunks:
             recorder = _Recorder()

@@ -1,6 +1,6 @@
 """Decode one film with several workers: keyframe-aligned chunks of seconds, reassembled in order.
 
-:func:`iter_seconds_parallel` yields exactly what :func:`scenedet.media.decode.iter_seconds`
+:func:`iter_seconds_parallel` yields exactly what :func:`scenedet.media.seconds.decode.iter_seconds`
 yields (the same stills and audio, tested with ``np.array_equal``), decoding the video with
 ``workers`` workers. The film's seconds are cut into chunks; each chunk is decoded by one worker
 with ``iter_seconds(start_second=a, stop_second=b)`` (video only) and the seconds are handed out
@@ -15,7 +15,7 @@ its samples are byte-identical to the one-pass decode whatever the chunking.
 Worker ``w`` decodes chunks ``w, w + N, w + 2N, ...`` into a queue of its own holding at most
 ``chunk_seconds`` seconds, so memory is bounded by ``N * chunk_seconds`` decoded seconds and flat
 with the film's length (the workers, their queues and stopping are
-:mod:`scenedet.media.chunkpool`'s, shared with :mod:`scenedet.media.parallel_frames`). An error in a chunk (a truncated file) reaches the caller at the same
+:mod:`scenedet.media.parallel.chunkpool`'s, shared with :mod:`scenedet.media.parallel.frames`). An error in a chunk (a truncated file) reaches the caller at the same
 second and with the same message as the sequential decode; damaged packets skipped in a chunk
 are counted into the caller's :class:`~scenedet.media.damage.Damage` (the same packet decoded by
 two chunks counts once). Closing the iterator early (or :func:`stop_workers`, which
@@ -36,10 +36,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from scenedet.errors import MediaError
-from scenedet.media.chunkpool import Kind, Pool, check_kind, keyframe_times, stop_workers
+from scenedet.media.parallel.chunkpool import Kind, Pool, check_kind, keyframe_times, stop_workers
 from scenedet.media.damage import Damage
-from scenedet.media.decode import StrategyArg, _preroll_time, iter_seconds, resolve_strategy
+from scenedet.media.seconds.decode import StrategyArg, _preroll_time, iter_seconds, resolve_strategy
 from scenedet.media.probe import FilmInfo, probe
 from scenedet.media.types import MediaRequest, Second
 
@@ -88,7 +87,7 @@ def iter_seconds_parallel(path: str | Path, request: MediaRequest, *, workers: i
                           stop_second: int | None = None, skip_loop_filter: bool = False,
                           damage: Damage | None = None, use_audio: bool = True
                           ) -> Iterator[Second]:
-    """:func:`~scenedet.media.decode.iter_seconds`, its video decoded by ``workers`` workers.
+    """:func:`~scenedet.media.seconds.decode.iter_seconds`, its video decoded by ``workers`` workers.
 
     Same arguments and result; ``workers <= 1`` (or no video requested) is ``iter_seconds``
     itself. Bad input raises :class:`MediaError` now, as ``iter_seconds`` does.

@@ -1,10 +1,10 @@
 """Whole seconds from a pass that decodes every frame: the per-second grid as a tap on the frame path.
 
-:class:`~scenedet.media.frames.MediaStream` decodes every frame for frame-level detectors. When a
+:class:`~scenedet.media.frames.stream.MediaStream` decodes every frame for frame-level detectors. When a
 per-second scene runs in the same command, a :class:`SecondTap` fed by that pass builds the very
-:class:`~scenedet.media.types.Second` objects :func:`scenedet.media.decode.iter_seconds` would
+:class:`~scenedet.media.types.Second` objects :func:`scenedet.media.seconds.decode.iter_seconds` would
 (its sequential strategy: tested byte-identical stills and identical audio), so the film is
-decoded once. The rules are :mod:`scenedet.media.decode`'s, reused from it: the still of second
+decoded once. The rules are :mod:`scenedet.media.seconds.decode`'s, reused from it: the still of second
 ``k`` is the last frame stamped at or before ``k + 1`` s (compared exactly in the stream's time
 base), converted to RGB at full size and turned upright only when handed out; black before the
 first frame; the last window repeats after the video ends; a file cut short is a
@@ -44,7 +44,7 @@ class SecondTap:
     there; then every second gets silence when ``request.audio``). Feed every decoded video frame
     to :meth:`video` and every decoded audio frame to :meth:`audio` in decode order; each returns
     the seconds that became complete. :meth:`finish` at the end returns the rest (``n_seconds``
-    in all, as :func:`~scenedet.media.decode.iter_seconds`).
+    in all, as :func:`~scenedet.media.seconds.decode.iter_seconds`).
     """
 
     def __init__(self, info: FilmInfo, request: MediaRequest, video: Any, audio: Any | None, *,

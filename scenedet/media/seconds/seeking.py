@@ -6,7 +6,7 @@ answer. Seeking is on the container's index (MP4 indexes by decode time, so with
 keyframe can sort before a target it is displayed after): when the first frame after a seek is
 later than needed, it seeks a second further back and tries again. Non-reference frames no
 second shows are left undecoded as in the sequential strategy (:mod:`scenedet.media.nonref`).
-See :mod:`scenedet.media.decode` for when this strategy is chosen.
+See :mod:`scenedet.media.seconds.decode` for when this strategy is chosen.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Frame threading decodes the frames (all of them, or all but the non-reference frames no second
 shows: :mod:`scenedet.media.nonref`); only the frames that are kept are converted to RGB. See
-:mod:`scenedet.media.decode` for when this strategy is chosen.
+:mod:`scenedet.media.seconds.decode` for when this strategy is chosen.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""A part ``[start, end)`` of a film for :class:`~scenedet.media.frames.MediaStream`.
+"""A part ``[start, end)`` of a film for :class:`~scenedet.media.frames.stream.MediaStream`.
 
 Frame-level detectors on a part of a film (``scenedet run -p shots --start 20:00``) should not
 decode the twenty minutes before it. :func:`seek_part` puts the demuxer on the keyframe at or
 before ``start`` (backing off a second at a time when the index put it after, as
-:func:`scenedet.media.seeking.seek_for` does for the per-second decode); :class:`Part` then
+:func:`scenedet.media.seconds.seeking.seek_for` does for the per-second decode); :class:`Part` then
 decides, frame by frame and chunk by chunk, what lies inside: video frames before ``start`` are
 decoded (they must be, to reach the first one) but dropped, the pass ends once both streams are
 past ``end``, and sound is trimmed to the pictures' span.

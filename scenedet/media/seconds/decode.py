@@ -10,7 +10,7 @@ whose first frame comes late) the still is black.
 
 Two strategies give identical frames (tested):
 
-* ``"seek"`` (:mod:`scenedet.media.seeking`): for each second, seek to the keyframe before its
+* ``"seek"`` (:mod:`scenedet.media.seconds.seeking`): for each second, seek to the keyframe before its
   end and decode forward to the last frame at or before it. Cheap when keyframes are dense,
   since a second then costs a few frames. It never decodes a frame twice: when the keyframe
   before the next target is not past the decoder's position it keeps decoding instead of
@@ -18,7 +18,7 @@ Two strategies give identical frames (tested):
   container's index (MP4 indexes by decode time, so with B-frames a keyframe can sort before a
   target it is displayed after): when the first frame after a seek is later than needed, it
   seeks a second further back and tries again.
-* ``"sequential"`` (:mod:`scenedet.media.sequential`): decode straight through with frame
+* ``"sequential"`` (:mod:`scenedet.media.seconds.sequential`): decode straight through with frame
   threading (``thread_type="AUTO"``) and convert to RGB only the frames that are kept. Wins with
   long GOPs, where each seek would decode on average half a GOP. ``skip_loop_filter=True`` also
   skips H.264/HEVC deblocking: 11-19 % faster in ``benchmarks/decode.py``, but the pictures are
@@ -84,8 +84,8 @@ from scenedet.media.demux import STASH_LIMIT, SharedDemux, discard_others, seek_
 from scenedet.media.nonref import SKIP_CODECS, NonrefSkip, SkipUnsafe
 from scenedet.media.probe import (FilmInfo, Strategy, ffmpeg_reason, film_audio_stream,
                                   film_video_stream, open_input, probe)
-from scenedet.media.seeking import SEEK_RETRIES, seek_windows
-from scenedet.media.sequential import StartedTooLate, sequential_windows
+from scenedet.media.seconds.seeking import SEEK_RETRIES, seek_windows
+from scenedet.media.seconds.sequential import StartedTooLate, sequential_windows
 from scenedet.media.types import MediaRequest, Second
 from scenedet.media.videoframes import (CONTAINER_TRUNCATION_TOLERANCE, TRUNCATION_TOLERANCE,
                                         Clock)
@@ -193,7 +193,6 @@ def _run(info: FilmInfo, request: MediaRequest, strategy: Strategy, start: int, 
          skip_loop_filter: bool, skip_nonref: bool, seek_time: float | None, damage: Damage
          ) -> Iterator[Second]:
     """Open the film, set up the video and audio paths of the strategy, yield the seconds."""
-    import av
 
     with ExitStack() as stack:
         container = open_input(info.path)

@@ -1,7 +1,7 @@
 """Every frame of a film, small, in one streaming pass: the time grid of frame-level detectors.
 
 Shot cuts and technical cues need to know *which frame* something happens on, so unlike
-:func:`scenedet.media.decode.iter_seconds` (one still per second) this hands over every decoded
+:func:`scenedet.media.seconds.decode.iter_seconds` (one still per second) this hands over every decoded
 frame, scaled in FFmpeg (``VideoFrame.to_ndarray(width=, height=)``, swscale) to each size the
 detectors asked for, in batches of at most ``batch_frames``; and, when asked, the film's sound as
 mono ``float32`` chunks at its own sample rate. Nothing is kept between batches, so memory is flat
@@ -139,11 +139,11 @@ class MediaStream:
     ``sizes``: the ``(width, height)`` pictures wanted (empty: decode no video). ``audio``: also
     yield the sound. A film without sound yields no chunks (detectors treat that as they see fit).
     Pictures are upright: the display matrix of the first frame (a phone's rotation) is applied
-    as :func:`~scenedet.media.decode.iter_seconds` applies it, so ``(width, height)`` is the
+    as :func:`~scenedet.media.seconds.decode.iter_seconds` applies it, so ``(width, height)`` is the
     size as displayed.
 
     ``seconds``: also yield the :class:`~scenedet.media.types.Second` items ``iter_seconds``
-    would for this request (:mod:`scenedet.media.secondtap`), from the same decode; ``film`` is
+    would for this request (:mod:`scenedet.media.frames.secondtap`), from the same decode; ``film`` is
     then the film's :func:`~scenedet.media.probe.probe` (whole seconds, orientation, declared
     ends); ``use_audio=False`` gives those seconds silence.
 
@@ -152,7 +152,7 @@ class MediaStream:
     when the pass ends. Either way :attr:`StreamInfo.damage` holds them.
 
     ``start``/``end`` (film seconds, not with ``seconds``): decode only that part, from the
-    keyframe at or before ``start`` (:mod:`scenedet.media.framepart`). The part is then handed
+    keyframe at or before ``start`` (:mod:`scenedet.media.frames.part`). The part is then handed
     over as a film of its own (first frame: index 0 at time 0); :attr:`info` says where it lies.
     """
 
@@ -174,7 +174,7 @@ class MediaStream:
         self.seconds, self.film, self.damage, self.use_audio = seconds, film, damage, use_audio
         if (start is not None or end is not None) and seconds is not None:
             raise UsageError("a part of the film is decoded frame by frame only (no seconds)")
-        from scenedet.media.framepart import check_part
+        from scenedet.media.frames.part import check_part
 
         check_part(start, end)
         self.start, self.end = start, end
@@ -217,87 +217,36 @@ class MediaStream:
 
     # -- PyAV: films (and other containers) ----------------------------------------------------
     def _pyav(self, damage: Any) -> Iterator[FrameBatch | AudioChunk]:
-        import av
 
-        from scenedet.media.probe import (_check_index_within_file, ffmpeg_reason,
-                                          film_audio_stream, film_video_stream, open_input)
+        from scenedet.media.probe import open_input
 
         container = open_input(self.path)
         try:
-            tap_audio = (self.seconds is not None and self.seconds.audio and self.use_audio
-                         and self.film.has_audio)
-            video = film_video_stream(container)
-            if (self.sizes or self.seconds) and video is None:
-                raise MediaError(f"no video stream in {self.path}")
-            if video is not None:
-                _check_index_within_file(self.path, video)  # as probe: cut short, one line
-            film_video = video  # the film's clock, even when no picture is wanted
-            if not (self.sizes or self.seconds):
-                video = None
-            sound = film_audio_stream(container) if self.audio or tap_audio else None
-            if video is None and sound is None:
-                raise MediaError(f"no audio stream in {self.path}")
+            video, film_video, sound, tap_audio = self._streams(container)
             streams = [s for s in (video, sound) if s is not None]
-            if video is not None:
-                video.thread_type = "AUTO"
             origin = _film_origin(self.path, film_video, sound, self.film)
             fps = _nominal_fps(film_video)
             state = _VideoState(self, origin, fps)
             reorder = _Reorder(_frame_step(film_video, fps))
             tap = None
             if self.seconds is not None:
-                from scenedet.media.secondtap import SecondTap
+                from scenedet.media.frames.secondtap import SecondTap
 
                 tap = SecondTap(self.film, self.seconds, video, sound if tap_audio else None,
                                 damage=damage)
             audio_rate = sound.codec_context.sample_rate if sound is not None else None
             part = None
             if self.start is not None or self.end is not None:
-                from scenedet.media.framepart import Part, seek_part
+                from scenedet.media.frames.part import Part, seek_part
 
                 part = Part(self.start, self.end, has_video=video is not None,
                             has_audio=sound is not None and self.audio)
                 if part.start > 0:
                     seek_part(container, streams[0], video, origin, part.start)
             track = _SoundTrack(sound, origin, part) if sound is not None and self.audio else None
-            last_raw: int | None = None  # pts of the last frame the decoder handed out
-            stopped = False  # the part ended before the data did
-            try:
-                for packet in profiled.packets(container.demux(streams)):
-                    if part is not None and (part.done or (packet.stream is video and part.video_done)):
-                        if part.done:
-                            stopped = True
-                            break
-                        continue
-                    if packet.stream is video:
-                        for frame in profiled.call("decode", _decode, packet, damage, origin) or ():
-                            if frame.pts is not None or last_raw is None:
-                                last_raw = frame.pts if frame.pts is not None else 0
-                            else:
-                                last_raw += 1
-                            if tap is not None:
-                                yield from tap.video(frame)
-                            for held, pts in reorder.push(frame):
-                                yield from self._frame(state, part, origin, held, pts)
-                        continue
-                    frames = profiled.call("audio", _decode, packet, damage, origin)
-                    if frames is None:  # skipped: its time is silence
-                        if tap is not None:
-                            tap.audio_gap()
-                        if track is not None:
-                            track.skipped(packet)
-                        continue
-                    for frame in frames:
-                        if tap is not None and tap_audio:
-                            yield from tap.audio(frame)
-                        if track is not None:
-                            yield from profiled.call("audio", track.frame, frame)
-                for held, pts in reorder.drain():
-                    yield from self._frame(state, part, origin, held, pts)
-                if track is not None:
-                    yield from track.finish()
-            except av.FFmpegError as exc:
-                raise MediaError(f"cannot decode {self.path}: {ffmpeg_reason(exc)}") from None
+            stopped, last_raw = yield from self._demux(
+                container, streams, video, part, tap, tap_audio, track, reorder, state, origin,
+                damage)
             batch = state.flush()
             if batch is not None:
                 yield batch
@@ -322,6 +271,80 @@ class MediaStream:
                                    first_frame=part.first_frame if part else 0, damage=damage)
         finally:
             container.close()
+
+    def _demux(self, container: Any, streams: list[Any], video: Any, part: Any, tap: Any,
+               tap_audio: bool, track: Any, reorder: Any, state: Any, origin: Fraction,
+               damage: Any) -> Iterator[FrameBatch | AudioChunk]:
+        """The pass over the packets: video frames (reordered) to the batches and the tap, sound
+        to its track and the tap, damaged packets skipped. Returns ``(stopped, last_raw)``:
+        whether a part ended before the data did, and the last raw pts the decoder handed out."""
+        import av
+
+        from scenedet.media.probe import ffmpeg_reason
+
+        last_raw: int | None = None  # pts of the last frame the decoder handed out
+        stopped = False  # the part ended before the data did
+        try:
+            for packet in profiled.packets(container.demux(streams)):
+                if part is not None and (part.done or (packet.stream is video and part.video_done)):
+                    if part.done:
+                        stopped = True
+                        break
+                    continue
+                if packet.stream is video:
+                    for frame in profiled.call("decode", _decode, packet, damage, origin) or ():
+                        if frame.pts is not None or last_raw is None:
+                            last_raw = frame.pts if frame.pts is not None else 0
+                        else:
+                            last_raw += 1
+                        if tap is not None:
+                            yield from tap.video(frame)
+                        for held, pts in reorder.push(frame):
+                            yield from self._frame(state, part, origin, held, pts)
+                    continue
+                frames = profiled.call("audio", _decode, packet, damage, origin)
+                if frames is None:  # skipped: its time is silence
+                    if tap is not None:
+                        tap.audio_gap()
+                    if track is not None:
+                        track.skipped(packet)
+                    continue
+                for frame in frames:
+                    if tap is not None and tap_audio:
+                        yield from tap.audio(frame)
+                    if track is not None:
+                        yield from profiled.call("audio", track.frame, frame)
+            for held, pts in reorder.drain():
+                yield from self._frame(state, part, origin, held, pts)
+            if track is not None:
+                yield from track.finish()
+        except av.FFmpegError as exc:
+            raise MediaError(f"cannot decode {self.path}: {ffmpeg_reason(exc)}") from None
+        return stopped, last_raw
+
+    def _streams(self, container: Any) -> tuple[Any, Any, Any, bool]:
+        """``(video, film_video, sound, tap_audio)``: the streams this pass decodes (``video``
+        None when no picture is wanted; ``film_video`` the film's clock all the same), and
+        whether the per-second tap takes the sound."""
+        from scenedet.media.probe import (_check_index_within_file, film_audio_stream,
+                                          film_video_stream)
+
+        tap_audio = (self.seconds is not None and self.seconds.audio and self.use_audio
+                     and self.film.has_audio)
+        video = film_video_stream(container)
+        if (self.sizes or self.seconds) and video is None:
+            raise MediaError(f"no video stream in {self.path}")
+        if video is not None:
+            _check_index_within_file(self.path, video)  # as probe: cut short, one line
+        film_video = video
+        if not (self.sizes or self.seconds):
+            video = None
+        sound = film_audio_stream(container) if self.audio or tap_audio else None
+        if video is None and sound is None:
+            raise MediaError(f"no audio stream in {self.path}")
+        if video is not None:
+            video.thread_type = "AUTO"
+        return video, film_video, sound, bool(tap_audio)
 
     def _frame(self, state: _VideoState, part: Any, origin: Fraction, frame: Any,
                pts: int | None) -> Iterator[FrameBatch]:
