@@ -2,8 +2,8 @@
 
 ``scenedet run -p kissing -p shots-content film.mp4`` used to decode the film twice (once per
 second for the scene, once frame by frame for the detector); now one pass feeds both
-(:mod:`scenedet.inference.onepass`). This times ``scenedet.inference.framerun.run_plugins``
-with ``one_decode=False`` (the old way, still there) and ``True`` on a generated film, each
+(:func:`scenedet.engine.passes.one_pass`). This times ``scenedet.run`` with
+``one_decode=False`` (the old way, still there) and ``True`` on a generated film, each
 run in a process of its own (so neither warms the other's caches), alternating, and records
 ``uptime`` before and after (the machine may be shared).
 
@@ -28,11 +28,10 @@ from common import FILMS, make_film, random_kissing_model, save, table
 
 CHILD = """
 import json, sys, time
-from scenedet.inference.framerun import run_plugins
+import scenedet
 film, model, detector, one = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
 t = time.perf_counter()
-run_plugins(film, ["kissing", detector], scene_kwargs={"model": model, "progress": False},
-            one_decode=one, progress=False)
+scenedet.run(film, ["kissing", detector], model=model, one_decode=one, progress=False)
 print(json.dumps({"wall_s": time.perf_counter() - t}))
 """
 
