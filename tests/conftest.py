@@ -88,3 +88,14 @@ def _written_results_follow_the_schema(monkeypatch):
     if failures:
         pytest.fail("result documents not valid against docs/result.schema.json:\n"
                     + "\n".join(failures[:20]), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def shot_film(tmp_path_factory):
+    """``(plan, path)``: 8 generated shots of 1.5-3 s, 160x90 at 25 fps, cuts known."""
+    from scenedet.synth.shots import plan_shot_film, render_shot_film
+
+    plan = plan_shot_film(0, 3, shots=8, fps=25, width=160, height=90, min_shot=1.5, max_shot=3)
+    path = tmp_path_factory.mktemp("shots") / plan.file
+    render_shot_film(plan, path)
+    return plan, path

@@ -24,18 +24,9 @@ from scenedet.cli import cli
 from scenedet.errors import UsageError
 from scenedet.inference.framerun import run_detectors
 from scenedet.media.frames.stream import AudioChunk, FrameBatch, MediaStream
-from scenedet.synth.shots import plan_shot_film, render_shot_film
 
 
 pytestmark = pytest.mark.usefixtures("reference_detectors")
-
-
-@pytest.fixture(scope="module")
-def shot_film(tmp_path_factory):
-    plan = plan_shot_film(0, 3, shots=8, fps=25, width=160, height=90, min_shot=1.5, max_shot=3)
-    path = tmp_path_factory.mktemp("shots") / plan.file
-    render_shot_film(plan, path)
-    return plan, path
 
 
 @pytest.fixture(scope="module")

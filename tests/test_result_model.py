@@ -27,7 +27,6 @@ from scenedet.outputs.several import run_document
 from scenedet.outputs.timecode import FrameRate
 from scenedet.segmentation.documents import resegment_document, resegment_documents
 from scenedet.segmentation.segments import segment
-from scenedet.synth.shots import plan_shot_film, render_shot_film
 
 from plugin_helpers import WITH_DETECTORS as PLUGINS  # noqa: E402
 
@@ -35,14 +34,6 @@ RATE = FrameRate(25)
 
 
 pytestmark = pytest.mark.usefixtures("reference_detectors")
-
-
-@pytest.fixture(scope="module")
-def shot_film(tmp_path_factory):
-    plan = plan_shot_film(0, 3, shots=8, fps=25, width=160, height=90, min_shot=1.5, max_shot=3)
-    path = tmp_path_factory.mktemp("shots") / plan.file
-    render_shot_film(plan, path)
-    return plan, path
 
 
 def _detect(film, names, **kwargs):

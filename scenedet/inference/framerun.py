@@ -83,7 +83,7 @@ def frame_result(scene: str, video: str | Path, info: StreamInfo, segments: list
     ``scores``: the detector's per-frame scores (its ``scores`` attribute), kept. ``shots``:
     whether its segments are shots; ``None`` asks the registered spec of ``scene``.
     """
-    moved = [_moved(s, info.start, info.first_frame) for s in segments]
+    moved = [in_film_time(s, info.start, info.first_frame) for s in segments]
     return FrameResult(video=str(video), scene=scene, duration=info.start + info.duration,
                        fps=info.fps, n_frames=info.n_frames, segments=moved,
                        settings=_jsonable(settings), start=info.start,
@@ -114,7 +114,7 @@ def _frame_scores(values: Any) -> tuple[float, ...]:
     return tuple(np.round(array, 6).tolist())
 
 
-def _moved(segment: FrameSegment, seconds: float, frames: int) -> FrameSegment:
+def in_film_time(segment: FrameSegment, seconds: float, frames: int) -> FrameSegment:
     """``segment`` of a part, in film time (``seconds`` and ``frames``: where the part starts)."""
     if not seconds and not frames:
         return segment
@@ -175,5 +175,5 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-__all__ = ["FrameResult", "frame_result", "is_shot_detector", "run_detectors", "run_plugins", "snap_result",
+__all__ = ["FrameResult", "frame_result", "in_film_time", "is_shot_detector", "run_detectors", "run_plugins", "snap_result",
            "StreamInfo"]

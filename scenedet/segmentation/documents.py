@@ -125,7 +125,7 @@ def _scene(doc: Mapping[str, Any], source: str, given: Mapping[str, Any]) -> dic
 
 # -- a frame-level detector -----------------------------------------------------------------------
 def _detector(doc: Mapping[str, Any], source: str, given: Mapping[str, Any]) -> dict[str, Any]:
-    from scenedet.inference.framerun import FrameResult, _moved
+    from scenedet.inference.framerun import FrameResult, in_film_time
     from scenedet.media.frames.stream import FrameSegment
     from scenedet.outputs.document import document_of
 
@@ -160,7 +160,7 @@ def _detector(doc: Mapping[str, Any], source: str, given: Mapping[str, Any]) -> 
     settings = {**dict(doc.get("settings") or {}), **options}
     result = FrameResult(video=str(doc.get("video", "")), scene=name,
                          duration=float(doc.get("duration") or 0), fps=float(doc.get("fps") or fps),
-                         n_frames=len(scores), segments=[_moved(s, start, first_frame) for s in segments],
+                         n_frames=len(scores), segments=[in_film_time(s, start, first_frame) for s in segments],
                          settings=settings, start=start, first_frame=first_frame, scores=scores,
                          shots=bool(spec.shots))
     data = result.to_dict()
