@@ -175,5 +175,5 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-__all__ = ["FrameResult", "frame_result", "in_film_time", "is_shot_detector", "run_detectors", "run_plugins", "snap_result",
-           "StreamInfo"]
+__all__ = ["FrameResult", "StreamInfo", "frame_result", "in_film_time", "is_shot_detector",
+           "run_detectors", "run_plugins", "snap_result"]
