@@ -71,7 +71,7 @@ def run_command(scenes: tuple[str, ...], video: Path, model: Path | None, output
                 snap_to: str | None, snap_tolerance: float, quiet: bool,
                 decode_workers: int | None = None, speedup: str = "none",
                 **output_opts: object) -> None:
-    """Score every whole second of VIDEO and cut the scenes.
+    """Run scenes and frame-level detectors, any mix, over VIDEO in one decode.
 
     \b
     Examples:
@@ -95,18 +95,21 @@ def run_command(scenes: tuple[str, ...], video: Path, model: Path | None, output
       scenedet run -p shots film.mp4                  shots, TransNetV2
       scenedet run -p shots-content film.mp4 -O threshold=2.5   classical
       scenedet run -p cues film.mp4                   black, silence, colour bars
-      scenedet run -p shots -p cues film.mp4          one decode, a list of results
+      scenedet run -p shots -p cues film.mp4          one decode, one run document
       scenedet run -p kissing -p shots film.mp4 --snap-to shots
     Their segments carry "start"/"end" in seconds and "start_frame"/"end_frame"
-    (end exclusive) and a "score" (a shot's: the confidence of its cut). Scenes
-    and detectors in one run share one decode of the film.
+    (end exclusive) and a "score" (a shot's: the confidence of its cut); a shot
+    detector's result keeps its per-frame "scores", so `scenedet segment -O
+    threshold=0.3 shots.json` re-cuts it without the film. Scenes and detectors in
+    one run share one decode; several results in one JSON are one run document,
+    {"results": [...]} (docs/outputs.md, docs/result.schema.json).
 
     \b
     Outputs with detectors or several plugins (docs/outputs.md):
       scenedet run -p shots film.mp4 -o shots.edl -o shots.csv    one plugin: any format
       scenedet run -p shots film.mp4 --clips clips/ --stills stills/ --report r.html
                                                       a clip and stills per shot
-      scenedet run -p kissing -p shots film.mp4 -o all.json       one JSON, a list
+      scenedet run -p kissing -p shots film.mp4 -o all.json       one JSON of both
       scenedet run -p kissing -p shots film.mp4 -o 'film.{scene}.edl'   one file each
       scenedet run -p kissing -p shots film.mp4 --clips 'clips/{scene}' --report 'r.{scene}.html'
       scenedet run -p shots film.mp4 --start 20:00 --duration 5:00   a part: film time

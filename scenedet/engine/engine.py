@@ -130,7 +130,7 @@ def run(video: str | Path, plugins: Sequence[str] | str, settings: RunSettings |
     where one suffices. ``settings`` and keyword ``changes`` are :class:`RunSettings` fields::
 
         result = scenedet.run("film.mp4", ["kissing", "shots"], snap_to="shots", device="cuda")
-        for seg in result["kissing"].to_dict()["segments"]:
+        for seg in result.documents()["kissing"]["segments"]:   # frames and timecodes too
             print(seg["start_timecode"], seg["end_timecode"], seg["score"])
 
     Everything is checked before the film is opened or a model loaded; errors are one line
