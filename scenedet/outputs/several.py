@@ -162,6 +162,7 @@ def plan_outputs(outputs: Sequence[str | os.PathLike[str]], names: Sequence[str]
     a plain one is a one-line :class:`UsageError`, as is any path two outputs share.
     """
     names = list(dict.fromkeys(names))
+    _all_placed(outputs, names, plan)
     targets = plan_targets(outputs, names)
     media: list[Any] = [None] * len(names)
     paths = {} if plan is None else {k: getattr(plan, k) for k in MEDIA
@@ -217,6 +218,32 @@ def write_outputs(results: Sequence[Any], planned: RunOutputs, video: str | Path
             segment.update({k: v for k, v in scene.extra.items() if k in ("clip", "stills")})
     lists, stdout = write_targets(dicts, planned.targets, video, rate=rate)
     return written + lists, stdout
+
+
+def _all_placed(outputs: Sequence[str | os.PathLike[str]], names: Sequence[str],
+                plan: Any) -> None:
+    """With several plugins, every output that cannot hold them all (a plain non-JSON path, a
+    clips or stills folder, a plot, a report without ``{scene}``) in ONE line, so that a person
+    fixes them at once rather than one failed run each. One such output keeps its own line
+    (from :func:`plan_targets` or :func:`plan_outputs`)."""
+    from scenedet.plugin.registry import get_exporter_for_suffix
+
+    if len(names) < 2:
+        return
+    bad = []
+    for out in outputs:
+        text = os.fspath(out)
+        if text != "-" and PLACEHOLDER not in text and not _is_json(get_exporter_for_suffix(text)):
+            suffix = Path(text).suffix
+            bad.append(f"{text} (e.g. {text[:-len(suffix)] if suffix else text}.{PLACEHOLDER}{suffix})")
+    for key in MEDIA if plan is not None else ():
+        path = getattr(plan, key)
+        if path is not None and PLACEHOLDER not in os.fspath(path):
+            bad.append(f"the {MEDIA[key]} {os.fspath(path)} (e.g. {_example(os.fspath(path), key)})")
+    if len(bad) > 1:
+        raise UsageError(f"{len(bad)} outputs would mix the results of {len(names)} plugins "
+                         f"({', '.join(names)}); put {PLACEHOLDER} in each path for one per "
+                         f"plugin: {'; '.join(bad)}")
 
 
 def _example(text: str, key: str) -> str:
