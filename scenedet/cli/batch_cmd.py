@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from scenedet.cli import cli
-from scenedet.cli.output import parse_weight_overrides
 from scenedet.cli.params import TIME, decode_workers_option
 
 
@@ -180,22 +179,11 @@ def _settings(plugins: tuple[str, ...], o: dict):
     """The batch's settings, checked before any film (the same engine settings as `run`)."""
     from scenedet import profiling
     from scenedet.batch import prepare_settings
-    from scenedet.cli.frames_cli import split_options
-    from scenedet.cli.settings import in_flags, run_settings, whole_seconds
+    from scenedet.cli.settings import in_flags, settings_from_options
     from scenedet.errors import SettingError
-    from scenedet.engine.plan import DETECTOR, plugin_kind
 
-    detectors = [n for n in plugins if plugin_kind(n) == DETECTOR]  # unknown names first
-    snap = [o["snap_to"]] if o["snap_to"] else []
-    settings = run_settings(
-        model=o["model"], aggregator=o["aggregator"], min_length=whole_seconds(o["min_length"]),
-        threshold=o["threshold"], label_threshold=o["label_threshold"], device=o["device"],
-        batch_size=o["batch_size"], weights=parse_weight_overrides(o["weights"]),
-        decode_workers=o["decode_workers"], precision=o["precision"], speedup=o["speedup"],
-        device_preprocess=o["gpu_preprocess"],
-        profile=bool(o["profile"]) or profiling.env_enabled(),
-        options=split_options(o["options"], detectors + snap), snap_to=o["snap_to"],
-        snap_tolerance=o["snap_tolerance"])
+    settings = settings_from_options(plugins, o, profile=bool(o["profile"])
+                                     or profiling.env_enabled())
     try:
         return prepare_settings(plugins, settings=settings)
     except SettingError as exc:

@@ -8,8 +8,12 @@ import click
 
 from scenedet.cli import cli
 from scenedet.cli.export_cmd import _OUTPUT_HELP, output_options, plan_from
-from scenedet.cli.output import parse_weight_overrides
 from scenedet.cli.params import TIME, decode_workers_option, part_options, resolve_part
+
+#: The output options (``output_options``) an :class:`~scenedet.outputs.produce.OutputPlan`
+#: is made of, as click names them.
+OUTPUT_KEYS = ("clips", "clips_exact", "stills", "stills_per_scene", "plot", "report",
+               "annotations")
 
 
 @cli.command("run")
@@ -62,15 +66,8 @@ from scenedet.cli.params import TIME, decode_workers_option, part_options, resol
 @click.option("--snap-tolerance", default="2", show_default=True, type=TIME, metavar="TIME",
               help="With --snap-to: farthest a boundary moves.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
-def run_command(scenes: tuple[str, ...], video: Path, model: Path | None, outputs: tuple[Path, ...],
-                aggregator: str | None, min_length: float | None, threshold: str | None,
-                label_threshold: float | None, device: str, batch_size: int | None,
-                threads: int | None, precision: str, gpu_preprocess: bool, profile: bool,
-                weights: tuple[str, ...], start: float | None, end: float | None,
-                duration: float | None, no_audio: bool, options: tuple[str, ...],
-                snap_to: str | None, snap_tolerance: float, quiet: bool,
-                decode_workers: int | None = None, speedup: str = "none",
-                **output_opts: object) -> None:
+def run_command(scenes: tuple[str, ...], video: Path, outputs: tuple[Path, ...],
+                **opts: object) -> None:
     """Run scenes and frame-level detectors, any mix, over VIDEO in one decode.
 
     \b
@@ -120,40 +117,27 @@ def run_command(scenes: tuple[str, ...], video: Path, model: Path | None, output
     """
     from scenedet import profiling
 
-    if profile:
+    if opts["profile"]:
         profiling.enable()
-    _run(scenes, video, model, outputs, aggregator, min_length, threshold, label_threshold,
-         device, batch_size, threads, precision, gpu_preprocess, weights, start, end, duration,
-         no_audio, options, snap_to, snap_tolerance, quiet, output_opts, decode_workers, speedup)
+    _run(scenes, video, outputs, opts)
     if profiling.PROFILE.enabled:
         click.echo(profiling.PROFILE.report(), err=True)
 
 
-def _run(scenes, video, model, outputs, aggregator, min_length, threshold, label_threshold,  # noqa: PLR0913
-         device, batch_size, threads, precision, gpu_preprocess, weights, start, end, duration,
-         no_audio, options, snap_to, snap_tolerance, quiet, output_opts, decode_workers,
-         speedup) -> None:
+def _run(scenes: tuple[str, ...], video: Path, outputs: tuple[Path, ...], o: dict) -> None:
     """Settings -> the engine -> outputs: everything checked before the film is decoded."""
-    from scenedet.cli.frames_cli import split_options
-    from scenedet.cli.settings import in_flags, run_settings, whole_seconds
-    from scenedet.errors import SettingError
+    from scenedet.cli.settings import in_flags, settings_from_options
     from scenedet.engine import Engine
-    from scenedet.engine.plan import DETECTOR, plugin_kind
+    from scenedet.errors import SettingError
     from scenedet.media.probe import check_path
     from scenedet.outputs.several import plan_outputs
 
     names = list(scenes)
-    detectors = [n for n in names if plugin_kind(n) == DETECTOR]  # unknown names say so first
-    start, end = resolve_part(start, end, duration)
-    settings = run_settings(
-        model=model, aggregator=aggregator, min_length=whole_seconds(min_length),
-        threshold=threshold, label_threshold=label_threshold, device=device,
-        batch_size=batch_size, threads=threads, weights=parse_weight_overrides(weights),
-        start=start, end=end, use_audio=not no_audio, decode_workers=decode_workers,
-        speedup=speedup, precision=precision, device_preprocess=gpu_preprocess,
-        options=split_options(options, detectors + ([snap_to] if snap_to else [])),
-        snap_to=snap_to, snap_tolerance=snap_tolerance, progress=False if quiet else None)
-    media = plan_from((), output_opts)  # suffixes and folders checked before any decode
+    start, end = resolve_part(o["start"], o["end"], o["duration"])
+    settings = settings_from_options(names, o, start=start, end=end, use_audio=not o["no_audio"],
+                                     threads=o["threads"],
+                                     progress=False if o["quiet"] else None)
+    media = plan_from((), {k: o.get(k) for k in OUTPUT_KEYS})  # checked before any decode
     planned = plan_outputs(outputs or ("-",), names, media)
     try:
         engine = Engine(names, settings, load=False)
@@ -161,8 +145,7 @@ def _run(scenes, video, model, outputs, aggregator, min_length, threshold, label
         raise in_flags(exc) from None
     check_path(video)
     engine.load()
-    result = engine.run(video)
-    _write(result, planned, quiet)
+    _write(engine.run(video), planned, bool(o["quiet"]))
 
 
 def _write(result, planned, quiet: bool) -> None:

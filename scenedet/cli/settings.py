@@ -44,3 +44,23 @@ def whole_seconds(value: float | None) -> int | float | None:
     if value is None:
         return None
     return int(value) if float(value).is_integer() else value
+
+
+def settings_from_options(plugins: tuple[str, ...] | list[str], o: dict, **extra: object):
+    """The engine's settings from the options ``run`` and ``batch`` share (``o``: click's
+    values by parameter name); ``extra``: settings of one command alone (a part of the film,
+    ``use_audio``, ``threads``...). Unknown plugin names are said first, with "did you mean"."""
+    from scenedet.cli.frames_cli import split_options
+    from scenedet.cli.output import parse_weight_overrides
+    from scenedet.engine.plan import DETECTOR, plugin_kind
+
+    detectors = [n for n in plugins if plugin_kind(n) == DETECTOR]
+    snap = [o["snap_to"]] if o["snap_to"] else []
+    return run_settings(
+        model=o["model"], aggregator=o["aggregator"], min_length=whole_seconds(o["min_length"]),
+        threshold=o["threshold"], label_threshold=o["label_threshold"], device=o["device"],
+        batch_size=o["batch_size"], weights=parse_weight_overrides(o["weights"]),
+        decode_workers=o["decode_workers"], precision=o["precision"], speedup=o["speedup"],
+        device_preprocess=o["gpu_preprocess"],
+        options=split_options(o["options"], detectors + snap), snap_to=o["snap_to"],
+        snap_tolerance=o["snap_tolerance"], **extra)
