@@ -77,9 +77,9 @@ def plan_run(plugins: Sequence[str] | str, settings: RunSettings) -> RunPlan:
     scene_names = [n for n in names if kinds[n] == SCENE]
     detector_names = [n for n in names if kinds[n] == DETECTOR]
     _check_applies(settings, scene_names, detector_names)
-    detector_names = _with_snap_target(settings, scene_names, detector_names, kinds)
+    detector_names = _with_snap_target(settings, detector_names)
     options = _options_by_name(settings, names, detector_names, kinds)
-    scenes = tuple(_plan_scene(name, settings, len(scene_names)) for name in scene_names)
+    scenes = tuple(_plan_scene(name, settings) for name in scene_names)
     detectors = tuple(PlannedDetector(name=n, spec=_detector_spec(n),
                                       options=_checked_options(n, options.get(n, {})))
                       for n in detector_names)
@@ -122,8 +122,9 @@ def _check_applies(settings: RunSettings, scenes: list[str], detectors: list[str
                          f"({', '.join(scenes)})")
 
 
-def _with_snap_target(settings: RunSettings, scenes: list[str], detectors: list[str],
-                      kinds: dict[str, str]) -> list[str]:
+def _with_snap_target(settings: RunSettings, detectors: list[str]) -> list[str]:
+    """The detectors to build: those asked for, and the shot detector to snap to if it is not
+    among them (its cuts are made in the same pass, no decode of its own)."""
     target = settings.snap_to
     if target is None:
         return detectors
@@ -171,7 +172,7 @@ def _checked_options(name: str, raw: dict[str, Any]) -> dict[str, Any]:
     return check_options(name, _detector_spec(name), raw)
 
 
-def _plan_scene(name: str, settings: RunSettings, n_scenes: int) -> PlannedScene:
+def _plan_scene(name: str, settings: RunSettings) -> PlannedScene:
     from scenedet.inference.pipeline import prepare_run
 
     spec, segmentation, model_path = prepare_run(
