@@ -35,6 +35,13 @@ class Breaks:
         raise RuntimeError("the author forgot a case")
 
 
+class BreaksEarly(Breaks):
+    """A detector whose add_frames() fails on the first batch, with the film still decoding."""
+
+    def add_frames(self, batch):
+        raise ValueError("no frames expected")
+
+
 breaker = types.ModuleType("breaker")
 
 
@@ -42,6 +49,8 @@ breaker = types.ModuleType("breaker")
 def _register_detectors(register):
     register(DetectorSpec(name="breaks", factory=Breaks, width=32, height=18,
                           summary="fails in finish()"))
+    register(DetectorSpec(name="breaks-early", factory=BreaksEarly, width=32, height=18,
+                          summary="fails in add_frames()"))
 
 
 breaker.register_detectors = _register_detectors
@@ -137,3 +146,20 @@ def test_a_detector_raising_in_finish_is_one_line_naming_it_and_no_output(host, 
         scenedet.run(film, ["breaks"], progress=False)
     assert (failed.value.plugin, failed.value.component) == ("breaks", "finish()")
     assert isinstance(failed.value.__cause__, RuntimeError)
+
+
+def test_a_detector_raising_mid_pass_leaves_no_decoding_behind(host, media_films):
+    """The pass is closed at once: no decoding thread outlives the error (stop_all finds none)."""
+    import threading
+
+    from scenedet.inference.stream import stop_all
+
+    film = media_films.get("long").path
+    for workers in (1, 2):
+        with pytest.raises(scenedet.PluginError, match="breaks-early: add_frames\\(\\) failed: "
+                                                       "ValueError: no frames expected") as failed:
+            scenedet.run(film, ["breaks-early"], decode_workers=workers, progress=False)
+        assert failed.value.component == "add_frames()"  # while the film was still decoding
+        assert not [t for t in threading.enumerate() if t.name.startswith("scenedet-decode")]
+        del failed
+        assert stop_all(timeout=1)

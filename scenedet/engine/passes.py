@@ -117,15 +117,18 @@ def detector_pass(video: str | Path, built: Sequence[BuiltDetector], settings: R
         end = int(settings.end) if settings.end is not None else film
         bar.total = max(0, min(film, end) - int(settings.start or 0))
     done = 0
+    # closing: plugin code raising mid-pass (or Ctrl-C) stops and joins the decoding at once,
+    # not whenever the iterator is collected
     try:
-        for item in prefetch(lambda: iter(stream), maxsize=4):
-            with profiling.stage("detectors"):
-                feed(built, item)
-            now = int(item.times[-1] if isinstance(item, FrameBatch)
-                      else item.start + len(item.samples) / item.rate)
-            if bar.enabled and now > done:
-                bar.update(now - done)
-                done = now
+        with contextlib.closing(prefetch(lambda: iter(stream), maxsize=4)) as items:
+            for item in items:
+                with profiling.stage("detectors"):
+                    feed(built, item)
+                now = int(item.times[-1] if isinstance(item, FrameBatch)
+                          else item.start + len(item.samples) / item.rate)
+                if bar.enabled and now > done:
+                    bar.update(now - done)
+                    done = now
         if bar.enabled and bar.total > done:  # the pass is over: so is the film
             bar.update(bar.total - done)
     finally:
