@@ -22,6 +22,7 @@ import pickle
 import queue
 import signal
 import threading
+import time
 import weakref
 from typing import Any, Literal, Protocol
 
@@ -137,8 +138,9 @@ class Pool:
 
     def close(self) -> None:
         self.stop.set()
+        deadline = time.monotonic() + 5  # all workers together, not 5 s each
         for worker in self.workers:
-            worker.join(timeout=5)
+            worker.join(timeout=max(0.0, deadline - time.monotonic()))
         for worker in self.workers:
             if self.ctx is not None and worker.is_alive():
                 worker.terminate()
@@ -183,7 +185,13 @@ def _process_main(job: Job, chunks: list[Any], q: Any, stop: Any) -> None:
         q.cancel_join_thread()  # stopped: never block exit flushing a queue nobody reads
         return False
 
-    job.decode_chunks(chunks, send)
+    try:
+        job.decode_chunks(chunks, send)
+    finally:
+        if stop.is_set() or not alive():
+            # stopped between two puts: what it queued will never be read, so do not wait at
+            # exit for the queue's feeder to flush it into a pipe nobody empties
+            q.cancel_join_thread()
 
 
 def _picklable(item: tuple[Any, ...]) -> tuple[Any, ...]:
