@@ -98,7 +98,8 @@ class Engine:
         s = self.settings
         info = self._probe(video) if self.loaded else None
         built = build_detectors(self.plan.detectors, s) if self.plan.detectors else []
-        together = (self.loaded and built and s.one_decode and s.whole_film and self.speedup == "none"
+        together = (self.loaded and built and s.one_decode and s.whole_film
+                    and self.speedup == "none"
                     and (s.decode_workers is None or s.decode_workers <= 1))
         if together:
             return one_pass(video, self.loaded, built, info, s, precision=self.precision)
