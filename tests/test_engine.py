@@ -92,10 +92,11 @@ def test_an_engine_loads_its_models_once_and_runs_film_after_film(model, media_f
 def test_a_profile_covers_every_plugin_kind(model, media_films):  # noqa: F811
     film = media_films.get("cfr24").path
     detectors = scenedet.run(film, ["shots-content"], profile=True, progress=False).profile
-    assert detectors["stages"]["detectors"]["calls"] >= 1
-    both = scenedet.run(film, ["kissing", "shots-content"], model=model, profile=True,
+    assert detectors["stages"]["detector:shots-content"]["calls"] >= 1
+    both = scenedet.run(film, ["kissing", "shots-content", "black"], model=model, profile=True,
                         progress=False).profile
-    assert {"detectors", "segment"} <= set(both["stages"])
+    assert {"detector:shots-content", "detector:black", "segment", "backbone:resnet18"} <= set(
+        both["stages"])
     assert scenedet.run(film, ["shots-content"], progress=False).profile is None
 
 

@@ -57,16 +57,17 @@ def build_detectors(planned: Sequence[Any], settings: RunSettings) -> list[Built
 
 
 def feed(built: Sequence[BuiltDetector], item: Any) -> None:
-    """Hand one item of the frame stream to the detectors that asked for its kind."""
+    """Hand one item of the frame stream to the detectors that asked for its kind, each timed
+    as its own profiling stage (``detector:NAME``: its share of the run, its network included)."""
     if isinstance(item, FrameBatch):
         for one in built:
             if one.spec.size is not None:
-                with plugin_code(one.name, "add_frames()"):
+                with plugin_code(one.name, "add_frames()"), profiling.stage(f"detector:{one.name}"):
                     one.detector.add_frames(item)
     elif isinstance(item, AudioChunk):
         for one in built:
             if one.spec.audio:
-                with plugin_code(one.name, "add_audio()"):
+                with plugin_code(one.name, "add_audio()"), profiling.stage(f"detector:{one.name}"):
                     one.detector.add_audio(item)
 
 
@@ -77,7 +78,7 @@ def finish(built: Sequence[BuiltDetector], video: str | Path, info: Any,
 
     results = []
     for one in built:
-        with plugin_code(one.name, "finish()"):
+        with plugin_code(one.name, "finish()"), profiling.stage(f"detector:{one.name}"):
             segments = list(one.detector.finish(info))
             extra = dict(getattr(one.detector, "settings", {}) or {})
             scores = getattr(one.detector, "scores", None)
@@ -122,8 +123,7 @@ def detector_pass(video: str | Path, built: Sequence[BuiltDetector], settings: R
     try:
         with contextlib.closing(prefetch(lambda: iter(stream), maxsize=4)) as items:
             for item in items:
-                with profiling.stage("detectors"):
-                    feed(built, item)
+                feed(built, item)
                 now = int(item.times[-1] if isinstance(item, FrameBatch)
                           else item.start + len(item.samples) / item.rate)
                 if bar.enabled and now > done:
@@ -224,8 +224,7 @@ def one_pass(video: str | Path, loaded: Sequence[Any], built: Sequence[BuiltDete
                     scores[item.scene].append(out.cpu().numpy().astype(np.float32))
                     seen[item.scene] += item.batch.size
                 else:
-                    with profiling.stage("detectors"):
-                        feed(built, item)
+                    feed(built, item)
                     if isinstance(item, FrameBatch):
                         frames_at = min(info.n_seconds, int(item.times[-1]))
                 now = min([frames_at, *seen])
