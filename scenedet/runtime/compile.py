@@ -124,9 +124,10 @@ def _convert(module: Any, x: np.ndarray, runtime: str, folder) -> list[str]:
 
 
 def _check_batches(x: np.ndarray) -> list[np.ndarray]:
-    """The example, and a batch of another size (the batch dimension must be dynamic)."""
-    other = x[:1] if len(x) > 1 else np.concatenate([x, x])
-    return [x, other]
+    """The example, and a batch of two more items (the batch dimension must be dynamic: it is
+    exported at another size, so a size traced into a constant shows)."""
+    more = np.concatenate([x, x, x])[:len(x) + 2]
+    return [x, more]
 
 
 def _max_diff(got: list[np.ndarray], want: list[np.ndarray]) -> float:
