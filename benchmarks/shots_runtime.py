@@ -67,6 +67,7 @@ def main() -> None:
     parser.add_argument("--runtimes", default="torch,onnxruntime,openvino")
     parser.add_argument("--batches", default="1,2,8")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     film = real_film()
     load_before = os.getloadavg()
@@ -102,8 +103,8 @@ def main() -> None:
               "repeats": args.repeats, "loadavg_before": load_before,
               "loadavg_after": os.getloadavg(),
               "cpus": os.cpu_count(), "python": sys.version.split()[0], "rows": table}
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=1) + "\n")
+    args.out.parent.mkdir(exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1) + "\n")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in report['loadavg_before'])}, "
           f"after: {' '.join(f'{x:.2f}' for x in report['loadavg_after'])}, "
           f"{report['cpus']} CPUs, best of {args.repeats}")

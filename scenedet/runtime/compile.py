@@ -117,17 +117,21 @@ def _convert(module: Any, x: np.ndarray, runtime: str, folder) -> list[str]:
     from scenedet.runtime.export import export_onnx
 
     onnx_path = folder / backends.ONNX_FILE
-    if len(x) < 2:  # traced on one item, some exporters fold the batch size into constants
-        x = np.concatenate([x, x])
-    export_onnx(module, torch.from_numpy(x), onnx_path)
+    export_onnx(module, torch.from_numpy(_export_batch(x)), onnx_path)
     return backends.convert(runtime, onnx_path, folder)
 
 
 def _check_batches(x: np.ndarray) -> list[np.ndarray]:
-    """The example, and a batch of two more items (the batch dimension must be dynamic: it is
-    exported at another size, so a size traced into a constant shows)."""
-    more = np.concatenate([x, x, x])[:len(x) + 2]
-    return [x, more]
+    """The example, and a batch of one more item: both sizes differ from the one exported at
+    (:func:`_export_batch`), so a batch size traced into a constant shows. Small on purpose:
+    torch eager's run of them sets the process's peak memory."""
+    return [x, np.concatenate([x, x[:1]])]
+
+
+def _export_batch(x: np.ndarray) -> np.ndarray:
+    """What the module is traced on: two more items than the example (the size is not checked
+    at, see :func:`_check_batches`)."""
+    return np.concatenate([x, x, x])[:len(x) + 2]
 
 
 def _max_diff(got: list[np.ndarray], want: list[np.ndarray]) -> float:
