@@ -78,6 +78,8 @@ __all__ = [
     "list_detectors", "create_detector", "get_detector_spec",
     # declared options (-O KEY=VALUE) and one lookup for `scenedet run --plugin NAME`
     "OptionSpec", "check_options", "find_plugin",
+    # a plugin's network on the CPU through OpenVINO / ONNX Runtime / torch (docs/performance.md)
+    "compile_network", "Network", "RUNTIMES",
     # errors
     "ScenedetError", "UsageError", "MediaError", "WeightsError", "ModelFileError",
     "UnknownComponentError", "one_line",
@@ -92,4 +94,9 @@ def __getattr__(name: str) -> Any:
 
         globals()[name] = Segment
         return Segment
+    if name in ("compile_network", "Network", "RUNTIMES"):  # the runtime layer, on first use
+        import scenedet.runtime as runtime
+
+        globals()[name] = getattr(runtime, name)
+        return globals()[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

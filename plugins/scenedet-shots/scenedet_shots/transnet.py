@@ -153,7 +153,7 @@ def compiled_network(runtime: str = "auto", device: str = "cpu", *, threads: int
     for ``[batch, 100, 27, 48, 3]`` uint8 windows, compiled once per process for each
     (``runtime``, ``device``, ``threads``); ``network``: this torch module instead of the
     published one (run by torch eager unless a runtime is named; never kept)."""
-    from scenedet.runtime import compile_network
+    from scenedet.plugin import compile_network
 
     if runtime not in RUNTIME_CHOICES:
         raise UsageError(f"unknown runtime {runtime!r}: use one of {', '.join(RUNTIME_CHOICES)}")
@@ -164,9 +164,8 @@ def compiled_network(runtime: str = "auto", device: str = "cpu", *, threads: int
     example = np.zeros((1, WINDOW, SIZE[1], SIZE[0], 3), np.uint8)
     example[:, ::7] = 255  # not a constant input: a few bright frames
     if network is not None and runtime in ("auto", "torch"):  # a stand-in: run as it is
-        from scenedet.runtime.backends import TorchNetwork
-
-        return TorchNetwork("transnetv2", _probabilities_module(network))
+        return compile_network(_probabilities_module(network), example, name="transnetv2",
+                               weights_id=f"given {id(network)}", runtime="torch")
     if network is not None:
         return compile_network(_probabilities_module(network), example, name="transnetv2",
                                weights_id=f"given {id(network)}", runtime=runtime,
