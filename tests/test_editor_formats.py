@@ -22,7 +22,7 @@ import opentimelineio as otio
 import pytest
 from click.testing import CliRunner
 from hypothesis import given
-from hypothesis import strategies as st
+from scene_strategies import scene_lists
 
 from scenedet.cli import cli
 from scenedet.errors import ScenedetError, UsageError
@@ -286,20 +286,7 @@ def test_unknown_suffix_lists_the_editors_formats(tmp_path):
 
 
 # -- any scenes, any rate ---------------------------------------------------------------------------
-_RATES = st.sampled_from([Fraction(24), Fraction(25), Fraction(30), Fraction(50), Fraction(60),
-                          Fraction(24000, 1001), NTSC, Fraction(60000, 1001), Fraction(12)])
-
-
-@st.composite
-def _scene_lists(draw):
-    rate = draw(_RATES)
-    bounds = sorted(set(draw(st.lists(st.integers(0, 4 * 3600), min_size=2, max_size=12))))
-    pairs = [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds) - 1, 2)]
-    spans = [(s, e, draw(st.none() | st.floats(0, 1))) for s, e in pairs]
-    return from_dict(_result("/films/film.mp4", spans=spans), rate=FrameRate(rate))
-
-
-@given(_scene_lists())
+@given(scene_lists("/films/film.mp4", min_scenes=1, max_scenes=6))
 def test_both_formats_hold_any_scene_list_in_frames(scenes):
     want = [(s.start_frame, s.end_frame - s.start_frame) for s in scenes.scenes]
     frame, clips = fcpx_spine(to_fcpxml(scenes))

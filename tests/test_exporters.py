@@ -344,22 +344,9 @@ def test_run_refuses_an_unknown_suffix_before_loading_anything(tmp_path, media_f
 
 # -- properties: any scenes, any rate ---------------------------------------------------------------
 from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from scene_strategies import scene_lists  # noqa: E402
 
-_RATES = st.sampled_from([Fraction(24), Fraction(25), Fraction(30), Fraction(50), Fraction(60),
-                          Fraction(24000, 1001), NTSC, Fraction(60000, 1001), Fraction(12)])
-
-
-@st.composite
-def _scene_lists(draw):
-    rate = draw(_RATES)
-    bounds = sorted(set(draw(st.lists(st.integers(0, 4 * 3600), min_size=0, max_size=20))))
-    pairs = [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds) - 1, 2)]
-    spans = [(s, e, draw(st.none() | st.floats(0, 1))) for s, e in pairs]
-    return from_dict(_result("film.mp4", spans=spans), rate=FrameRate(rate))
-
-
-@given(_scene_lists())
+@given(scene_lists("film.mp4", max_scenes=10))
 def test_every_text_format_round_trips_any_scene_list(scenes):
     from scenedet.outputs.edl import to_edl
     from scenedet.outputs.formats import to_csv, to_json, to_vtt
