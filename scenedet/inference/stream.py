@@ -177,7 +177,7 @@ def input_batches(video: str | Path, backbones: Sequence[Any], batch_size: int, 
 
 class SecondBatcher:
     """Seconds in, :class:`Batch` values of preprocessed backbone inputs out (push style, so one
-    decode pass can feed several scenes: :mod:`scenedet.inference.onepass`).
+    decode pass can feed several scenes: :func:`scenedet.engine.passes.one_pass`).
 
     ``request`` is what the extractors need from the decoder. Backbones reading the same
     extractor share one instance.
