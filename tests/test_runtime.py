@@ -3,6 +3,7 @@ rebuilt when damaged and shared safely by two processes; torch works without the
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -161,3 +162,55 @@ def test_an_unknown_runtime_is_a_usage_error():
     assert RUNTIMES == ("auto", "openvino", "onnxruntime", "torch")
     with pytest.raises(UsageError, match="unknown runtime 'tensorrt'"):
         compile_toy("tensorrt")
+
+
+def test_a_cached_conversion_loads_without_building_the_module(caplog):
+    if not CONVERTING:
+        pytest.skip("neither openvino nor onnxruntime is installed")
+    runtime = CONVERTING[0]
+    compile_toy(runtime)  # converted and checked once
+
+    def must_not_build():
+        raise AssertionError("the module was built although its conversion is cached")
+
+    net = compile_network(must_not_build, example(), name="toy", weights_id="seed0",
+                          runtime=runtime)
+    assert net.runtime == runtime
+    assert np.abs(net(example(3))[0] - eager(example(3))[0]).max() <= TOLERANCE
+    (entry,) = entries(runtime)
+    manifest = json.loads((entry / "manifest.json").read_text())
+    assert manifest["checked"]["max_diff"] <= TOLERANCE  # the check is kept with the files
+
+
+def test_a_rejected_runtime_is_remembered_and_not_converted_again(monkeypatch, caplog):
+    if not CONVERTING:
+        pytest.skip("neither openvino nor onnxruntime is installed")
+    from scenedet.runtime import compile as compile_module
+
+    runtime = CONVERTING[0]
+    monkeypatch.setattr(compile_module, "TOLERANCE", -1.0)  # this conversion differs
+    assert compile_toy(runtime).runtime == "torch"
+    monkeypatch.setattr(compile_module, "TOLERANCE", TOLERANCE)
+    monkeypatch.setattr(compile_module, "_SAID", set())  # a new process
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="scenedet.runtime"):
+        assert compile_toy(runtime).runtime == "torch"
+        assert compile_toy(runtime).runtime == "torch"
+    messages = [r.getMessage() for r in caplog.records]
+    assert not any(CONVERTED in m for m in messages)  # not converted again
+    assert len(messages) == 1 and "remembered in" in messages[0]  # said once per process
+
+
+@pytest.mark.parametrize("runtime", CONVERTING)
+def test_bf16_is_a_variant_of_the_same_files_where_native(runtime):
+    from scenedet.runtime.backends import native_bf16
+
+    net = compile_toy(runtime)
+    assert net.variant("fp32") is net
+    fast = net.variant("bf16")
+    if runtime != "openvino" or not native_bf16():
+        assert fast is None
+        return
+    assert fast is net.variant("bf16") and fast.precision == "bf16"
+    got, want = fast(example())[0], eager(example())[0]
+    assert np.abs(got - want).max() < 0.05  # bf16: close, not exact

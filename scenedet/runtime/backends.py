@@ -2,8 +2,11 @@
 
 Every runtime runs in fp32: OpenVINO is told so (``INFERENCE_PRECISION_HINT=f32``; it would pick
 bf16 on CPUs that have it) and saves its model uncompressed (``compress_to_fp16=False``).
+:meth:`Network.variant` gives the same files run in bf16 where the runtime and the CPU do it
+natively (OpenVINO on a CPU with BF16 among its capabilities): a caller that wants bf16 keeps
+both and guards the bf16 outputs itself (what is exact in fp32 is not in bf16).
 A network is called from one thread at a time (a lock), as the runtimes' single-request
-objects need.
+objects need; each call is timed as the profiling stage ``model:NAME``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from scenedet import profiling
 
 ONNX_FILE = "model.onnx"
 OV_XML, OV_BIN = "model.xml", "model.bin"
@@ -27,15 +32,23 @@ class Network:
     """
 
     runtime = "?"
+    #: ``"fp32"``, or ``"bf16"`` for a :meth:`variant`.
+    precision = "fp32"
 
     def __init__(self, name: str, n_outputs: int) -> None:
         self.name, self.n_outputs = name, n_outputs
         self._lock = threading.Lock()
+        self._stage = f"model:{name}"
 
     def __call__(self, x: np.ndarray) -> Any:
-        with self._lock:
+        with self._lock, profiling.stage(self._stage):
             outs = self._run(np.ascontiguousarray(x))
         return outs[0] if len(outs) == 1 else tuple(outs)
+
+    def variant(self, precision: str) -> Network | None:
+        """This network in ``precision`` (``"fp32"``: itself; ``"bf16"``: the same files run in
+        bf16, or ``None`` where the runtime or the CPU does not do bf16 natively)."""
+        return self if precision == "fp32" else None
 
     def _run(self, x: np.ndarray) -> list[np.ndarray]:
         raise NotImplementedError
@@ -90,20 +103,42 @@ class OnnxRuntimeNetwork(Network):
 class OpenVINONetwork(Network):
     runtime = "openvino"
 
-    def __init__(self, name: str, folder: Path, threads: int | None) -> None:
+    def __init__(self, name: str, folder: Path, threads: int | None,
+                 precision: str = "fp32") -> None:
         import openvino as ov
 
-        config = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
+        hint = {"fp32": "f32", "bf16": "bf16"}[precision]
+        config = {"INFERENCE_PRECISION_HINT": hint, "PERFORMANCE_HINT": "LATENCY"}
         if threads:
             config["INFERENCE_NUM_THREADS"] = int(threads)
         core = ov.Core()
         self.compiled = core.compile_model(core.read_model(str(folder / OV_XML)), "CPU", config)
         self.request = self.compiled.create_infer_request()
+        self.precision = precision
+        self._folder, self._threads, self._variants = folder, threads, {precision: self}
         super().__init__(name, len(self.compiled.outputs))
+
+    def variant(self, precision: str) -> Network | None:
+        if precision not in self._variants:
+            if precision != "bf16" or not native_bf16():
+                return None
+            self._variants[precision] = OpenVINONetwork(self.name, self._folder, self._threads,
+                                                        precision)
+        return self._variants[precision]
 
     def _run(self, x: np.ndarray) -> list[np.ndarray]:
         self.request.infer({0: x})
         return [self.request.get_output_tensor(i).data.copy() for i in range(self.n_outputs)]
+
+
+def native_bf16() -> bool:
+    """Whether OpenVINO runs bf16 natively on this machine's CPU (AVX-512 BF16 or AMX)."""
+    try:
+        import openvino as ov
+
+        return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    except Exception:  # noqa: BLE001 - no OpenVINO, no bf16
+        return False
 
 
 def convert(runtime: str, onnx_path: Path, folder: Path) -> list[str]:

@@ -1,6 +1,7 @@
 """The conversion cache: ``SCENEDET_HOME/runtimes/<name>-<hash>-<runtime>-<version>/``.
 
-``<hash>`` covers the caller's ``weights_id``, the torch version (the exporter) and the input's
+``<hash>`` covers the caller's ``weights_id``, the torch version (the exporter, read from its
+metadata: nothing here imports torch) and the input's
 dtype and shape past the batch; ``<version>`` is the runtime's. An entry is a folder of files
 plus ``manifest.json`` (each file's size and SHA-256), written last: it is built in a temporary
 folder beside it and renamed into place, so a reader sees a whole entry or none. A lock file
@@ -19,6 +20,7 @@ import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from scenedet.paths import scenedet_home
 
@@ -37,12 +39,21 @@ def runtimes_dir() -> Path:
 
 def entry_dir(name: str, weights_id: str, runtime: str, version: str, signature: str) -> Path:
     """The entry's folder (not created). ``signature``: what else the conversion depends on."""
-    import torch
-
-    digest = hashlib.sha256(f"{FORMAT}\0{weights_id}\0{torch.__version__}\0{signature}".encode())
+    digest = hashlib.sha256(f"{FORMAT}\0{weights_id}\0{_torch_version()}\0{signature}".encode())
     safe = re.sub(r"[^A-Za-z0-9_.]+", "_", name).strip("_") or "network"
     version = re.sub(r"[^A-Za-z0-9_.]+", "_", version)
     return runtimes_dir() / f"{safe}-{digest.hexdigest()[:16]}-{runtime}-{version}"
+
+
+def _torch_version() -> str:
+    """The installed torch's version, read from its metadata: a cached network loads without
+    importing torch."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        return "none"
 
 
 @contextlib.contextmanager
@@ -88,22 +99,23 @@ def read_entry(entry: Path) -> dict | None:
     return manifest
 
 
-def write_entry(entry: Path, build: Callable[[Path], list[str]], **info) -> dict:
-    """Build an entry: ``build(folder)`` writes its files there and returns their names; the
-    manifest (with ``info``) is written last and the folder renamed to ``entry`` (replacing a
+def write_entry(entry: Path, build: Callable[[Path], Any], **info) -> dict:
+    """Build an entry: ``build(folder)`` writes its files there and returns their names (or
+    the names and a dict to add to the manifest); the manifest (with ``info``) is written last and the folder renamed to ``entry`` (replacing a
     damaged one). Call it holding :func:`locked`."""
     tmp = entry.parent / f".{entry.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        names = build(tmp)
+        built = build(tmp)
+        names, more = built if isinstance(built, tuple) else (built, {})
         files = {}
         for name in names:
             path = tmp / name
             with open(path, "rb") as fh:
                 os.fsync(fh.fileno())
             files[name] = {"size": path.stat().st_size, "sha256": _sha256(path)}
-        manifest = {"format": FORMAT, "files": files, **info}
+        manifest = {"format": FORMAT, "files": files, **info, **more}
         with open(tmp / MANIFEST, "w") as fh:
             json.dump(manifest, fh, indent=1)
             fh.flush()

@@ -42,27 +42,33 @@ def compile_network(module: Any, example: Any, *, name: str, weights_id: str,
     ``runtime``: ``"openvino"``, ``"onnxruntime"``, ``"torch"`` (eager) or ``"auto"`` (the first
     of those installed whose outputs on ``example`` are torch eager's within :data:`TOLERANCE`).
 
-    ``example``: an input batch (NumPy or torch); its first dimension is made dynamic.
-    ``name`` and ``weights_id`` (anything that changes when the weights do, e.g. a hash of the
-    weights file) name the cache entry. ``threads``: the runtime's intra-op threads (``None``:
-    its default, every core; torch eager keeps the process's setting).
+    ``module`` may also be a function of no arguments that builds the module: it is called only
+    when the module is needed (a conversion not cached yet, or torch eager), so a network whose
+    conversion is cached loads without importing torch. ``example``: an input batch (NumPy or
+    torch); its first dimension is made dynamic. ``name`` and ``weights_id`` (anything that
+    changes when the weights do, e.g. a hash of the weights file) name the cache entry.
+    ``threads``: the runtime's intra-op threads (``None``: its default, every core; torch eager
+    keeps the process's setting).
 
-    A module whose parameters are not on the CPU stays on torch. A named runtime that is not
-    installed is a :class:`~scenedet.errors.UsageError`; one that fails to convert or differs
-    falls back to torch eager with one warning line (as ``"auto"`` falls back to the next).
+    A conversion is checked against torch eager once, when it is made, and the check is kept
+    with the cached files (their SHA-256 is verified at every load); a runtime whose conversion
+    failed or differed is remembered too and passed over without converting again (until the
+    runtime or torch is upgraded, or the entry is deleted). A module whose parameters are not on
+    the CPU stays on torch. A named runtime that is not installed is a
+    :class:`~scenedet.errors.UsageError`; one that fails to convert or differs falls back to
+    torch eager with one warning line (as ``"auto"`` falls back to the next).
     """
     from scenedet.errors import UsageError
 
     check_runtime(runtime)
     x = _numpy(example)
-    reference = backends.TorchNetwork(name, module)
-    if runtime == "torch" or reference.device.type != "cpu":
-        return reference
+    source = _Source(module, name)
+    if runtime == "torch" or not source.on_cpu():
+        return source.reference()
     order = AUTO_ORDER if runtime == "auto" else (runtime, "torch")
-    checks: list[tuple[np.ndarray, list[np.ndarray]]] | None = None
     for candidate in order:
         if candidate == "torch":
-            return reference
+            return source.reference()
         try:
             import_runtime(candidate)
         except Exception as exc:  # noqa: BLE001 - not installed, or a broken install
@@ -70,24 +76,56 @@ def compile_network(module: Any, example: Any, *, name: str, weights_id: str,
                 continue
             raise UsageError(f"runtime {runtime!r} asked for, but it cannot be imported here "
                              f"({exc}); pip install {runtime}, or use runtime auto or torch")
+        nxt = order[order.index(candidate) + 1]
         try:
-            net = _cached(module, x, candidate, name, weights_id, threads)
-            if checks is None:
-                checks = [(b, reference._run(b)) for b in _check_batches(x)]
-            diff = max(_max_diff(net._run(b), want) for b, want in checks)
-            if not diff <= TOLERANCE:
-                raise ValueError(f"outputs differ from torch eager's by up to {diff:.2g} "
-                                 f"(> {TOLERANCE:g})")
-            return net
+            net = _cached(source, x, candidate, name, weights_id, threads)
         except Exception as exc:  # noqa: BLE001 - any failure: the next runtime
-            nxt = order[order.index(candidate) + 1]
             _say(logging.WARNING, "runtime %s not used for %s (%s); using %s",
                  candidate, name, _one_line(exc), nxt)
-    return reference  # not reached: torch is last
+            continue
+        if net is not None:
+            return net
+    return source.reference()  # not reached: torch is last
 
 
-def _cached(module: Any, x: np.ndarray, runtime: str, name: str, weights_id: str,
-            threads: int | None) -> backends.Network:
+class _Source:
+    """The torch module, built on first use when given as a function."""
+
+    def __init__(self, module: Any, name: str) -> None:
+        self._given, self._module, self._ref = module, None, None
+        self.name = name
+        if hasattr(module, "state_dict"):  # a module, not a function building one
+            self._module = module
+
+    def module(self) -> Any:
+        if self._module is None:
+            self._module = self._given()
+        return self._module
+
+    def on_cpu(self) -> bool:
+        """Whether the module (if already built) has its parameters on the CPU."""
+        if self._module is None:
+            return True
+        return self.reference().device.type == "cpu"
+
+    def reference(self) -> backends.TorchNetwork:
+        if self._ref is None:
+            self._ref = backends.TorchNetwork(self.name, self.module())
+        return self._ref
+
+
+class Rejected(Exception):
+    """A runtime's conversion that failed or differed, remembered in the cache."""
+
+
+#: Rejections already reported in this process (each is said once).
+_SAID: set[str] = set()
+
+
+def _cached(source: _Source, x: np.ndarray, runtime: str, name: str, weights_id: str,
+            threads: int | None) -> backends.Network | None:
+    """The runtime's network from the cache, converted and checked first if not cached yet;
+    ``None`` when this runtime was rejected for this network (said once per process)."""
     version = runtime_version(runtime)
     signature = f"{x.dtype}{list(x.shape[1:])}"
     entry = cache.entry_dir(name, weights_id, runtime, version, signature)
@@ -95,6 +133,12 @@ def _cached(module: Any, x: np.ndarray, runtime: str, name: str, weights_id: str
         for attempt in (1, 2):
             try:
                 manifest = cache.read_entry(entry)
+                if manifest is not None and manifest.get("rejected"):
+                    if str(entry) not in _SAID:
+                        _SAID.add(str(entry))
+                        _say(logging.WARNING, "runtime %s not used for %s (%s, remembered in %s)",
+                             runtime, name, manifest["rejected"], entry)
+                    return None
                 if manifest is not None:
                     return backends.load(runtime, name, entry, threads)
             except Exception as exc:  # noqa: BLE001 - a damaged entry is rebuilt once
@@ -102,13 +146,37 @@ def _cached(module: Any, x: np.ndarray, runtime: str, name: str, weights_id: str
                     raise
                 _say(logging.WARNING, "cached %s for %s is damaged (%s); converting again",
                      runtime, name, _one_line(exc))
-            start = time.monotonic()
-            cache.write_entry(entry, lambda folder: _convert(module, x, runtime, folder),
-                              name=name, runtime=runtime, version=version,
-                              weights_id=weights_id, signature=signature)
-            _say(logging.INFO, "converted %s to %s %s in %.1f s (cached in %s)",
-                 name, runtime, version, time.monotonic() - start, entry)
+            _convert_entry(source, x, runtime, version, name, weights_id, signature, entry,
+                           threads)
         raise AssertionError("not reached")
+
+
+def _convert_entry(source: _Source, x: np.ndarray, runtime: str, version: str, name: str,
+                   weights_id: str, signature: str, entry: Any, threads: int | None) -> None:
+    """Convert, check against torch eager, and write the entry: the files with the check's
+    result, or a rejection (then raise it, for the caller's one warning line)."""
+    start = time.monotonic()
+    info = dict(name=name, runtime=runtime, version=version, weights_id=weights_id,
+                signature=signature)
+    def build(folder) -> tuple[list[str], dict[str, Any]]:
+        names = _convert(source.module(), x, runtime, folder)
+        net = backends.load(runtime, name, folder, threads)
+        checks = [(b, source.reference()._run(b)) for b in _check_batches(x)]
+        diff = max(_max_diff(net._run(b), want) for b, want in checks)
+        if not diff <= TOLERANCE:
+            raise Rejected(f"outputs differ from torch eager's by up to {diff:.2g} "
+                           f"(> {TOLERANCE:g})")
+        return names, {"checked": {"max_diff": diff, "tolerance": TOLERANCE}}
+
+    try:
+        cache.write_entry(entry, build, **info)
+    except Exception as exc:  # noqa: BLE001 - remembered, then reported by the caller
+        reason = _one_line(exc)
+        cache.write_entry(entry, lambda folder: [], rejected=reason, **info)
+        _SAID.add(str(entry))
+        raise Rejected(reason) from None
+    _say(logging.INFO, "converted %s to %s %s in %.1f s (cached in %s)",
+         name, runtime, version, time.monotonic() - start, entry)
 
 
 def _convert(module: Any, x: np.ndarray, runtime: str, folder) -> list[str]:
