@@ -17,6 +17,7 @@ from scenedet.cli import cli
 from scenedet.errors import UnknownComponentError, UsageError
 from scenedet.plugin import (DetectorSpec, ExporterSpec, OptionSpec, check_options, find_plugin,
                              get_exporter_for_suffix, hookimpl)
+from scenedet.plugin.options import RUN_KEYWORDS
 from scenedet.plugin._host import PluginHost, reset_host
 from scenedet.plugin.specs import SpecError
 
@@ -190,7 +191,7 @@ def test_every_reference_detector_declares_its_factory_options(module_name):
         params = inspect.signature(spec.factory).parameters
         if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
             continue  # cues: checked below through its parts
-        taken = {n: p.default for n, p in params.items() if n not in ("device", "batch_size", "network")}
+        taken = {n: p.default for n, p in params.items() if n not in RUN_KEYWORDS | {"network"}}
         assert set(declared) == set(taken), spec.name
         for name, default in taken.items():
             assert declared[name].default == default and type(declared[name].default) is type(default), \

@@ -88,7 +88,9 @@ def prepare_settings(plugins: Sequence[str] | str, *, model: str | Path | None =
         hashes.append(file_hash(scene.model_path))
     resolved, speed = _check_speed_settings(run.device, run.precision, run.speedup)
     model_path = plan.scenes[0].model_path.absolute() if len(plan.scenes) == 1 else None
-    run = attrs.evolve(run, precision=resolved, speedup=speed, progress=False,
+    # "auto" stays auto on the cpu too: a detector's guarded bf16 (the scenes run fp32 there)
+    run = attrs.evolve(run, precision=run.precision if run.precision == "auto" else resolved,
+                       speedup=speed, progress=False,
                        model=model_path if model_path is not None else run.model)
     return BatchSettings(plugins=tuple(names), run=run, model_hash="+".join(hashes),
                          segmentation={s.name: s.segmentation for s in plan.scenes})

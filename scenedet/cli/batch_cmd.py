@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from scenedet.cli import cli
-from scenedet.cli.params import TIME, decode_workers_option
+from scenedet.cli.params import (SPEEDUP_HELP, TIME, decode_workers_option, precision_option,
+                                  runtime_option)
 
 
 @cli.command("batch")
@@ -38,17 +39,10 @@ from scenedet.cli.params import TIME, decode_workers_option
 @click.option("--batch-size", type=click.IntRange(min=1),
               help="Seconds per model batch (default: 16 on the cpu, 64 on cuda).")
 @decode_workers_option
-@click.option("--precision", type=click.Choice(["fp32", "fp16", "auto"]), default="fp32",
-              show_default=True,
-              help="Backbones in float16 on cuda (fp16), or fp16 only where the scores stay within "
-                   "1e-3 of fp32's (auto: per film, the first batch and every 32nd are checked; "
-                   "fp32 from the first that fails; fp32 on the cpu). Changing it scores "
-                   "finished films again.")
+@precision_option(batch=True)
+@runtime_option
 @click.option("--speedup", type=click.Choice(["none", "int8", "compile"]), default="none",
-              show_default=True,
-              help="Opt-in CPU speed-up of the models, per film, at a small cost in score "
-                   "accuracy: int8 (calibrated on each film's first 48 s) or compile. Changing "
-                   "it scores finished films again. See docs/performance.md.")
+              show_default=True, help=SPEEDUP_HELP + " Changing it scores finished films again.")
 @click.option("--gpu-preprocess", is_flag=True,
               help="Resize, crop and normalise the stills on the --device rather than on the "
                    "decoding threads (see docs/performance.md, GPU path).")

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from scenedet.cli import cli
-from scenedet.cli.params import OUTPUT_HELP, decode_workers_option, part_options, resolve_part
+from scenedet.cli.params import (OUTPUT_HELP, decode_workers_option, part_options, resolve_part,
+                                  runtime_option)
 from scenedet.errors import UsageError
 
 
@@ -22,6 +23,8 @@ from scenedet.errors import UsageError
               help="Backbone weights: pretrained, random:SEED or a weight file path.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1))
+@click.option("--threads", type=click.IntRange(min=1), help="CPU threads for the backbone (default: one per core).")
+@runtime_option
 @decode_workers_option
 @click.option("--option", "-O", "options", multiple=True, metavar="KEY=VALUE",
               help="Option for the extractor or backbone, e.g. -O size=224 -O clip=motion for r3d34 (repeatable).")
@@ -34,7 +37,8 @@ from scenedet.errors import UsageError
 def features_command(name: str, video: Path, output: Path | None, weights: str, device: str,
                      batch_size: int, options: tuple[str, ...], start: float | None,
                      end: float | None, duration: float | None, no_audio: bool, yes: bool,
-                     quiet: bool, profile: bool, decode_workers: int | None = None) -> None:
+                     quiet: bool, profile: bool, decode_workers: int | None = None,
+                     runtime: str = "auto", threads: int | None = None) -> None:
     """Write one row per whole second of VIDEO: an extractor's input or a backbone's features.
 
     \b
@@ -65,7 +69,8 @@ def features_command(name: str, video: Path, output: Path | None, weights: str, 
         array = extract_features(video, name, output, weights=weights, device=device,
                                  batch_size=batch_size, progress=False if quiet else None,
                                  start=start, end=end, use_audio=not no_audio, yes=yes,
-                                 decode_workers=decode_workers, **parse_options(options))
+                                 decode_workers=decode_workers, runtime=runtime, threads=threads,
+                                 **parse_options(options))
     except ConfirmationNeeded as exc:
         raise ConfirmationNeeded(f"{exc}; with --yes it is written") from None
     if not quiet:

@@ -89,3 +89,39 @@ def decode_workers_option(func: Any) -> Any:
     return click.option("--decode-workers", "decode_workers", type=DecodeWorkersParam(),
                         default="auto", show_default=True, metavar="N|auto",
                         help=DECODE_WORKERS_HELP)(func)
+
+
+RUNTIME_HELP = ("What runs the networks on the cpu: auto (OpenVINO, else ONNX Runtime, else "
+                "torch), openvino, onnxruntime or torch. Each is converted once (cached) and "
+                "checked against torch within 1e-5; recorded in the results.")
+
+
+def runtime_option(func: Any) -> Any:
+    """``--runtime``: :data:`scenedet.runtime.RUNTIMES` (run, batch, features)."""
+    from scenedet.runtime.names import RUNTIMES
+
+    return click.option("--runtime", type=click.Choice(list(RUNTIMES)), default="auto",
+                        show_default=True, help=RUNTIME_HELP)(func)
+
+
+def precision_option(*, batch: bool = False) -> Any:
+    """``--precision`` of run and batch (``batch``: changing it scores finished films again)."""
+    text = ("fp32 (exact), fp16 (backbones in float16, cuda only) or auto: the faster precision "
+            "only where the result stays fp32's: on cuda, fp16 while the scores stay within 1e-3 "
+            "(the first batch and every 32nd checked, fp32 from the first that fails); on a cpu "
+            "with native bf16, shots runs bf16 and re-runs in fp32 every window near a cut "
+            "decision (same cuts); scenes stay fp32 on the cpu.")
+    if batch:
+        text += " Changing it scores finished films again."
+
+    def decorate(func: Any) -> Any:
+        return click.option("--precision", type=click.Choice(["fp32", "fp16", "auto"]),
+                            default="fp32", show_default=True, help=text)(func)
+    return decorate
+
+
+SPEEDUP_HELP = ("Opt-in CPU speed-up of the scenes' models that changes their scores: int8 "
+                "(backbones quantised, calibrated on the film's first 48 s; measured: scores "
+                "moved by up to 0.55 and segments changed on a benchmark film) or compile "
+                "(torch.compile, scores within 1e-5; minutes to compile, pays off on long "
+                "films). See docs/performance.md.")

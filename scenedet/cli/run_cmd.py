@@ -8,7 +8,8 @@ import click
 
 from scenedet.cli import cli
 from scenedet.cli.export_cmd import _OUTPUT_HELP, output_options, plan_from
-from scenedet.cli.params import TIME, decode_workers_option, part_options, resolve_part
+from scenedet.cli.params import (SPEEDUP_HELP, TIME, decode_workers_option, part_options,
+                                  precision_option, resolve_part, runtime_option)
 
 #: The output options (``output_options``) an :class:`~scenedet.outputs.produce.OutputPlan`
 #: is made of, as click names them.
@@ -32,17 +33,12 @@ OUTPUT_KEYS = ("clips", "clips_exact", "stills", "stills_per_scene", "plot", "re
 @click.option("--label-threshold", type=float, metavar="P", help="Probability from which a second counts as positive (default 0.5).")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Seconds per model batch (default: 16 on the cpu, 64 on cuda).")
-@click.option("--threads", type=click.IntRange(min=1), help="CPU threads for the models (default: one per core).")
+@click.option("--threads", type=click.IntRange(min=1), help="CPU threads for every network, the detectors' too (default: one per core).")
 @decode_workers_option
 @click.option("--speedup", type=click.Choice(["none", "int8", "compile"]), default="none",
-              show_default=True,
-              help="Opt-in CPU speed-up of the models, at a small cost in score accuracy: int8 "
-                   "(backbones quantised, calibrated on the film's first 48 s) or compile "
-                   "(torch.compile; pays off on long films). See docs/performance.md.")
-@click.option("--precision", type=click.Choice(["fp32", "fp16", "auto"]), default="fp32", show_default=True,
-              help="Backbones in float16 on cuda (fp16), or fp16 only where the scores stay within "
-                   "1e-3 of fp32's (auto: the first batch and every 32nd are checked; fp32 from the first "
-                   "that fails; fp32 on the cpu).")
+              show_default=True, help=SPEEDUP_HELP)
+@precision_option()
+@runtime_option
 @click.option("--gpu-preprocess", is_flag=True,
               help="Resize, crop and normalise the stills on the --device rather than on the "
                    "decoding thread (see docs/performance.md, GPU path).")

@@ -61,6 +61,7 @@ def settings_from_options(plugins: tuple[str, ...] | list[str], o: dict, **extra
         threshold=o["threshold"], label_threshold=o["label_threshold"], device=o["device"],
         batch_size=o["batch_size"], weights=parse_weight_overrides(o["weights"]),
         decode_workers=o["decode_workers"], precision=o["precision"], speedup=o["speedup"],
+        runtime=o["runtime"],
         device_preprocess=o["gpu_preprocess"],
         options=split_options(o["options"], detectors + snap), snap_to=o["snap_to"],
         snap_tolerance=o["snap_tolerance"], **extra)

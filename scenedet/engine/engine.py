@@ -15,6 +15,7 @@ then snaps the scenes to a shot detector's cuts when asked, and profiles the who
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from scenedet.engine.passes import build_detectors, detector_pass, one_pass, sce
 from scenedet.engine.plan import RunPlan, plan_run
 from scenedet.engine.result import RunResult
 from scenedet.engine.settings import RunSettings, make_settings
-from scenedet.errors import UsageError
+from scenedet.errors import SettingError, UsageError
 
 
 class Engine:
@@ -32,13 +33,32 @@ class Engine:
 
     def __init__(self, plugins: Sequence[str] | str, settings: RunSettings | None = None, *,
                  load: bool = True, **changes: Any) -> None:
-        from scenedet.inference.gpu import resolve_precision
-        from scenedet.inference.model import resolve_device
-        from scenedet.inference.pipeline import set_threads
-
         settings = make_settings(settings, **changes)
         self.plan: RunPlan = plan_run(plugins, settings)
         self.settings = settings
+        if not self.plan.scenes and _cpu(settings.device):
+            # detectors only, on the CPU: nothing here needs torch (a detector whose network
+            # runs on OpenVINO or ONNX Runtime never imports it); threads reach them as offers
+            if settings.precision == "fp16":
+                raise SettingError("precision", "precision fp16 needs a CUDA device (on the cpu "
+                                                "use fp32 or auto)")
+            self.device: Any = "cpu"
+            self.precision = settings.precision
+            self.speedup = "none"
+            self.loaded: list[Any] = []
+            if "torch" in sys.modules:
+                _set_torch_threads(settings.threads)
+            return
+        self._scenes_setup(settings)
+        self.loaded = []
+        if load:
+            self.load()
+
+    def _scenes_setup(self, settings: RunSettings) -> None:
+        """Device, precision and speed-up resolved for the scenes (torch)."""
+        from scenedet.inference.gpu import resolve_precision
+        from scenedet.inference.model import resolve_device
+
         self.device = resolve_device(settings.device)
         # the scenes' precision and speed-up for this device, refused here and not film by film
         self.precision = resolve_precision(settings.precision, self.device)
@@ -48,10 +68,17 @@ class Engine:
 
             self.speedup = check_speedup(settings.speedup, self.device)
             check_with_precision(self.speedup, self.precision)
-        set_threads(settings.threads)
-        self.loaded: list[Any] = []
-        if load:
-            self.load()
+        elif settings.precision == "auto":  # kept on the cpu: bf16 where native (make_runner)
+            self.precision = "auto"
+        if settings.runtime not in ("auto", "torch"):
+            if self.device.type != "cpu":
+                raise SettingError("runtime", f"runtime {settings.runtime} runs on the cpu; on "
+                                              f"{self.device} the networks run on torch (use "
+                                              "runtime auto or torch)")
+            if self.speedup != "none":
+                raise SettingError("runtime", f"the {self.speedup} speed-up runs on torch: it "
+                                              f"cannot be combined with runtime {settings.runtime}")
+        _set_torch_threads(settings.threads)
 
     def load(self) -> None:
         """Build the scenes' models (once; ``Engine(..., load=False)`` defers it)."""
@@ -63,6 +90,9 @@ class Engine:
                                   device=self.settings.device,
                                   weights=self.settings.weights or None)
                        for s in self.plan.scenes]
+        if getattr(self.device, "type", "cpu") == "cpu" and self.speedup == "none":
+            for loaded in self.loaded:  # backbones through scenedet.runtime (first batch)
+                loaded.model.use_runtime(self.settings.runtime, self.settings.threads)
 
     def run(self, video: str | Path) -> RunResult:
         """Run every plugin over ``video``; results under the names they were asked by."""
@@ -123,6 +153,16 @@ class Engine:
 
         workers = self.settings.decode_workers
         return choose_workers(self.device) if workers is None else workers
+
+
+def _cpu(device: str) -> bool:
+    return device.strip().lower().split(":")[0] == "cpu"
+
+
+def _set_torch_threads(threads: int | None) -> None:
+    from scenedet.inference.pipeline import set_threads
+
+    set_threads(threads)
 
 
 def run(video: str | Path, plugins: Sequence[str] | str, settings: RunSettings | None = None,

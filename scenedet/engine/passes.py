@@ -46,9 +46,11 @@ def build_detectors(planned: Sequence[Any], settings: RunSettings) -> list[Built
 
     built = []
     for item in planned:
-        offers: dict[str, Any] = {"device": settings.device}
-        if settings.batch_size is not None:
-            offers["batch_size"] = settings.batch_size
+        offers: dict[str, Any] = {"device": settings.device, "runtime": settings.runtime,
+                                  "precision": settings.precision}
+        for name in ("batch_size", "threads"):
+            if getattr(settings, name) is not None:
+                offers[name] = getattr(settings, name)
         options = {**offers, **item.options}
         with plugin_code(item.name, "factory"):
             detector = create_detector(item.spec.name, **options)
@@ -187,7 +189,7 @@ def one_pass(video: str | Path, loaded: Sequence[Any], built: Sequence[BuiltDete
     """
     import torch
 
-    from scenedet.inference.gpu import ModelRunner, default_batch_size
+    from scenedet.inference.gpu import default_batch_size, make_runner
     from scenedet.inference.pipeline import scene_result
     from scenedet.inference.stream import SecondBatcher, batch_to_device, prefetch
     from scenedet.media.damage import Damage
@@ -199,7 +201,7 @@ def one_pass(video: str | Path, loaded: Sequence[Any], built: Sequence[BuiltDete
     cuda = any(getattr(s.device, "type", str(s.device)) == "cuda" for s in loaded)
     batchers = [SecondBatcher(list(s.model.backbones), batch, pin_memory=cuda,
                               device_preprocess=settings.device_preprocess) for s in loaded]
-    runners = [ModelRunner(s.model, precision) for s in loaded]
+    runners = [make_runner(s.model, precision, s.device) for s in loaded]
     request = MediaRequest(frames=0, audio=False)
     for batcher in batchers:
         request = request.merge(batcher.request)

@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from scenedet.errors import SettingError, UsageError
+from scenedet.runtime.names import RUNTIMES
 from scenedet.values import to_fraction, to_label_threshold
 
 PRECISIONS = ("fp32", "fp16", "auto")
@@ -26,7 +27,7 @@ WORKER_KINDS = ("thread", "process")
 
 #: Settings that only per-second scenes use; given to a run of detectors alone they are refused.
 SCENE_ONLY = ("model", "aggregator", "min_length", "threshold", "label_threshold", "speedup",
-              "precision", "device_preprocess", "weights")
+              "device_preprocess", "weights")
 
 
 def _tagged(check: Any) -> Any:
@@ -122,8 +123,10 @@ class RunSettings:
 
     Defaults are the plugins' own: ``None`` means "what the scene recipe, the model file or the
     device says". Per-second scenes only: ``model``, ``aggregator``, ``min_length``,
-    ``threshold``, ``label_threshold``, ``weights``, ``precision``, ``speedup``,
-    ``device_preprocess``. Frame-level detectors only: ``options`` (per plugin name; a scene
+    ``threshold``, ``label_threshold``, ``weights``, ``speedup``, ``device_preprocess``.
+    ``runtime`` (what runs the networks on the CPU: :mod:`scenedet.runtime`), ``threads`` and
+    ``precision`` reach every network: the scenes' backbones and the detectors whose factories
+    take them. Frame-level detectors only: ``options`` (per plugin name; a scene
     takes none), ``batch_frames``. Both: the rest.
     """
 
@@ -133,6 +136,8 @@ class RunSettings:
     threads: int | None = attrs.field(default=None, validator=_tagged(_at_least_one("threads")))
     precision: str = attrs.field(default="fp32", converter=_lower,
                                  validator=_tagged(_one_of("precision", PRECISIONS)))
+    runtime: str = attrs.field(default="auto", converter=_lower,
+                               validator=_tagged(_one_of("runtime", RUNTIMES)))
     speedup: str = attrs.field(default="none", converter=lambda v: _lower(v or "none"),
                                validator=_tagged(_one_of("speed-up", SPEEDUPS)))
     device_preprocess: bool = attrs.field(default=False, converter=bool)
@@ -209,4 +214,4 @@ def make_settings(settings: RunSettings | None = None, **changes: Any) -> RunSet
     return attrs.evolve(base, **changes) if changes else base
 
 
-__all__ = ["PRECISIONS", "SCENE_ONLY", "SPEEDUPS", "RunSettings", "make_settings"]
+__all__ = ["PRECISIONS", "RUNTIMES", "SCENE_ONLY", "SPEEDUPS", "RunSettings", "make_settings"]

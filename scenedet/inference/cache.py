@@ -81,10 +81,12 @@ class FeatureCache:
     def features(self, video: str | Path, backbones: Sequence[Any], *, device: Any = "cpu",
                  batch_size: int = 16, progress: Any = None,
                  options: Sequence[dict[str, Any] | None] | None = None,
-                 decode_workers: int | None = None) -> list[np.ndarray]:
+                 decode_workers: int | None = None, runtime: str = "auto",
+                 threads: int | None = None) -> list[np.ndarray]:
         """Features of ``video`` for each backbone, memory-mapped; missing ones are computed in
         one decode pass for all of them and stored (``decode_workers``: see
-        :func:`scenedet.inference.stream.input_batches`)."""
+        :func:`scenedet.inference.stream.input_batches`; ``runtime``, ``threads``: what runs
+        the backbones on the CPU, :func:`~scenedet.inference.features.stream_backbone_features`)."""
         from scenedet.media.probe import probe
 
         film_hash = content_hash(video)
@@ -96,5 +98,6 @@ class FeatureCache:
             write_backbone_features(video, [backbones[i] for i in missing],
                                     [paths[i] for i in missing], n_seconds=info.n_seconds,
                                     device=device, batch_size=batch_size, progress=progress,
-                                    decode_workers=decode_workers)
+                                    decode_workers=decode_workers, runtime=runtime,
+                                    threads=threads)
         return [np.load(p, mmap_mode="r") for p in paths]

@@ -27,11 +27,31 @@ def is_extractor(name: str) -> bool:
     return name in list_extractors()
 
 
+def _check_request(name: str, output: str | Path | None, *, extractor: bool, part: bool,
+                   use_audio: bool) -> None:
+    """Refuse what :func:`extract_features` cannot do, before the film is opened."""
+    if output is not None and Path(output).suffix != ".npy":
+        raise UsageError(f"output must be a .npy file: {output}")
+    if not extractor and name not in list_backbones() and ":" not in name:
+        known = ", ".join(list_extractors() + list_backbones())
+        raise UsageError(f"unknown extractor or backbone {name!r} (available: {known})")
+    if extractor and output is None:
+        raise UsageError(f"{name!r} is an extractor: its output needs a .npy path "
+                         f"(only backbone features are cached)")
+    if part and output is None:
+        raise UsageError("features of a part of a film are not cached: give an output file")
+    if not use_audio and output is None:
+        raise UsageError("features without the audio track are not cached: give an output file")
+    if output is not None:
+        check_output(output)
+
+
 def extract_features(video: str | Path, name: str, output: str | Path | None = None, *,
                      weights: str = "pretrained", device: str = "cpu", batch_size: int = 16,
                      progress: bool | None = None, start: float | None = None,
                      end: float | None = None, use_audio: bool = True, yes: bool = False,
-                     decode_workers: int | None = None, **options: Any) -> np.ndarray:
+                     decode_workers: int | None = None, runtime: str = "auto",
+                     threads: int | None = None, **options: Any) -> np.ndarray:
     """The per-second output of extractor or backbone ``name`` for ``video``, memory-mapped.
 
     Extractors give their inputs (``audio-logmel``: ``(n_seconds, 96, 64)``) and need
@@ -47,28 +67,18 @@ def extract_features(video: str | Path, name: str, output: str | Path | None = N
     :data:`~scenedet.inference.features.SIZE_LIMIT` need ``yes=True``. Damaged packets are
     skipped with one warning (:mod:`scenedet.media.damage`). ``decode_workers``: decode with
     that many workers (:mod:`scenedet.media.parallel.seconds`; identical rows), ``None`` chooses.
+    ``runtime``/``threads``: what runs a backbone on the CPU and with how many threads
+    (:mod:`scenedet.runtime`; every runtime's features are torch eager's within 1e-5).
     """
     from scenedet.inference.model import prepare_for_inference, resolve_device
-    from scenedet.inference.pipeline import check_range, second_range
+    from scenedet.inference.pipeline import check_range, second_range, set_threads
     from scenedet.media.damage import Damage
     from scenedet.media.probe import probe
+    from scenedet.runtime.names import check_runtime
 
-    if output is not None and Path(output).suffix != ".npy":
-        raise UsageError(f"output must be a .npy file: {output}")
-    extractor = is_extractor(name)
-    if not extractor and name not in list_backbones() and ":" not in name:
-        known = ", ".join(list_extractors() + list_backbones())
-        raise UsageError(f"unknown extractor or backbone {name!r} (available: {known})")
-    if extractor and output is None:
-        raise UsageError(f"{name!r} is an extractor: its output needs a .npy path "
-                         f"(only backbone features are cached)")
-    part = start is not None or end is not None
-    if part and output is None:
-        raise UsageError("features of a part of a film are not cached: give an output file")
-    if not use_audio and output is None:
-        raise UsageError("features without the audio track are not cached: give an output file")
-    if output is not None:
-        check_output(output)
+    check_runtime(runtime)
+    extractor, part = is_extractor(name), start is not None or end is not None
+    _check_request(name, output, extractor=extractor, part=part, use_audio=use_audio)
     check_range(start, end)
     info = probe(video)
     first, stop = second_range(info, start, end)
@@ -83,16 +93,19 @@ def extract_features(video: str | Path, name: str, output: str | Path | None = N
             damage.warn(video)
             return np.load(output, mmap_mode="r")
         dev = resolve_device(device)
+        set_threads(threads)
         backbone = prepare_for_inference(create_backbone(name, weights=weights, **options), dev)
         if part or not use_audio:  # not the film's own features: straight to the output
             write_backbone_features(video, [backbone], [Path(output)], n_seconds=stop - first,
-                                    device=dev, batch_size=batch_size, progress=bar, **decode)
+                                    device=dev, batch_size=batch_size, progress=bar,
+                                    runtime=runtime, threads=threads, **decode)
             damage.warn(video)
             return np.load(output, mmap_mode="r")
         cache = FeatureCache()
         array = cache.features(video, [backbone], device=dev, batch_size=batch_size,
                                progress=bar, options=[options],
-                               decode_workers=decode_workers)[0]
+                               decode_workers=decode_workers, runtime=runtime,
+                               threads=threads)[0]
     finally:
         bar.close()
     if output is None:

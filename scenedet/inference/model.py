@@ -60,14 +60,27 @@ class SceneModel(torch.nn.Module):
         super().__init__()
         self.backbones = torch.nn.ModuleList(backbones)
         self.head = head
+        self.runtime: BackboneRuntimes | None = None
+
+    def use_runtime(self, runtime: str, threads: int | None = None) -> None:
+        """Run the backbones on the CPU through :mod:`scenedet.runtime` (``runtime``: ``auto``,
+        ``openvino``, ``onnxruntime`` or ``torch``); each is compiled on its first batch."""
+        self.runtime = BackboneRuntimes(runtime, threads) if runtime != "torch" else None
+
+    def runtimes(self) -> dict[str, str]:
+        """What ran each backbone so far (``{}`` before the first batch or without a runtime)."""
+        return self.runtime.used() if self.runtime is not None else {}
 
     def features(self, inputs: Sequence[Any]) -> Any:
         feats = []
-        for bb, x in zip(self.backbones, inputs):
+        for i, (bb, x) in enumerate(zip(self.backbones, inputs)):
             sync = x.device if x.is_cuda else None
-            with profiling.stage(f"backbone:{getattr(bb, 'name', type(bb).__name__)}", sync=sync):
+            name = getattr(bb, "name", type(bb).__name__)
+            with profiling.stage(f"backbone:{name}", sync=sync):
                 if self.compute_dtype is not None:
                     feats.append(bb(x.to(self.compute_dtype)).float())
+                elif self.runtime is not None and not x.is_cuda and x.dtype == torch.float32:
+                    feats.append(self.runtime.run(i, name, bb, x))
                 else:
                     feats.append(bb(x))
         return torch.cat(feats, dim=1)
@@ -76,6 +89,48 @@ class SceneModel(torch.nn.Module):
         feats = self.features(inputs)
         with profiling.stage("head", sync=feats.device if feats.is_cuda else None):
             return self.head(feats)
+
+
+class BackboneRuntimes:
+    """The scene's backbones compiled by :func:`scenedet.runtime.compile_network`, each on its
+    first batch (the example it is converted and checked on). The cache entry is named by a
+    hash of the backbone's own parameters, so a fine-tuned backbone is never confused with the
+    pretrained one."""
+
+    def __init__(self, runtime: str, threads: int | None) -> None:
+        self.runtime, self.threads = runtime, threads
+        self.networks: dict[int, Any] = {}
+        self.names: dict[int, str] = {}
+
+    def run(self, i: int, name: str, backbone: Any, x: Any) -> Any:
+        if i not in self.networks:
+            from scenedet.runtime import compile_network
+
+            with torch.inference_mode(False), profiling.stage(f"compile:{name}"):
+                self.networks[i] = compile_network(
+                    backbone, x.detach().cpu().contiguous().numpy(), name=name,
+                    weights_id=parameters_hash(backbone), runtime=self.runtime,
+                    threads=self.threads)
+            self.names[i] = name
+        net = self.networks[i]
+        if net.runtime == "torch":
+            return backbone(x)
+        return torch.from_numpy(net(x.contiguous().numpy()))
+
+    def used(self) -> dict[str, str]:
+        return {self.names[i]: self.networks[i].runtime for i in sorted(self.networks)}
+
+
+def parameters_hash(module: Any) -> str:
+    """SHA-256 of a module's parameters and buffers (names, shapes, dtypes and values)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for key, tensor in module.state_dict().items():
+        t = tensor.detach().cpu().contiguous()
+        h.update(f"{key}{tuple(t.shape)}{t.dtype}".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return "sha256:" + h.hexdigest()
 
 
 def build_backbones(names: Sequence[str], weights: Sequence[str], *,

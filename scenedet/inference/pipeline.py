@@ -85,8 +85,9 @@ def score_film(model: Any, video: str | Path, *, device: Any = "cpu", batch_size
     ``model`` is a :class:`scenedet.inference.model.SceneModel` already on ``device``.
     ``batch_size``: seconds per batch (default: :func:`scenedet.inference.gpu.default_batch_size`,
     larger on CUDA). ``precision``: ``"fp32"``, ``"fp16"`` (CUDA only) or ``"auto"`` (fp16 on
-    CUDA while the checked batches' scores stay within 1e-3 of fp32's, then fp32; fp32 on the
-    CPU), see :class:`scenedet.inference.gpu.ModelRunner`. ``device_preprocess``: resize, crop
+    CUDA while the checked batches' scores stay within 1e-3 of fp32's, then fp32; bf16 so
+    guarded on a CPU with native bf16 when the backbones run through :mod:`scenedet.runtime`,
+    else fp32), see :func:`scenedet.inference.gpu.make_runner`. ``device_preprocess``: resize, crop
     and normalise the stills on ``device``. ``info``, when given, receives ``"precision"`` (the
     one used: ``"fp16+fp32"`` when fp32 took over part-way) and, for ``"auto"``,
     ``"precision_check"`` (:meth:`~scenedet.inference.gpu.ModelRunner.check_record`) and
@@ -100,8 +101,7 @@ def score_film(model: Any, video: str | Path, *, device: Any = "cpu", batch_size
     import torch
 
     from scenedet.inference.allocator import tune_allocator
-    from scenedet.inference.gpu import (ModelRunner, default_batch_size, resolve_precision,
-                                        tune_for)
+    from scenedet.inference.gpu import default_batch_size, make_runner, tune_for
     from scenedet.inference.stream import device_batches
 
     if batch_size is None:
@@ -114,7 +114,7 @@ def score_film(model: Any, video: str | Path, *, device: Any = "cpu", batch_size
 
         forward = make_forward(model, check_speedup(speedup, device), batch_size=batch_size)
     # speed-ups are for the CPU, where the precision is always fp32
-    runner = ModelRunner(forward, resolve_precision(precision, device))
+    runner = make_runner(forward, precision, device)
     scores: list[np.ndarray] = []
     batches = device_batches(video, list(model.backbones), batch_size, device, strategy=strategy,
                              device_preprocess=device_preprocess, **decode)
@@ -248,6 +248,9 @@ def scene_result(loaded: LoadedScene, video: str | Path, duration: float, scores
              for s in segment(scores, **settings)]
     recorded = recorded_settings(settings, use_audio=use_audio, speedup=speedup,
                                  precision=precision, precision_check=precision_check)
+    runtimes = loaded.model.runtimes() if hasattr(loaded.model, "runtimes") else {}
+    if runtimes:
+        recorded["runtime"] = runtimes  # what ran each backbone: scenedet.runtime
     return SceneResult(video=str(video), scene=loaded.spec.name, duration=duration, scores=scores,
                        segments=found, model=str(loaded.model_path), settings=recorded,
                        start=first, damage=damage if damage else None,
@@ -259,7 +262,8 @@ def recorded_settings(settings: Mapping[str, Any], *, use_audio: bool = True,
                       precision_check: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The ``"settings"`` a result records: the segmentation settings, and whatever made the
     scores differ from a plain float32 run (no audio, a speed-up, half precision and, for
-    ``precision="auto"``, what its guard saw: ``"precision_check"``). Shared by
+    ``precision="auto"``, what its guard saw: ``"precision_check"``), and what ran the
+    backbones (``"runtime"``, set by :func:`scene_result`). Shared by
     ``scenedet run`` and ``scenedet batch``, so both write the same JSON."""
     recorded = {**settings, "threshold": fraction_text(settings["threshold"])}
     if not use_audio:

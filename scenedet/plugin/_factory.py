@@ -208,8 +208,8 @@ def create_detector(name: str, **options: Any):
 
     ``options`` are checked and converted by :func:`~scenedet.plugin.options.check_options`
     against the spec's declared options (a string ``"0.4"`` becomes the float ``0.4``; an unknown
-    key or a bad value is a one-line :class:`UsageError`). ``device``/``batch_size`` are dropped
-    unless its factory names them: they are offers from the run, not the user's options. A
+    key or a bad value is a one-line :class:`UsageError`). The run's offers (``device``, ``batch_size``,
+    ``runtime``, ``threads``, ``precision``) are dropped unless its factory names them: they are offers from the run, not the user's options. A
     detector that declares no options gets them as given; if its factory then raises
     ``ValueError`` or ``TypeError`` on them, that is a one-line :class:`UsageError` too.
     """

@@ -35,7 +35,7 @@ from scenedet.errors import UsageError
 OPTION_TYPES: tuple[type, ...] = (int, float, bool, str)
 #: Keywords the run offers a detector's factory itself (only to factories that name them): never
 #: a user option, never declared, passed through :func:`check_options` untouched.
-RUN_KEYWORDS = frozenset({"device", "batch_size"})
+RUN_KEYWORDS = frozenset({"device", "batch_size", "runtime", "threads", "precision"})
 
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 _TYPE_NAMES = {int: "int", float: "float", bool: "bool", str: "str"}

@@ -1,0 +1,72 @@
+"""The scenes' backbones through scenedet.runtime: the run's ``runtime`` reaches them, their
+scores are torch eager's within 1e-5, what ran each is recorded; precision auto on a CPU with
+native bf16 runs them in bf16 guarded within 1e-3; a runtime with a speed-up is one line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import scenedet
+from scenedet.errors import SettingError
+from scenedet.runtime import available_runtimes
+from scenedet.runtime.backends import native_bf16
+from batch_helpers import make_model
+from scenedet.media.encode import FilmWriter
+
+CONVERTING = [r for r in ("openvino", "onnxruntime") if r in available_runtimes()]
+
+
+@pytest.fixture(scope="module")
+def film(tmp_path_factory):
+    path = tmp_path_factory.mktemp("rt-film") / "film.mp4"
+    rng = np.random.default_rng(0)
+    with FilmWriter(path, width=160, height=96, fps=8, gop=8) as w:
+        for i in range(8 * 6):
+            w.write_frame(rng.integers(0, 256, (96, 160, 3), dtype=np.uint8))
+            if i % 8 == 7:
+                w.write_audio((0.2 * np.sin(np.arange(48_000) / 48_000 * (i + 1) * 1e2))
+                              .astype(np.float32))
+    return path
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return make_model(tmp_path_factory.mktemp("rt-model") / "m.pt")
+
+
+def kissing(film, model, **settings):
+    return scenedet.run(film, ["kissing"], model=model, batch_size=4, **settings).results["kissing"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("runtime", CONVERTING)
+def test_each_runtime_scores_as_torch_eager_and_is_recorded(film, model, runtime):
+    ref = kissing(film, model, runtime="torch")
+    got = kissing(film, model, runtime=runtime)
+    assert "runtime" not in ref.settings
+    assert got.settings["runtime"] == {"resnet18": runtime, "vggish": runtime}
+    assert len(got.scores) == len(ref.scores) == 6
+    assert np.abs(np.asarray(got.scores) - np.asarray(ref.scores)).max() <= 1e-5
+    assert got.segments == ref.segments
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not native_bf16(), reason="no native bf16 on this CPU (OpenVINO)")
+def test_precision_auto_on_the_cpu_runs_bf16_within_the_guards_tolerance(film, model):
+    ref = kissing(film, model)
+    auto = kissing(film, model, precision="auto")
+    assert auto.settings["precision"] in ("bf16", "bf16+fp32")
+    check = auto.settings["precision_check"]
+    assert check["checked_batches"] >= 1 and check["tolerance"] == 1e-3
+    assert np.abs(np.asarray(auto.scores) - np.asarray(ref.scores)).max() <= 1e-3
+
+
+def test_a_runtime_with_a_speedup_is_one_line(model):
+    with pytest.raises(SettingError, match="int8 speed-up runs on torch"):
+        scenedet.Engine(["kissing"], model=model, runtime="openvino", speedup="int8", load=False)
+
+
+def test_an_unknown_runtime_is_one_line_naming_the_choices():
+    with pytest.raises(SettingError, match="unknown runtime 'tvm': use auto, openvino"):
+        scenedet.RunSettings(runtime="tvm")
