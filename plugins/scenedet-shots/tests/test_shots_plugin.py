@@ -131,7 +131,7 @@ def test_a_bad_option_is_one_line_before_the_network_loads(shot_film):
     typo = CliRunner().invoke(cli, ["run", "-p", "shots", str(path), "-O", "treshold=0.4"])
     assert typo.exit_code == 2 and len(typo.output.strip().splitlines()) == 1
     assert ("unknown option 'treshold'; did you mean 'threshold'? (options: flash_confidence, "
-            "min_shot, runtime, threshold)") in typo.output
+            "min_shot, threshold)") in typo.output
 
 
 def test_plugins_shots_shows_its_options():
@@ -142,8 +142,7 @@ def test_plugins_shots_shows_its_options():
     (shots,) = json.loads(result.output)["components"]
     assert (shots["kind"], shots["owner"], shots["distribution"]) == ("detector", "shots", "scenedet-shots")
     assert {o["name"]: (o["type"], o["default"]) for o in shots["options"]} == {
-        "threshold": ("float", 0.5), "flash_confidence": ("float", 0.9), "min_shot": ("int", 1),
-        "runtime": ("str", "auto")}
+        "threshold": ("float", 0.5), "flash_confidence": ("float", 0.9), "min_shot": ("int", 1)}
     assert shots["aliases"] == ["transnetv2", "shots-transnetv2"]
     listing = json.loads(CliRunner().invoke(cli, ["plugins", "scenedet-shots", "--json"]).output)
     assert [c["name"] for c in listing["components"]] == ["shots", "shots-content"]

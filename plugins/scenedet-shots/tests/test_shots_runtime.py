@@ -31,8 +31,7 @@ real_film = transnet.sample_film
 def by_runtime(film, **settings):
     results = {}
     for runtime in RUNTIMES:
-        (results[runtime],) = run_detectors(film, ["shots"], options={"shots": {"runtime": runtime}},
-                                            **settings)
+        (results[runtime],) = run_detectors(film, ["shots"], runtime=runtime, **settings)
     return results
 
 
@@ -84,7 +83,7 @@ def test_torch_runs_without_openvino_or_onnxruntime(monkeypatch, shot_film):
     for name in ("openvino", "onnxruntime"):
         monkeypatch.setitem(sys.modules, name, None)  # import fails as if not installed
     monkeypatch.setattr(transnet, "_NETWORKS", {})
-    (result,) = run_detectors(shot_film, ["shots"], options={"shots": {"runtime": "torch"}})
+    (result,) = run_detectors(shot_film, ["shots"], runtime="torch")
     assert result.settings["runtime"] == "torch" and result.cuts
     monkeypatch.setattr(transnet, "_NETWORKS", {})
     (auto,) = run_detectors(shot_film, ["shots"])
@@ -92,7 +91,9 @@ def test_torch_runs_without_openvino_or_onnxruntime(monkeypatch, shot_film):
 
 
 def test_an_unknown_runtime_is_one_line_before_the_network_loads(shot_film):
-    from scenedet.errors import UsageError
+    from scenedet.errors import SettingError, UsageError
 
-    with pytest.raises(UsageError, match="runtime"):
+    with pytest.raises(SettingError, match="unknown runtime 'tensorrt'"):
+        run_detectors(shot_film, ["shots"], runtime="tensorrt")
+    with pytest.raises(UsageError, match="unknown runtime 'tensorrt'"):  # a detector's own
         run_detectors(shot_film, ["shots"], options={"shots": {"runtime": "tensorrt"}})
