@@ -27,7 +27,11 @@ the same way (``resized_crop``, bilinear), and every other frame flipped.
 The networks are scenedet's own (``resnet18`` and ``vggish`` backbones, ``random:0`` weights,
 the seeded head of ``common.random_kissing_model``), so the model's arithmetic is the same on
 both sides and only the pipeline differs. scenedet's rows time ``score_film`` as
-``benchmarks/pipeline.py`` does (batch 16), plain and with ``speedup="int8"``. Each row runs in
+``benchmarks/pipeline.py`` does (batch 16): with its defaults (backbones through the fastest
+exact runtime, :mod:`scenedet.runtime`), with ``precision="auto"`` (bf16 guarded within 1e-3
+on a CPU with native bf16), in torch eager (as before the runtime layer; every score
+difference is measured from it) and with ``speedup="int8"``; the networks are converted
+before the clock starts (the conversion is cached once per machine). Each row runs in
 its own process, the three alternate, best of ``--repeats``; segmentation (cheap, and different
 on each side) is not timed on either.
 
@@ -64,7 +68,12 @@ INSTALL = ".venv/bin/python -m pip install opencv-python-headless moviepy resamp
 KEEP_EVERY_S = 0.96  # the original's "vggish_frame_rate": one still per VGGish example
 IMAGE_SIZE = 224
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
-KINDS = ("original", "scenedet", "scenedet-int8")
+KINDS = ("original", "scenedet", "scenedet-auto", "scenedet-torch", "scenedet-int8")
+#: scenedet's rows: (runtime, precision, speedup). "scenedet" is the defaults (the fastest exact
+#: runtime, fp32); "scenedet-torch" runs the backbones in torch eager (the reference of every
+#: score difference), as scenedet did before its runtime layer.
+SCENEDET = {"scenedet": ("auto", "fp32", "none"), "scenedet-auto": ("auto", "auto", "none"),
+            "scenedet-torch": ("torch", "fp32", "none"), "scenedet-int8": ("torch", "fp32", "int8")}
 
 
 def missing_libraries() -> list[str]:
@@ -179,15 +188,24 @@ def run_original(film: str, model_path: Path) -> tuple[int, float, dict[str, flo
     return len(predictions), clock[-1] - clock[0], steps
 
 
-def run_scenedet(film: str, model_path: Path, speedup: str) -> tuple[int, float]:
+def run_scenedet(film: str, model_path: Path, kind: str) -> tuple[int, float]:
+    """``score_film`` with the kind's runtime, precision and speed-up; the scores are saved
+    beside the model (``<kind>.scores.npy``) for the parent to compare."""
+    import numpy as np
+
     from scenedet.inference.model import build_scene_model
     from scenedet.inference.modelfile import load_model_file
     from scenedet.inference.pipeline import score_film
 
+    runtime, precision, speedup = SCENEDET[kind]
     model = build_scene_model(load_model_file(model_path), "kissing")
+    model.use_runtime(runtime)
+    score_film(model, film, batch_size=16, stop_second=2, speedup="none")  # converted, cached
     start = time.perf_counter()
-    scores = score_film(model, film, batch_size=16, speedup=speedup)
-    return len(scores), time.perf_counter() - start
+    scores = score_film(model, film, batch_size=16, speedup=speedup, precision=precision)
+    wall = time.perf_counter() - start
+    np.save(model_path.with_name(f"{kind}.scores.npy"), np.asarray(scores, np.float64))
+    return len(scores), wall
 
 
 def measure(kind: str, film: str, model_path: Path, threads: int | None) -> dict:
@@ -202,8 +220,7 @@ def measure(kind: str, film: str, model_path: Path, threads: int | None) -> dict
     if kind == "original":
         predictions, wall, steps = run_original(film, model_path)
     else:
-        predictions, wall = run_scenedet(film, model_path,
-                                         "int8" if kind == "scenedet-int8" else "none")
+        predictions, wall = run_scenedet(film, model_path, kind)
     seconds = probe(film).n_seconds
     # The Python process's own peak (ru_maxrss, KiB on Linux). moviepy's ffmpeg children are
     # left out: RUSAGE_CHILDREN reports the forked interpreter's RSS, not ffmpeg's.
@@ -221,6 +238,27 @@ def child(kind: str, film: Path, model_path: Path, threads: int | None) -> dict:
     if done.returncode != 0:
         sys.exit(f"{kind} run failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _scores(model_path: Path, kind: str):
+    import numpy as np
+
+    return np.load(model_path.with_name(f"{kind}.scores.npy"))
+
+
+def _against(exact, got) -> dict:
+    """The largest score difference from torch eager fp32, and whether the kissing scene's
+    segments (its recipe's settings) are the same."""
+    import numpy as np
+
+    import scenedet
+    from scenedet.plugin import get_scene
+
+    recipe = get_scene("kissing")
+    cut = dict(min_length=recipe.min_length, threshold=recipe.threshold,
+               aggregator=recipe.aggregator, label_threshold=recipe.label_threshold)
+    return {"max_score_diff": float(np.abs(got - exact).max()),
+            "same_segments": scenedet.segment(got, **cut) == scenedet.segment(exact, **cut)}
 
 
 def main() -> None:
@@ -256,12 +294,15 @@ def main() -> None:
     best = [max((r for r in runs if r["pipeline"] == kind), key=lambda r: r["rate"])
             for kind in KINDS]
     original = best[0]["rate"]
+    exact = _scores(model_path, "scenedet-torch")
     for row in best:
         row["x_original"] = row["rate"] / original
+        if row["pipeline"] in SCENEDET:
+            row.update(_against(exact, _scores(model_path, row["pipeline"])))
         row["rates"] = [round(r["rate"], 2) for r in runs if r["pipeline"] == row["pipeline"]]
     print()
     print(table(best, ["pipeline", "film_seconds", "predictions", "wall_s", "rate", "x_original",
-                       "peak_rss_mb", "rates"]))
+                       "peak_rss_mb", "max_score_diff", "same_segments", "rates"]))
     print(f"\nload average before {load_before}, after {load_after}; {os.cpu_count()} cores")
     suffix = ("" if args.seconds == 600 else f"-{args.seconds}s") + \
         (f"-threads{args.threads}" if args.threads else "")

@@ -70,3 +70,33 @@ def test_a_runtime_with_a_speedup_is_one_line(model):
 def test_an_unknown_runtime_is_one_line_naming_the_choices():
     with pytest.raises(SettingError, match="unknown runtime 'tvm': use auto, openvino"):
         scenedet.RunSettings(runtime="tvm")
+
+
+def test_a_backbone_that_does_not_convert_runs_in_torch_with_one_line(caplog):
+    import logging
+
+    import torch
+
+    from scenedet.inference.model import BackboneRuntimes
+
+    class NumpyInside(torch.nn.Module):  # a third party's module that no exporter can follow
+        def __init__(self):
+            super().__init__()
+            self.scale = torch.nn.Parameter(torch.ones(1))
+
+        def forward(self, x):
+            values = x.detach().numpy().reshape(len(x), -1)
+            return torch.from_numpy(np.sort(values, axis=1)[:, :4].copy()) * self.scale
+
+    if not CONVERTING:
+        pytest.skip("neither openvino nor onnxruntime is installed")
+    module, runtimes = NumpyInside(), BackboneRuntimes("auto", None)
+    x = torch.from_numpy(np.random.default_rng(0).standard_normal((3, 2, 5)).astype(np.float32))
+    with caplog.at_level(logging.INFO, logger="scenedet.runtime"), torch.inference_mode():
+        got = runtimes.run(0, "numpy-inside", module, x)
+        again = runtimes.run(0, "numpy-inside", module, x[:2])
+    assert runtimes.used() == {"numpy-inside": "torch"}
+    assert torch.equal(got, module(x)) and torch.equal(again, module(x[:2]))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert 1 <= len(warnings) <= len(CONVERTING)  # one line per runtime passed over
+    assert all("not used for numpy-inside" in w and "\n" not in w for w in warnings)
