@@ -92,7 +92,7 @@ def compare(film: Path, repeats: int, tmp: Path, with_reference: bool) -> dict:
     subprocess.run(scenedet_cmd(film, tmp / "warm.json"), check=True)  # conversion cached
     for _ in range(repeats):
         if with_reference:
-            wall, rss = timed(["-c", REFERENCE, str(film), str(tmp / "ref.npy")])
+            wall, rss = timed([sys.executable, "-c", REFERENCE, str(film), str(tmp / "ref.npy")])
             best["reference"] = min(best.get("reference", (wall, rss)), (wall, rss))
             ref_probs = np.load(tmp / "ref.npy")
         for name, extra in variants.items():

@@ -100,3 +100,27 @@ def test_a_backbone_that_does_not_convert_runs_in_torch_with_one_line(caplog):
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert 1 <= len(warnings) <= len(CONVERTING)  # one line per runtime passed over
     assert all("not used for numpy-inside" in w and "\n" not in w for w in warnings)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, shape", [("densenet121", (2, 3, 64, 64)),
+                                         ("r3d34", (2, 3, 16, 48, 48)),
+                                         ("resnet18", (2, 3, 64, 64)),
+                                         ("vggish", (2, 1, 96, 64))])
+def test_every_reference_backbone_converts_within_1e_5_of_torch_eager(name, shape):
+    import torch
+
+    from scenedet.inference.model import BackboneRuntimes, prepare_for_inference
+
+    if not CONVERTING:
+        pytest.skip("neither openvino nor onnxruntime is installed")
+    backbone = prepare_for_inference(scenedet.create_backbone(name, weights="random:0"), "cpu")
+    x = torch.from_numpy(np.random.default_rng(1).standard_normal(shape).astype(np.float32))
+    runtimes = BackboneRuntimes(CONVERTING[0], None)
+    with torch.inference_mode():
+        got = runtimes.run(0, name, backbone, x)
+        other = runtimes.run(0, name, backbone, x[:1])  # another batch size than converted at
+        want, want1 = backbone(x), backbone(x[:1])
+    assert runtimes.used() == {name: CONVERTING[0]}
+    assert got.shape == want.shape and float((got - want).abs().max()) <= 1e-5
+    assert float((other - want1).abs().max()) <= 1e-5

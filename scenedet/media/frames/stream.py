@@ -344,6 +344,8 @@ class MediaStream:
             raise MediaError(f"no audio stream in {self.path}")
         if video is not None:
             video.thread_type = "AUTO"
+            if self.seconds is None and self.sizes and cheap_decode_for(self.sizes):
+                video.codec_context.options = dict(CHEAP_DECODE)
         return video, film_video, sound, bool(tap_audio)
 
     def _frame(self, state: _VideoState, part: Any, origin: Fraction, frame: Any,
@@ -355,6 +357,21 @@ class MediaStream:
             else state.tick(frame, pts)
         if batch is not None:
             yield batch
+
+
+#: FFmpeg decoder options for a pass whose every picture is small (:func:`cheap_decode_for`):
+#: the in-loop deblocking filter skipped. The pictures differ from the exact decode by a
+#: fraction of a level once scaled down; the detectors' results on the benchmark films are
+#: measured in docs/performance.md ("Decode for the small frame path"). Empty: exact decode.
+CHEAP_DECODE: dict[str, str] = {"skip_loop_filter": "all"}
+#: Largest width of a "small" picture (shots 48x27, the cues 64x36).
+SMALL_WIDTH = 160
+
+
+def cheap_decode_for(sizes: Sequence[tuple[int, int]]) -> bool:
+    """Whether a frame pass asking for ``sizes`` may decode cheaply: every size small, so that
+    the deblocking filter's few-pixel smoothing is averaged away by the scaling."""
+    return bool(CHEAP_DECODE) and all(w <= SMALL_WIDTH for w, _h in sizes)
 
 
 def _decode(packet: Any, damage: Any, origin: Fraction) -> list[Any] | None:
