@@ -422,12 +422,16 @@
       sl.appendChild(li);
     });
   }
+  function stillSeconds() {
+    // the seconds with a still: a last part-second shorter than half a second has none
+    return Math.max(1, Math.ceil(duration() - 0.5));
+  }
   function renderStrip() {
     if (!S.film || S.film.playable) { return; }
-    var sec = Math.min(Math.floor(now()), Math.max(0, Math.ceil(duration()) - 1));
+    var seconds = stillSeconds(), sec = Math.min(Math.floor(now()), seconds - 1);
     var src = withToken('/still/' + S.film.id + '/' + sec);
     if ($('still').dataset.second !== String(sec)) { $('still').src = src; $('still').dataset.second = sec; }
-    var strip = $('strip'), first = Math.floor(S.v0), last = Math.min(Math.ceil(S.v1), Math.ceil(duration())) - 1;
+    var strip = $('strip'), first = Math.floor(S.v0), last = Math.min(Math.ceil(S.v1), seconds) - 1;
     var every = Math.max(1, Math.ceil((last - first + 1) / 30)), key = first + ':' + last + ':' + every;
     if (strip.dataset.key !== key) {
       strip.dataset.key = key;
