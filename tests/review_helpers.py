@@ -43,11 +43,12 @@ def write_film(path: Path, seconds: int = 10, fps: int = 12, codec: str = "libx2
 def write_result(path: Path, film: Path, seconds: int = 10) -> Path:
     scores = [0.1] * seconds
     for start, end, p in SCENES:
-        for s in range(int(start), int(end)):
+        for s in range(int(start), min(int(end), seconds)):
             scores[s] = p
     path.write_text(json.dumps({
         "video": str(film), "scene": "kissing", "kind": "scene", "duration": float(seconds),
-        "segments": [{"start": s, "end": e, "score": p} for s, e, p in SCENES],
+        "segments": [{"start": s, "end": min(e, seconds), "score": p}
+                     for s, e, p in SCENES if s < seconds],
         "scores": scores}))
     return path
 
