@@ -11,14 +11,21 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from scenedet.media.encode import FilmWriter
 
+#: Seconds a test waits for a server process to start or end.
+TIMEOUT = 60
 #: The detected scenes of :func:`write_result` (start, end, score).
 SCENES = [(1.0, 3.0, 0.9), (5.0, 7.0, 0.8)]
 #: The shot cuts of :func:`write_shots`.
@@ -72,3 +79,22 @@ def serving(session, **kwargs) -> Iterator:
         yield server
     finally:
         server.stop()
+
+
+def start_review(args: list[str], cwd: Path) -> tuple[subprocess.Popen, str]:
+    """`scenedet review ARGS --no-browser` in a process of its own, and the address it printed;
+    the caller kills it (``proc.kill()`` in a ``finally``)."""
+    proc = subprocess.Popen([sys.executable, "-m", "scenedet", "review", *args, "--no-browser"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
+    deadline = time.monotonic() + TIMEOUT
+    lines = []
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        found = re.search(r"Open (http://\S+)", line)
+        if found:
+            return proc, found.group(1)
+    proc.kill()
+    pytest.fail(f"no address printed: {lines} {proc.stderr.read()}")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from review_helpers import CUTS, serving, write_film, write_result, write_shots
-from scenedet.evaluation.annotations import Annotation, load_annotations
+from review_helpers import CUTS, TIMEOUT, serving, start_review, write_film, write_result, write_shots
+from scenedet.evaluation.annotations import load_annotations
 from scenedet.review.session import open_review
 
 pytestmark = pytest.mark.slow  # a browser: several seconds each
@@ -289,5 +289,62 @@ def test_a_folder_lists_films_with_how_much_is_reviewed_and_pages_through_them(b
         assert page.locator("#film-list li.current").inner_text().startswith("b.avi")
         page.keyboard.press("PageUp")
         page.wait_for_function("window.scenedetReview.film() === 'a.mp4'", timeout=20_000)
+        assert errors == []
+        page.close()
+
+
+class _Process:
+    """A `scenedet review` process, as :func:`_open` takes a server: by its address."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+
+def test_a_killed_server_loses_at_most_the_last_autosave_interval(browser, media, tmp_path):
+    """The page saves AUTOSAVE_SECONDS (1 s) after an edit; what it reported saved survives a
+    SIGKILL of the server, whole; an edit not yet saved is what may be lost, and the page says so."""
+    folder = _copy_films(media, tmp_path)
+    labels = tmp_path / "labels.csv"
+    proc, url = start_review([str(folder / "a.mp4"), str(media[2]), "--annotations", str(labels)],
+                             tmp_path)
+    try:
+        page, errors = _open(browser, _Process(url))
+        _seek_to(page, 1.5)
+        page.keyboard.press("Enter")
+        _saved(page)
+        proc.kill()
+        proc.communicate(timeout=TIMEOUT)
+        _seek_to(page, 5.5)
+        page.keyboard.press("Enter")  # an edit the dead server never gets
+        page.wait_for_function("document.getElementById('status').textContent"
+                               ".startsWith('Not saved')", timeout=10_000)
+        assert "does not answer" in page.locator("#status").inner_text()
+        assert _annotations(labels) == [("a.mp4", 1.0, 3.0, 1)]
+        assert len(page.evaluate("window.scenedetReview.annotations()")) == 2  # kept in the page
+        page.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_suggested_stretches_are_walked_in_order(browser, media, tmp_path):
+    from scenedet.review.suggest import Stretch, save_suggestions
+
+    folder = _copy_films(media, tmp_path)
+    suggested = save_suggestions(tmp_path / "s.json", [Stretch("b.avi", 1, 3, 0.9),
+                                                       Stretch("a.mp4", 6, 8, 0.8)])
+    session = open_review(folder, [media[2]], suggested=suggested)
+    with serving(session) as server:
+        page, errors = _open(browser, server, wait_player=False)
+        page.wait_for_function("window.scenedetReview.film() === 'b.avi'", timeout=20_000)
+        page.wait_for_function("Math.abs(window.scenedetReview.time() - 1) < 0.01")
+        assert page.locator("#suggest-list li").count() == 2
+        assert page.locator("#suggest-list li.current").inner_text().startswith("1. b.avi")
+        page.keyboard.press("PageDown")
+        page.wait_for_function("window.scenedetReview.film() === 'a.mp4'", timeout=20_000)
+        page.wait_for_function("Math.abs(window.scenedetReview.time() - 6) < 0.01", timeout=20_000)
+        v0, v1 = page.evaluate("window.scenedetReview.view()")
+        assert v0 <= 6 and v1 >= 8 and v1 - v0 < 10  # zoomed in on the stretch
+        assert page.locator(".lane.suggested .seg").count() == 1
         assert errors == []
         page.close()

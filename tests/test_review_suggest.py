@@ -1,0 +1,67 @@
+"""`scenedet suggest`: the stretches where the model is least sure, best first, never overlapping."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from scenedet.errors import UsageError
+from scenedet.review.suggest import (Stretch, load_suggestions, rank_stretches, save_suggestions,
+                                     uncertainty)
+
+PROBS = arrays(np.float64, st.integers(1, 40), elements=st.floats(0, 1))
+LIBRARY = st.dictionaries(st.sampled_from(["a.mp4", "b.mp4", "c/d.mkv"]),
+                          PROBS.map(lambda p: [p]), min_size=1)
+
+
+def test_uncertainty_is_highest_at_one_half_and_where_models_disagree():
+    u = uncertainty([np.array([0.0, 0.5, 1.0, 0.25])])
+    assert u.tolist() == [0.0, 1.0, 0.0, 0.5]
+    # two heads: one sure yes, one sure no; their mean is 0.5 and they disagree by 1
+    assert uncertainty([np.array([1.0]), np.array([0.0])]).tolist() == [2.0]
+    assert uncertainty([np.array([0.9]), np.array([0.9])]).tolist() == pytest.approx([0.2])
+
+
+@settings(max_examples=60, deadline=None)
+@given(library=LIBRARY, n=st.integers(1, 6), length=st.integers(1, 8))
+def test_stretches_do_not_overlap_come_best_first_and_the_first_is_the_best(library, n, length):
+    out = rank_stretches(library, n, length=length)
+    assert 1 <= len(out) <= n
+    scores = [s.score for s in out]
+    assert scores == sorted(scores, reverse=True)
+    for s in out:
+        probs = library[s.video][0]
+        assert 0 <= s.start < s.end <= len(probs)
+        assert s.end - s.start == min(length, len(probs))
+        assert s.score == pytest.approx(uncertainty([probs])[int(s.start):int(s.end)].mean())
+    for a in out:
+        for b in out:
+            if a is not b and a.video == b.video:
+                assert a.end <= b.start or b.end <= a.start
+    best = max(np.convolve(uncertainty(p), np.ones(min(length, len(p[0]))), "valid").max()
+               / min(length, len(p[0])) for p in library.values())
+    assert out[0].score == pytest.approx(best)
+
+
+def test_the_unsure_stretch_wins_over_sure_ones():
+    sure = np.r_[np.zeros(20), np.ones(20)]
+    unsure = sure.copy()
+    unsure[25:30] = 0.5
+    out = rank_stretches({"sure.mp4": [sure], "unsure.mp4": [unsure]}, 1, length=5)
+    assert out == [Stretch("unsure.mp4", 25.0, 30.0, 1.0)]
+
+
+def test_suggestions_round_trip_and_other_files_are_refused(tmp_path):
+    stretches = [Stretch("a.mp4", 10, 20, 0.9), Stretch("b/c.mkv", 0, 10, 0.5)]
+    path = save_suggestions(tmp_path / "s.json", stretches, "films")
+    assert load_suggestions(path) == [s.to_dict() for s in stretches]
+    (tmp_path / "x.json").write_text(json.dumps({"video": "a.mp4", "segments": []}))
+    with pytest.raises(UsageError, match="not a suggestions file"):
+        load_suggestions(tmp_path / "x.json")
+    with pytest.raises(UsageError, match="at least 1"):
+        rank_stretches({"a.mp4": [np.zeros(3)]}, 0)
