@@ -56,6 +56,18 @@ def test_the_unsure_stretch_wins_over_sure_ones():
     assert out == [Stretch("unsure.mp4", 25.0, 30.0, 1.0)]
 
 
+def test_labelled_seconds_are_never_suggested_again(tmp_path):
+    from scenedet.review.suggest import labelled_seconds
+
+    probs = np.full(30, 0.5)
+    (tmp_path / "l.csv").write_text("video,start,end,label\na.mp4,5,15,1\nb.mp4,0,30,0\n")
+    done = labelled_seconds(tmp_path / "l.csv", {"a.mp4": 30, "b.mp4": 30, "c.mp4": 30})
+    assert set(done) == {"a.mp4", "b.mp4"} and done["a.mp4"][5:15].all() and not done["a.mp4"][15:].any()
+    out = rank_stretches({"a.mp4": [probs], "b.mp4": [probs]}, 5, length=5, labelled=done)
+    assert [(s.video, s.start, s.end) for s in out] == [
+        ("a.mp4", 0, 5), ("a.mp4", 15, 20), ("a.mp4", 20, 25), ("a.mp4", 25, 30)]
+
+
 def test_suggestions_round_trip_and_other_files_are_refused(tmp_path):
     stretches = [Stretch("a.mp4", 10, 20, 0.9), Stretch("b/c.mkv", 0, 10, 0.5)]
     path = save_suggestions(tmp_path / "s.json", stretches, "films")

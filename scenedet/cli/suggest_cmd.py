@@ -23,10 +23,12 @@ from scenedet.cli.params import OUTPUT_HELP
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               default=Path("suggested.json"), show_default=True,
               help="Suggestions file for `scenedet review --suggested`. " + OUTPUT_HELP)
+@click.option("--annotations", "-a", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Leave out what this annotations file labels already (if it exists).")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
 @click.option("--quiet", "-q", is_flag=True, help="Only the final line.")
 def suggest_command(library: Path, models: tuple[Path, ...], count: int, length: int,
-                    output: Path, device: str, quiet: bool) -> None:
+                    output: Path, annotations: Path | None, device: str, quiet: bool) -> None:
     """Rank the stretches of a library where the model is least sure: label those first.
 
     \b
@@ -37,11 +39,13 @@ def suggest_command(library: Path, models: tuple[Path, ...], count: int, length:
     \b
     Examples:
       scenedet suggest --model fight.pt films/ -n 20 -o suggested.json
+      scenedet suggest -m fight.pt films/ -a films/annotations.csv -o suggested.json
       scenedet review films/ --suggested suggested.json
     """
     from scenedet.review.suggest import save_suggestions, suggest
 
     log = (lambda _msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
-    stretches = suggest(library, models, count, length=length, device=device, log=log)
+    stretches = suggest(library, models, count, length=length, device=device,
+                        annotations=annotations, log=log)
     save_suggestions(output, stretches, library)
     click.echo(f"{output}: {len(stretches)} stretch(es) of {length} s to label, best first")

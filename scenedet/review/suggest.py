@@ -52,13 +52,14 @@ def uncertainty(probabilities: Sequence[np.ndarray]) -> np.ndarray:
     return 1.0 - np.abs(2.0 * mean - 1.0) + (stack.max(axis=0) - stack.min(axis=0))
 
 
-def rank_stretches(scores: Mapping[str, Sequence[np.ndarray]], n: int, *, length: int = 10
-                   ) -> list[Stretch]:
+def rank_stretches(scores: Mapping[str, Sequence[np.ndarray]], n: int, *, length: int = 10,
+                   labelled: Mapping[str, np.ndarray] | None = None) -> list[Stretch]:
     """The ``n`` best non-overlapping stretches of ``length`` seconds, best first.
 
     ``scores`` maps each film's key to its models' per-second probabilities (one array per
-    model, all of one length). Ties go to the earlier film and second, so the ranking is
-    reproducible. A film shorter than ``length`` is one stretch of its whole length.
+    model, all of one length). ``labelled`` (per film, one bool per second) marks seconds
+    labelled already: no stretch holds one. Ties go to the earlier film and second, so the
+    ranking is reproducible. A film shorter than ``length`` is one stretch of its whole length.
     """
     if n < 1 or length < 1:
         raise UsageError("the number of stretches and their length must be at least 1")
@@ -69,8 +70,14 @@ def rank_stretches(scores: Mapping[str, Sequence[np.ndarray]], n: int, *, length
             continue
         size = min(length, u.size)
         sums = np.convolve(u, np.ones(size), mode="valid") / size
+        done = np.zeros(u.size, bool)
+        if labelled is not None and video in labelled:
+            known = np.asarray(labelled[video], bool)[:u.size]
+            done[:known.size] = known
+        busy = np.convolve(done.astype(np.int64), np.ones(size, np.int64), mode="valid") > 0
         for start, value in enumerate(sums):
-            candidates.append((-float(value), order, start, video, start, start + size))
+            if not busy[start]:
+                candidates.append((-float(value), order, start, video, start, start + size))
     candidates.sort()
     taken: dict[str, list[tuple[int, int]]] = {}
     out: list[Stretch] = []
@@ -99,12 +106,24 @@ def film_probabilities(film: str | os.PathLike[str], models: Sequence[str | os.P
     return out
 
 
+def labelled_seconds(annotations: str | os.PathLike[str], lengths: Mapping[str, int]
+                     ) -> dict[str, np.ndarray]:
+    """Per film, which seconds an annotations file labels already (as training reads it: all of
+    a declared film when the file marks no negatives, else what its annotations cover)."""
+    from scenedet.evaluation.annotations import load_annotations
+
+    aset = load_annotations(annotations)
+    return {key: aset.labels(key, n) >= 0 for key, n in lengths.items() if key in aset.videos}
+
+
 def suggest(library: str | os.PathLike[str], models: Sequence[str | os.PathLike[str]], n: int, *,
             length: int = 10, device: str = "cpu",
+            annotations: str | os.PathLike[str] | None = None,
             log: Callable[[str], None] = lambda _m: None) -> list[Stretch]:
     """The ``n`` stretches of the films of ``library`` (a film or a folder) where ``models`` are
     least sure or disagree most, best first; video keys relative to the folder, as the
-    annotations file of a review of that folder has them."""
+    annotations file of a review of that folder has them. With ``annotations``, what that file
+    labels already is left out."""
     from scenedet.review.films import find_films
 
     if not models:
@@ -114,7 +133,10 @@ def suggest(library: str | os.PathLike[str], models: Sequence[str | os.PathLike[
     for i, (path, key) in enumerate(films, 1):
         log(f"[{i}/{len(films)}] {key}")
         scores[key] = film_probabilities(path, models, device=device)
-    return rank_stretches(scores, n, length=length)
+    labelled = None
+    if annotations is not None and Path(annotations).exists():
+        labelled = labelled_seconds(annotations, {k: len(p[0]) for k, p in scores.items()})
+    return rank_stretches(scores, n, length=length, labelled=labelled)
 
 
 def save_suggestions(path: str | os.PathLike[str], stretches: Sequence[Stretch],
