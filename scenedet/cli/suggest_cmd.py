@@ -39,7 +39,7 @@ def suggest_command(library: Path, models: tuple[Path, ...], count: int, length:
     \b
     Examples:
       scenedet suggest --model fight.pt films/ -n 20 -o suggested.json
-      scenedet suggest -m fight.pt films/ -a films/annotations.csv -o suggested.json
+      scenedet suggest -m fight.pt films/ -a labels.csv -o suggested.json
       scenedet review films/ --suggested suggested.json
     """
     from scenedet.review.suggest import save_suggestions, suggest
