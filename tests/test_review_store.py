@@ -132,3 +132,32 @@ def test_reviewed_is_all_of_a_declared_film_unless_negatives_are_marked(tmp_path
     store.save("b.mp4", [{"start": 0, "end": 2, "label": 0}], 0)  # now negatives are explicit
     assert store.reviewed("a.mp4", 10) == pytest.approx(0.2)
     assert store.reviewed("b.mp4", 4) == pytest.approx(0.5)
+
+
+def test_a_broken_film_in_a_folder_is_left_out_with_a_warning(tmp_path):
+    from review_helpers import write_film
+    from scenedet.errors import MediaError
+    from scenedet.review.films import load_films
+
+    write_film(tmp_path / "good.mp4", seconds=1)
+    (tmp_path / "broken.mp4").write_bytes(b"not a film at all")
+    with pytest.warns(UserWarning, match="left out of the review: .*broken.mp4"):
+        _, films = load_films(tmp_path)
+    assert [(f.id, f.key) for f in films] == [("0", "good.mp4")]
+    with pytest.raises(MediaError):
+        load_films(tmp_path / "broken.mp4")  # named alone: an error, not a warning
+
+
+def test_the_page_ships_in_the_wheel():
+    """Every file of scenedet/review/static/ matches the package-data patterns of pyproject."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]["scenedet.review"]
+    static = sorted(p.relative_to(root / "scenedet" / "review").as_posix()
+                    for p in (root / "scenedet" / "review" / "static").iterdir())
+    assert {"static/review.html", "static/review.js", "static/review.css"} <= set(static)
+    assert all(any(fnmatch.fnmatch(name, pat) for pat in patterns) for name in static), static

@@ -13,13 +13,14 @@ a browser ever reaches the file system.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from scenedet.errors import UsageError
+from scenedet.errors import MediaError, UsageError
 
 
 @attrs.frozen
@@ -116,12 +117,20 @@ def load_films(source: str | os.PathLike[str], result_files: Sequence[str | os.P
     root, found = find_films(source)
     documents = [doc for f in result_files for doc in load_documents(f)]
     results = attach_results(found, documents)
-    films = []
-    for index, ((path, key), docs) in enumerate(zip(found, results)):
-        info = probe(path)
+    films: list[ReviewFilm] = []
+    for (path, key), docs in zip(found, results):
+        try:
+            info = probe(path)
+        except MediaError as exc:
+            if len(found) == 1:
+                raise
+            warnings.warn(f"left out of the review: {exc}", stacklevel=2)  # one bad file of many
+            continue
         playable = browser_playable(path)
-        films.append(ReviewFilm(id=str(index), key=key, path=path.resolve(),
+        films.append(ReviewFilm(id=str(len(films)), key=key, path=path.resolve(),
                                 duration=float(info.duration), fps=float(info.fps),
                                 playable=playable.playable, reason=playable.reason,
                                 results=docs))
+    if not films:
+        raise UsageError(f"no film in {source} can be read")
     return root, films
