@@ -161,3 +161,23 @@ def test_the_page_ships_in_the_wheel():
                     for p in (root / "scenedet" / "review" / "static").iterdir())
     assert {"static/review.html", "static/review.js", "static/review.css"} <= set(static)
     assert all(any(fnmatch.fnmatch(name, pat) for pat in patterns) for name in static), static
+
+
+def test_results_become_lanes_with_their_own_time_grid(tmp_path):
+    """A scene scores each second; a frame-level detector (shots) each frame, and gives cuts."""
+    import json
+
+    from review_helpers import write_film, write_result, write_shots
+    from scenedet.review.session import open_review
+
+    film = write_film(tmp_path / "a.mp4", seconds=2)
+    shots = json.loads(write_shots(tmp_path / "s.json", film, seconds=2).read_text())
+    shots.update(time_grid="frame", fps=12, scores=[0.0] * 24)
+    (tmp_path / "s.json").write_text(json.dumps(shots))
+    session = open_review(film, [write_result(tmp_path / "r.json", film, seconds=2),
+                                 tmp_path / "s.json"], annotations=tmp_path / "l.csv")
+    state = session.film_state("0")
+    assert [(r["name"], r["step"], len(r["scores"])) for r in state["results"]] == [
+        ("kissing", 1.0, 2), ("shots", 1 / 12, 24)]
+    assert state["cuts"] == [2.5, 4.0, 6.5]
+    assert state["annotations"] == {"version": 0, "declared": False, "segments": []}

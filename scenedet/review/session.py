@@ -30,9 +30,12 @@ def _lanes(doc: Mapping[str, Any]) -> dict[str, Any]:
                 for s in doc.get("segments") or []]
     scores = doc.get("scores")
     cuts = [float(c["time"]) for c in doc.get("cuts") or [] if "time" in c]
+    # a scene scores whole seconds; a frame-level detector (time_grid "frame") every frame
+    fps = doc.get("fps")
+    step = 1.0 / float(fps) if doc.get("time_grid") == "frame" and fps else 1.0
     return {"name": str(doc.get("scene") or "result"), "kind": doc.get("kind") or "scene",
             "scores": [None if v is None else float(v) for v in scores] if scores else None,
-            "segments": segments, "cuts": cuts}
+            "step": step, "segments": segments, "cuts": cuts}
 
 
 class ReviewSession:

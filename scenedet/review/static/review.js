@@ -288,6 +288,7 @@
     detectedLanes().forEach(function (ln) {
       var el = lane(ln.name, 'detected');
       el.dataset.result = ln.result;
+      el.firstChild.style.color = COLOURS[ln.result % COLOURS.length];  // as its score curve
       ln.segments.forEach(function (x) {
         if (!visible(x.s)) { return; }
         var b = bar('detected', x.s.start, x.s.end, {result: ln.result, index: x.i});
@@ -350,12 +351,15 @@
       g.strokeStyle = COLOURS[r % COLOURS.length];
       g.lineWidth = 1.5;
       g.beginPath();
-      var first = true;
-      res.scores.forEach(function (v, i) {
-        if (v === null) { first = true; return; }
-        var x = xOf(i + 0.5) / 100 * w, y = h - 4 - v * (h - 8);
+      // only the visible part: a frame-level detector scores every frame of a long film
+      var first = true, step = res.step || 1;
+      var lo = Math.max(0, Math.floor(S.v0 / step) - 1), hi = Math.min(res.scores.length, Math.ceil(S.v1 / step) + 1);
+      for (var i = lo; i < hi; i++) {
+        var v = res.scores[i];
+        if (v === null) { first = true; continue; }
+        var x = xOf((i + 0.5) * step) / 100 * w, y = h - 4 - v * (h - 8);
         if (first) { g.moveTo(x, y); first = false; } else { g.lineTo(x, y); }
-      });
+      }
       g.stroke();
     });
   }
