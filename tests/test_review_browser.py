@@ -287,6 +287,11 @@ def test_a_folder_lists_films_with_how_much_is_reviewed_and_pages_through_them(b
         page.keyboard.press("PageDown")
         page.wait_for_function("window.scenedetReview.film() === 'b.avi'", timeout=20_000)
         assert page.locator("#film-list li.current").inner_text().startswith("b.avi")
+        page.keyboard.press("m")  # reviewed, nothing here
+        _saved(page)
+        saved = load_annotations(folder / "annotations.csv")
+        assert set(saved.videos) == {"a.mp4", "b.avi"} and len(saved) == 1
+        assert items.nth(1).get_attribute("data-reviewed") == "1"
         page.keyboard.press("PageUp")
         page.wait_for_function("window.scenedetReview.film() === 'a.mp4'", timeout=20_000)
         assert errors == []

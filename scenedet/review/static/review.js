@@ -512,6 +512,12 @@
     next[S.sel.index].label = next[S.sel.index].label ? 0 : 1;
     commit(next, S.sel.index);
   }
+  function markReviewed() {
+    // saves the film as it is, scenes or none: the file then lists it as reviewed
+    S.dirty = true;
+    status('Saving…', 'dirty');
+    save();
+  }
   function boundaries() {
     var out = [0, duration()];
     S.ann.forEach(function (a) { out.push(a.start, a.end); });
@@ -559,6 +565,7 @@
     else if (k === 'Enter') { accept(1); }
     else if (k === 'Delete' || k === 'Backspace') { remove(); }
     else if (k === 't' || k === 'T') { toggleLabel(); }
+    else if (k === 'm' || k === 'M') { markReviewed(); }
     else if (k === '+' || k === '=') { zoom(0.5); }
     else if (k === '-') { zoom(2); }
     else if (k === '0') { S.v0 = 0; S.v1 = duration(); render(); }
