@@ -111,6 +111,20 @@ def test_page_loads_plays_and_seeks_without_console_errors(browser, media, tmp_p
         page.keyboard.press("[")
         page.keyboard.press("[")  # back over 3 s (the first scene's end) to 1 s
         page.wait_for_function("Math.abs(window.scenedetReview.time() - 1) < 0.01")
+        _seek_to(page, 8.0)
+        page.keyboard.press("j")  # shuttle backwards ...
+        page.wait_for_function("window.scenedetReview.time() < 7.5", timeout=10_000)
+        page.keyboard.press("k")  # ... and stop
+        stopped = _time(page)
+        page.wait_for_timeout(300)
+        assert _time(page) == stopped
+        page.keyboard.press("+")  # zoom in around the playhead, twice
+        page.keyboard.press("+")
+        v0, v1 = page.evaluate("window.scenedetReview.view()")
+        assert v1 - v0 == pytest.approx(2.5) and v0 <= stopped <= v1
+        assert page.locator(".lane.detected .seg").count() <= 1  # only what is in view
+        page.keyboard.press("0")
+        assert page.evaluate("window.scenedetReview.view()") == [0, 10]
         assert errors == []
         page.close()
 
