@@ -92,18 +92,30 @@ def rank_stretches(scores: Mapping[str, Sequence[np.ndarray]], n: int, *, length
     return out
 
 
+class _Scorer:
+    """Each model's per-second probability over a film; the models load once for the library."""
+
+    def __init__(self, models: Sequence[str | os.PathLike[str]], device: str) -> None:
+        from scenedet.engine import Engine
+        from scenedet.inference.modelfile import load_model_file
+
+        self.engines = []
+        for model in models:
+            scene = load_model_file(model).meta.scene
+            self.engines.append((scene, Engine([scene], model=model, device=device)))
+
+    def __call__(self, film: str | os.PathLike[str]) -> list[np.ndarray]:
+        out = []
+        for scene, engine in self.engines:
+            doc = engine.run(film).documents()[scene]
+            out.append(np.asarray([np.nan if v is None else v for v in doc["scores"]], np.float64))
+        return out
+
+
 def film_probabilities(film: str | os.PathLike[str], models: Sequence[str | os.PathLike[str]], *,
                        device: str = "cpu") -> list[np.ndarray]:
-    """Each model's per-second probability over ``film`` (one :func:`scenedet.run` per model)."""
-    from scenedet.engine import run
-    from scenedet.inference.modelfile import load_model_file
-
-    out = []
-    for model in models:
-        scene = load_model_file(model).meta.scene
-        doc = run(film, [scene], model=model, device=device).documents()[scene]
-        out.append(np.asarray([np.nan if v is None else v for v in doc["scores"]], np.float64))
-    return out
+    """Each model's per-second probability over ``film``."""
+    return _Scorer(models, device)(film)
 
 
 def labelled_seconds(annotations: str | os.PathLike[str], lengths: Mapping[str, int]
@@ -129,10 +141,11 @@ def suggest(library: str | os.PathLike[str], models: Sequence[str | os.PathLike[
     if not models:
         raise UsageError("suggest needs at least one model")
     _root, films = find_films(library)
+    scorer = _Scorer(models, device)
     scores: dict[str, list[np.ndarray]] = {}
     for i, (path, key) in enumerate(films, 1):
         log(f"[{i}/{len(films)}] {key}")
-        scores[key] = film_probabilities(path, models, device=device)
+        scores[key] = scorer(path)
     labelled = None
     if annotations is not None and Path(annotations).exists():
         labelled = labelled_seconds(annotations, {k: len(p[0]) for k, p in scores.items()})
