@@ -185,3 +185,22 @@ def test_two_servers_get_two_free_ports_and_tokens(library):
             pass
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", one.port), timeout=2)
+
+
+def test_a_fault_in_the_server_is_a_500_with_one_line_and_it_keeps_serving(library, tmp_path,
+                                                                           capfd):
+    root, film, result = library
+    session = open_review(film, [result], annotations=tmp_path / "l.csv")
+
+    def broken(film_id):
+        raise RuntimeError("a bug\nwith a second line")
+
+    session.film_state = broken
+    with serving(session) as srv:
+        status, body, _ = _request(srv, "GET", "/api/film/0")
+        assert status == 500
+        assert json.loads(body) == {"error": "internal error: RuntimeError: a bug"}
+        assert _request(srv, "GET", "/api/overview")[0] == 200
+    err = capfd.readouterr().err
+    assert "internal error on /api/film/0: RuntimeError: a bug" in err
+    assert "Traceback" not in err

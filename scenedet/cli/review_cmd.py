@@ -48,10 +48,21 @@ def review_command(source: Path, results: tuple[Path, ...], annotations: Path | 
         click.echo(f"Reviewing {len(session.films)} film(s), saving to {session.store.path}")
         click.echo(f"Open {server.url}  (Ctrl-C to stop)")
         if not no_browser:
-            import webbrowser
-
-            try:
-                webbrowser.open(server.url)
-            except Exception:  # no browser here: the address is printed anyway
-                pass
+            _open_browser(server.url)
         server.wait()
+
+
+def _open_browser(url: str) -> None:
+    """Open ``url`` in a graphical browser, if there is one: on Linux without a display,
+    Python's ``webbrowser`` would start a text browser (lynx, w3m) in this terminal instead."""
+    import os
+    import sys
+    import webbrowser
+
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
+                                                 or os.environ.get("WAYLAND_DISPLAY")):
+        return
+    try:
+        webbrowser.open(url)
+    except Exception:  # no browser here: the address is printed anyway
+        pass

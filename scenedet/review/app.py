@@ -21,6 +21,7 @@ import functools
 import html
 import json
 import mimetypes
+import sys
 from importlib import resources
 from typing import Any
 
@@ -49,6 +50,10 @@ def asset(name: str) -> str:
     return resources.files("scenedet.review").joinpath("static", name).read_text("utf-8")
 
 
+def _first_line(exc: BaseException) -> str:
+    return (f"{type(exc).__name__}: {exc}".splitlines() or [type(exc).__name__])[0]
+
+
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
@@ -66,7 +71,20 @@ class _GuardMiddleware:
         why = self.guard.refuse(request.method, request.headers, request.query_params)
         if why is not None:
             return await _error(403, why)(scope, receive, send)
-        await self.app(scope, receive, send)
+        started = False
+
+        async def tracked(message: dict) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:  # a fault of the server's own: one line here, a 500 there
+            print(f"scenedet review: internal error on {request.url.path}: {_first_line(exc)}",
+                  file=sys.stderr)
+            if not started:
+                await _error(500, f"internal error: {_first_line(exc)}")(scope, receive, send)
 
 
 def _page(guard: Guard) -> str:
@@ -141,7 +159,7 @@ def build_app(session: ReviewSession, guard: Guard) -> Any:
               Route("/media/{id}", media), Route("/still/{id}/{second:int}", still)]
     handlers = {KeyError: lambda r, e: _error(404, "no such film"),
                 ScenedetError: lambda r, e: _error(500, str(e)),
-                Exception: lambda r, e: _error(500, f"internal error: {type(e).__name__}: {e}")}
+                Exception: lambda r, e: _error(500, f"internal error: {_first_line(e)}")}
     app = Starlette(routes=routes, exception_handlers=handlers)
     return _GuardMiddleware(app, guard)
 
