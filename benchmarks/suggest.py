@@ -8,7 +8,8 @@ stretches (random, holding both classes) and then, for ``--rounds`` rounds, labe
 
 * **suggested**: :func:`scenedet.review.suggest.rank_stretches` over the current head's
   per-second probabilities on the pool films, leaving out what is labelled already (what
-  ``scenedet suggest --annotations`` does);
+  ``scenedet suggest --annotations`` does), with its default rule ``uncertain+positive``;
+* **uncertain**: the same with the plain rule, uncertainty alone (``--rule uncertain``);
 * **random**: stretches of the same length at random places of the pool, also unlabelled ones.
 
 After each round a linear head is trained on the labelled seconds and its per-second F1 is
@@ -21,6 +22,7 @@ batches of 64, 10 epochs, seeded), the same for both strategies. Accuracy figure
     python benchmarks/suggest.py                   # prints a Markdown table, writes
                                                    # benchmarks/results/suggest.json
     python benchmarks/suggest.py --films 8 --seeds 1 --rounds 3   # a quicker look
+    python benchmarks/suggest.py --data-seed 2 --work /tmp/other   # other films
 """
 
 from __future__ import annotations
@@ -124,6 +126,9 @@ def random_stretches(rng, lengths, labelled, n, length):
     return out
 
 
+STRATEGIES = {"suggested": "uncertain+positive", "uncertain": "uncertain", "random": None}
+
+
 def run_strategy(name, feats, truth, pool, test, seed_mask, args, seed):
     from scenedet.review.suggest import rank_stretches
 
@@ -143,9 +148,10 @@ def run_strategy(name, feats, truth, pool, test, seed_mask, args, seed):
                      "positive_seconds": int(y.sum()), "f1": round(score, 4)})
         if round_ == args.rounds:
             break
-        if name == "suggested" and predict is not None:
+        if STRATEGIES[name] is not None and predict is not None:
             probs = {f: [predict(feats[f][:len(truth[f])])] for f in pool}
-            for s in rank_stretches(probs, args.per_round, length=args.length, labelled=labelled):
+            for s in rank_stretches(probs, args.per_round, length=args.length, labelled=labelled,
+                                    rule=STRATEGIES[name]):
                 labelled[s.video][int(s.start):int(s.end)] = True
         else:
             random_stretches(rng, lengths, labelled, args.per_round, args.length)
@@ -169,6 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "scenedet-bench-suggest")
     parser.add_argument("--films", type=int, default=12)
+    parser.add_argument("--data-seed", type=int, default=1, help="seed of the generated films")
     parser.add_argument("--test-films", type=int, default=3)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=8)
@@ -178,14 +185,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=RESULTS / "suggest.json")
     args = parser.parse_args(argv)
     began = time.monotonic()
-    paths, truth = library(args.work, args.films, seed=1)
+    paths, truth = library(args.work, args.films, seed=args.data_seed)
     feats = features(paths)
     names = [p.name for p in paths]
     test, pool = names[-args.test_films:], names[:-args.test_films]
     rows = []
     for seed in range(args.seeds):
         mask = seed_stretches(truth, pool, args, seed)
-        for strategy in ("suggested", "random"):
+        for strategy in STRATEGIES:
             rows += run_strategy(strategy, feats, truth, pool, test, mask, args, seed)
     summary = _summary(rows, args)
     print(summary)
@@ -201,15 +208,17 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _summary(rows, args) -> str:
-    lines = ["| labelled seconds | suggested F1 (mean) | random F1 (mean) |", "| --- | --- | --- |"]
+    """Mean F1 and positive seconds labelled per round, one column pair per strategy."""
+    lines = ["| labelled seconds | " + " | ".join(f"{k} F1" for k in STRATEGIES) + " | "
+             + " / ".join(STRATEGIES) + " positive seconds |",
+             "| --- |" + " --- |" * (len(STRATEGIES) + 1)]
     for round_ in range(args.rounds + 1):
-        cells = {}
-        for strategy in ("suggested", "random"):
-            mine = [r for r in rows if r["strategy"] == strategy and r["round"] == round_]
-            cells[strategy] = (np.mean([r["f1"] for r in mine]),
-                               np.mean([r["labelled_seconds"] for r in mine]))
-        lines.append(f"| {cells['random'][1]:.0f} | {cells['suggested'][0]:.3f} | "
-                     f"{cells['random'][0]:.3f} |")
+        mine = {k: [r for r in rows if r["strategy"] == k and r["round"] == round_]
+                for k in STRATEGIES}
+        seconds = np.mean([r["labelled_seconds"] for r in mine["random"]])
+        f1s = " | ".join(f"{np.mean([r['f1'] for r in v]):.3f}" for v in mine.values())
+        pos = " / ".join(f"{np.mean([r['positive_seconds'] for r in v]):.1f}" for v in mine.values())
+        lines.append(f"| {seconds:.0f} | {f1s} | {pos} |")
     return "\n".join(lines)
 
 

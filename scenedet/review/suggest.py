@@ -4,8 +4,12 @@ Labelling helps most where the model is unsure: a second scored 0.5 teaches the 
 one scored 0.02. For each film, each second gets an *uncertainty* ``1 - |2p - 1|`` (1 at p = 0.5,
 0 at p = 0 or 1) from the model's per-second probability ``p``; with two or more models (a
 temporal and a linear head, say) the spread of their probabilities, ``max p - min p``, is added:
-where two heads disagree, at least one of them is wrong. A stretch is ``length`` whole seconds;
-its score is the mean of its seconds'. :func:`rank_stretches` slides over every film and picks
+where two heads disagree, at least one of them is wrong. The default rule,
+``"uncertain+positive"``, adds ``p`` itself: a scene of one's own is rare, and uncertainty alone
+keeps choosing the hard negatives a young model hesitates over (the stretches that look almost
+like the scene) and starves the head of positives; ``"uncertain"`` is the plain rule
+(``benchmarks/suggest.py`` measures both, docs/performance.md). A stretch is ``length`` whole
+seconds; its score is the mean of its seconds'. :func:`rank_stretches` slides over every film and picks
 the best ``n`` stretches that do not overlap, best first; :func:`suggest` runs the models over
 the films first. The list is a JSON file (:func:`save_suggestions`) that ``scenedet review
 --suggested`` walks in order.
@@ -42,30 +46,39 @@ class Stretch:
                 "score": round(self.score, 6)}
 
 
-def uncertainty(probabilities: Sequence[np.ndarray]) -> np.ndarray:
-    """Per second: ``1 - |2p - 1|`` of the mean probability, plus the models' spread."""
+#: The ways to score a second: see the module doc.
+RULES = ("uncertain+positive", "uncertain")
+
+
+def uncertainty(probabilities: Sequence[np.ndarray], rule: str = "uncertain") -> np.ndarray:
+    """Per second: ``1 - |2p - 1|`` of the mean probability, plus the models' spread, plus
+    (rule ``"uncertain+positive"``) the mean probability itself."""
+    if rule not in RULES:
+        raise UsageError(f"unknown rule {rule!r}: use {' or '.join(RULES)}")
     stack = np.vstack([np.asarray(p, dtype=np.float64) for p in probabilities])
     if not stack.size:
         return np.zeros(0)
     stack = np.nan_to_num(stack, nan=0.5)
     mean = stack.mean(axis=0)
-    return 1.0 - np.abs(2.0 * mean - 1.0) + (stack.max(axis=0) - stack.min(axis=0))
+    score = 1.0 - np.abs(2.0 * mean - 1.0) + (stack.max(axis=0) - stack.min(axis=0))
+    return score + mean if rule == "uncertain+positive" else score
 
 
 def rank_stretches(scores: Mapping[str, Sequence[np.ndarray]], n: int, *, length: int = 10,
-                   labelled: Mapping[str, np.ndarray] | None = None) -> list[Stretch]:
+                   labelled: Mapping[str, np.ndarray] | None = None,
+                   rule: str = "uncertain+positive") -> list[Stretch]:
     """The ``n`` best non-overlapping stretches of ``length`` seconds, best first.
 
     ``scores`` maps each film's key to its models' per-second probabilities (one array per
     model, all of one length). ``labelled`` (per film, one bool per second) marks seconds
-    labelled already: no stretch holds one. Ties go to the earlier film and second, so the
+    labelled already: no stretch holds one. ``rule``: see :data:`RULES`. Ties go to the earlier film and second, so the
     ranking is reproducible. A film shorter than ``length`` is one stretch of its whole length.
     """
     if n < 1 or length < 1:
         raise UsageError("the number of stretches and their length must be at least 1")
     candidates: list[tuple[float, int, int, str, int, int]] = []
     for order, (video, probs) in enumerate(scores.items()):
-        u = uncertainty(probs)
+        u = uncertainty(probs, rule)
         if not u.size:
             continue
         size = min(length, u.size)
@@ -129,7 +142,7 @@ def labelled_seconds(annotations: str | os.PathLike[str], lengths: Mapping[str, 
 
 
 def suggest(library: str | os.PathLike[str], models: Sequence[str | os.PathLike[str]], n: int, *,
-            length: int = 10, device: str = "cpu",
+            length: int = 10, device: str = "cpu", rule: str = "uncertain+positive",
             annotations: str | os.PathLike[str] | None = None,
             log: Callable[[str], None] = lambda _m: None) -> list[Stretch]:
     """The ``n`` stretches of the films of ``library`` (a film or a folder) where ``models`` are
@@ -140,6 +153,7 @@ def suggest(library: str | os.PathLike[str], models: Sequence[str | os.PathLike[
 
     if not models:
         raise UsageError("suggest needs at least one model")
+    uncertainty([np.zeros(1)], rule)  # an unknown rule says so before any model loads
     _root, films = find_films(library)
     scorer = _Scorer(models, device)
     scores: dict[str, list[np.ndarray]] = {}
@@ -149,7 +163,7 @@ def suggest(library: str | os.PathLike[str], models: Sequence[str | os.PathLike[
     labelled = None
     if annotations is not None and Path(annotations).exists():
         labelled = labelled_seconds(annotations, {k: len(p[0]) for k, p in scores.items()})
-    return rank_stretches(scores, n, length=length, labelled=labelled)
+    return rank_stretches(scores, n, length=length, labelled=labelled, rule=rule)
 
 
 def save_suggestions(path: str | os.PathLike[str], stretches: Sequence[Stretch],
