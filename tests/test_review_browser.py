@@ -367,3 +367,25 @@ def test_suggested_stretches_are_walked_in_order(browser, media, tmp_path):
         assert page.locator(".lane.suggested .seg").count() == 1
         assert errors == []
         page.close()
+
+
+def test_the_label_menu_and_the_buttons_leave_the_keys_to_the_page(browser, media, tmp_path):
+    folder = _copy_films(media, tmp_path)
+    session = open_review(folder / "a.mp4", [media[2]])
+    with serving(session) as server:
+        page, errors = _open(browser, server)
+        _seek_to(page, 1.5)
+        page.keyboard.press("Enter")
+        page.locator("#segments select.label").select_option("0")  # "not a scene"
+        _saved(page)
+        assert _annotations(folder / "annotations.csv") == [("a.mp4", 1.0, 3.0, 0)]
+        page.locator("#undo").click()
+        _saved(page)
+        assert _annotations(folder / "annotations.csv") == [("a.mp4", 1.0, 3.0, 1)]
+        page.keyboard.press("l")  # the keys still reach the page, not the button or the menu
+        page.wait_for_function("!document.getElementById('player').paused", timeout=10_000)
+        page.keyboard.press("k")
+        assert page.evaluate("window.scenedetReview.annotations()") == [
+            {"start": 1.0, "end": 3.0, "label": 1}]
+        assert errors == []
+        page.close()

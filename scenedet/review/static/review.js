@@ -393,7 +393,9 @@
       select.value = String(a.label);
       select.className = 'label';
       select.addEventListener('change', function () {
-        var next = copyAnn(S.ann); next[i].label = Number(select.value); commit(next, i);
+        var next = copyAnn(S.ann); next[i].label = Number(select.value);
+        select.blur();  // the keys are the page's again
+        commit(next, i);
       });
       td.appendChild(select); tr.appendChild(td);
       var go = document.createElement('td'), btn = document.createElement('button');
@@ -650,6 +652,10 @@
     video.addEventListener('seeked', tick);
     video.addEventListener('error', function () {
       if (S.film && S.film.playable) { message('The browser could not play this film after all.'); }
+    });
+    document.addEventListener('click', function (e) {
+      // a clicked button must not keep the focus: Space and Enter belong to the player
+      if (e.target.tagName === 'BUTTON') { e.target.blur(); }
     });
     $('strip').addEventListener('click', function (e) {
       if (e.target.dataset.second !== undefined) { seek(Number(e.target.dataset.second) + 0.5); }
