@@ -204,3 +204,19 @@ def test_a_fault_in_the_server_is_a_500_with_one_line_and_it_keeps_serving(libra
     err = capfd.readouterr().err
     assert "internal error on /api/film/0: RuntimeError: a bug" in err
     assert "Traceback" not in err
+
+
+def test_an_exposed_server_still_wants_the_token_and_its_own_origin(library, tmp_path):
+    root, film, result = library
+    session = open_review(film, [result], annotations=tmp_path / "l.csv")
+    with pytest.warns(ExposedWarning):
+        server = ReviewServer(session, host="0.0.0.0")
+    with server:
+        here = f"192.0.2.7:{server.port}"  # the machine's address, as another machine sees it
+        headers = _write_headers(server, Host=here, Origin=f"http://{here}")
+        assert _request(server, "GET", "/api/overview", headers={"Host": here})[0] == 200
+        assert _request(server, "GET", "/api/overview", token=None, headers={"Host": here})[0] == 403
+        for origin in ("http://evil.example", f"http://127.0.0.1:{server.port}", None):
+            bad = _write_headers(server, Host=here, Origin=origin)
+            assert _request(server, "PUT", "/api/film/0/annotations", body=SAVE, headers=bad)[0] == 403
+        assert _request(server, "PUT", "/api/film/0/annotations", body=SAVE, headers=headers)[0] == 200

@@ -72,7 +72,9 @@ class Guard:
             return None
         if not _same(headers.get("x-scenedet-write"), self.write_token):
             return "writes come from the review page only"
-        if headers.get("origin") not in self.origins:
+        host = headers.get("host", "")
+        if headers.get("origin") != f"http://{host}" or (
+                self.host not in WILDCARD and headers.get("origin") not in self.origins):
             return "writes must come from the review page's own origin"
         site = headers.get("sec-fetch-site")
         if site is not None and site != "same-origin":
