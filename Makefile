@@ -29,3 +29,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/decode.py
 	$(BIN)/python benchmarks/pipeline.py
 	$(BIN)/python benchmarks/backbones.py
+	$(BIN)/python benchmarks/suggest.py
