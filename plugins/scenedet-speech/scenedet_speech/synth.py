@@ -168,7 +168,7 @@ def plan_sound(seed: int, seconds: float, snr_db: float | None) -> SpeechFilm:
         if kind == "speech":
             clip = clip * rng.uniform(0.5, 1.0) / (np.abs(clip).max() + 1e-9)
             speech[a: a + len(clip)] += clip
-            truth += [(at + s, at + e) for s, e in activity(clip)]
+            truth += [(float(at + s), float(at + e)) for s, e in activity(clip)]
             voices.append(voice)
         else:
             b = a + int(length * RATE)
@@ -178,7 +178,7 @@ def plan_sound(seed: int, seconds: float, snr_db: float | None) -> SpeechFilm:
                 extra[a:b] += 0.5 * applause(length, rng)[: b - a]
             else:
                 quiet[a:b] = True
-            distractors.append((kind, at, at + length))
+            distractors.append((str(kind), float(at), float(at + length)))
         at += length + rng.uniform(0.4, 2.0)
     sound = speech + extra
     if snr_db is not None and truth:
