@@ -23,15 +23,22 @@ import attrs
 from scenedet.plugin import UsageError
 
 
+#: The defaults, tuned on generated films apart from the evaluation ones (benchmarks/speech.py
+#: --tune): Silero's own, but for a lower threshold and a narrower hysteresis, which keep more
+#: speech under loud noise and cost nothing measurable in cleaner sound (docs/performance.md).
+DEFAULTS = {"threshold": 0.4, "release": 0.1, "min_speech": 0.25, "min_silence": 0.1,
+            "padding": 0.03}
+
+
 @attrs.frozen(kw_only=True)
 class CutSettings:
     """The options that turn probabilities into segments, checked (seconds, probabilities)."""
 
-    threshold: float = 0.5
-    release: float = 0.15
-    min_speech: float = 0.25
-    min_silence: float = 0.1
-    padding: float = 0.03
+    threshold: float = DEFAULTS["threshold"]
+    release: float = DEFAULTS["release"]
+    min_speech: float = DEFAULTS["min_speech"]
+    min_silence: float = DEFAULTS["min_silence"]
+    padding: float = DEFAULTS["padding"]
 
     def __attrs_post_init__(self) -> None:
         if not 0 < self.threshold < 1:
@@ -45,7 +52,7 @@ class CutSettings:
 
     @property
     def low(self) -> float:
-        """Below this the speech may end (Silero: 0.15 under the threshold, at least 0.01)."""
+        """Below this the speech may end (``release`` under the threshold, at least 0.01)."""
         return max(self.threshold - self.release, 0.01)
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from scenedet.plugin import AudioChunk, FrameSegment, UsageError
 from scenedet_speech import model
-from scenedet_speech.cutting import CutSettings, Cutter, padded, speech_segments
+from scenedet_speech.cutting import DEFAULTS, CutSettings, Cutter, padded, speech_segments
 
 BLOCK = 256  # windows per network call (8.2 s of sound): few calls, bounded memory
 STEP = model.WINDOW / model.RATE  # seconds per window and per score: 0.032
@@ -65,9 +65,10 @@ class SpeechDetector:
 
     label = "speech"
 
-    def __init__(self, *, threshold: float = 0.5, release: float = 0.15,
-                 min_speech: float = 0.25, min_silence: float = 0.1,
-                 padding: float = 0.03) -> None:
+    def __init__(self, *, threshold: float = DEFAULTS["threshold"],
+                 release: float = DEFAULTS["release"], min_speech: float = DEFAULTS["min_speech"],
+                 min_silence: float = DEFAULTS["min_silence"],
+                 padding: float = DEFAULTS["padding"]) -> None:
         self.cut = CutSettings(threshold=float(threshold), release=float(release),
                                min_speech=float(min_speech), min_silence=float(min_silence),
                                padding=float(padding))
@@ -148,9 +149,11 @@ def segments(spans: list[tuple[float, float]], scores: np.ndarray, *, offset: fl
     return out
 
 
-def resegment(scores: Any, *, fps: Any, duration: float | None, threshold: float = 0.5,
-              release: float = 0.15, min_speech: float = 0.25, min_silence: float = 0.1,
-              padding: float = 0.03, score_step: float = STEP,
+def resegment(scores: Any, *, fps: Any, duration: float | None,
+              threshold: float = DEFAULTS["threshold"], release: float = DEFAULTS["release"],
+              min_speech: float = DEFAULTS["min_speech"],
+              min_silence: float = DEFAULTS["min_silence"], padding: float = DEFAULTS["padding"],
+              score_step: float = STEP,
               score_start: float = 0.0) -> list[FrameSegment]:
     """The segments :meth:`SpeechDetector.finish` gives for these saved probabilities with these
     options (``scenedet segment``); ``score_step``/``score_start`` come from the run's settings."""

@@ -12,22 +12,24 @@ from __future__ import annotations
 
 from scenedet.plugin import DetectorSpec, OptionSpec, hookimpl
 from scenedet_speech import detector
+from scenedet_speech.cutting import DEFAULTS
 
 
 SPEECH_OPTIONS = (
-    OptionSpec("threshold", float, 0.5, "a window whose speech probability reaches this starts "
-                                        "speech, in (0, 1)"),
-    OptionSpec("release", float, 0.15, "speech goes on until the probability falls this far "
-                                       "below threshold, [0, 1)"),
-    OptionSpec("min_speech", float, 0.25, "shortest speech segment kept, seconds"),
-    OptionSpec("min_silence", float, 0.1, "shortest pause that ends a segment, seconds"),
-    OptionSpec("padding", float, 0.03, "seconds added before and after each segment"),
+    OptionSpec("threshold", float, DEFAULTS["threshold"],
+               "a window whose speech probability reaches this starts speech, in (0, 1)"),
+    OptionSpec("release", float, DEFAULTS["release"],
+               "speech goes on until the probability falls this far below threshold, [0, 1)"),
+    OptionSpec("min_speech", float, DEFAULTS["min_speech"], "shortest speech segment kept, seconds"),
+    OptionSpec("min_silence", float, DEFAULTS["min_silence"],
+               "shortest pause that ends a segment, seconds"),
+    OptionSpec("padding", float, DEFAULTS["padding"], "seconds added before and after each segment"),
 )
 
 
 @hookimpl
 def register_detectors(register):
     register(DetectorSpec(
-        name="speech", factory=detector.SpeechDetector, audio=True, aliases=("vad",), options=SPEECH_OPTIONS,
-        resegment=detector.resegment,
+        name="speech", factory=detector.SpeechDetector, audio=True, aliases=("vad",),
+        options=SPEECH_OPTIONS, resegment=detector.resegment,
         summary="Speech segments with Silero VAD (the silero-vad wheel's ONNX model, offline)."))
