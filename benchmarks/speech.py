@@ -20,7 +20,7 @@ under 0.3 s bridged.
 * speed: ``scenedet.run`` end to end on a 60 s 720p H.264 + AAC film, decode included, with the
   ``--profile`` split; speech alone (only the sound is decoded) and speech + cues (one decode of
   the pictures and the sound);
-* memory (``--minutes 60``): peak and over-time RSS of ``scenedet run -p speech`` on the 720p film
+* memory (``--minutes 60``): peak and over-time RSS (at each tenth of the run) of ``scenedet run -p speech`` on the 720p film
   repeated to 60 minutes by stream copy (``common.concat_film``), in a child process.
 
     python benchmarks/speech.py                    # accuracy, runtimes, speed (a few minutes)
@@ -29,7 +29,8 @@ under 0.3 s bridged.
     python benchmarks/speech.py --films 2 --skip speed   # a quick look
 
 Speed figures depend on the machine's load: rerun on a quiet machine before quoting them.
-Prints Markdown tables and writes ``benchmarks/results/speech.json``.
+Prints Markdown tables and writes ``benchmarks/results/speech.json`` (the sections a run leaves
+out are kept from the file's last run).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import FILMS, _scene, concat_film, save, table  # noqa: E402
+from common import FILMS, RESULTS, _scene, concat_film, save, table  # noqa: E402
 
 SNRS = (20, 10, 0)
 SECONDS = 60
@@ -199,6 +200,26 @@ def runtimes(film: dict) -> list[dict]:
     rows.append({"runtime": "ONNX Runtime, streaming graph (one window a call)", "x realtime":
                  n / 16_000 / (time.perf_counter() - start),
                  "max |diff|": float(np.abs(np.asarray(out) - sequence).max())})
+    try:  # OpenVINO on the same sequence graph, in float32 (its CPU default is lower precision)
+        import openvino as ov
+
+        core = ov.Core()
+        net = core.compile_model(core.read_model(str(data / model.MODEL)), "CPU",
+                                 {"INFERENCE_NUM_THREADS": 1, "INFERENCE_PRECISION_HINT": "f32"})
+        h, c, context, out = (np.zeros((1, 1, 128), np.float32), np.zeros((1, 1, 128), np.float32),
+                              np.zeros(64, np.float32), [])
+        start = time.perf_counter()
+        for i in range(0, len(windows), 256):
+            block = windows[i:i + 256]
+            contexts = np.concatenate([context[None], block[:-1, -64:]])
+            r = net({"input": np.concatenate([contexts, block], axis=1), "h": h, "c": c})
+            out.append(r[net.output("speech_probs")].reshape(-1))
+            h, c, context = r[net.output("hn")], r[net.output("cn")], block[-1, -64:]
+        rows.append({"runtime": "OpenVINO, sequence graph, f32", "x realtime":
+                     n / 16_000 / (time.perf_counter() - start),
+                     "max |diff|": float(np.abs(np.concatenate(out) - sequence).max())})
+    except ImportError:
+        pass
     import torch
 
     torch.set_num_threads(1)
@@ -273,7 +294,7 @@ print(json.dumps({"wall_s": time.perf_counter() - start, "duration": doc["durati
 
 def memory(minutes: int) -> dict:
     """Peak RSS of a child process running speech over the film repeated to ``minutes``, and
-    its RSS sampled every 0.5 s (at 10 %, 50 % and 100 % of the run)."""
+    its RSS sampled every 0.5 s (at each tenth of the run: flat memory is a flat row)."""
     path = concat_film(film_720p(), minutes, f"speech-720p-{minutes}min")
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(path)], stdout=subprocess.PIPE,
                              text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -287,8 +308,8 @@ def memory(minutes: int) -> dict:
             pass
         time.sleep(0.5)
     out = json.loads(child.stdout.read().strip().splitlines()[-1])
-    at = {f"rss_at_{p}pct_mb": samples[min(len(samples) - 1, len(samples) * p // 100)]
-          for p in (10, 50, 100)} if samples else {}
+    at = {"rss_by_tenth_mb": [round(samples[min(len(samples) - 1, len(samples) * p // 10)])
+                              for p in range(1, 11)]} if samples else {}
     return {"minutes": minutes, **out, **at, "film_s_per_s": out["duration"] / out["wall_s"]}
 
 
@@ -346,7 +367,10 @@ def main() -> None:
     if args.minutes:
         payload["memory"] = memory(args.minutes)
         print("\n## memory", payload["memory"])
-    print("\nwrote", save("speech", payload))
+    old = RESULTS / "speech.json"  # sections not run this time are kept from the last run
+    kept = {k: v for k, v in json.loads(old.read_text()).items() if k != "machine"} \
+        if old.exists() else {}
+    print("\nwrote", save("speech", {**kept, **payload}))
 
 
 if __name__ == "__main__":
