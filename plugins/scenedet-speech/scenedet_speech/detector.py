@@ -11,7 +11,8 @@ The probabilities, rounded to 6 decimals as the result keeps them, are the detec
 ``scores``; :func:`resegment` cuts them again with other options (``scenedet segment -O
 threshold=0.6``) exactly as :meth:`SpeechDetector.finish` did. Their time grid is recorded in
 ``settings``: ``score_step`` (seconds per score) and ``score_start`` (where the first window
-starts, seconds from the first frame decoded).
+starts, seconds from the start of the part decoded), with ``frame_shift`` (frames to add to
+``round(seconds * fps)``: not 0 only for a part of a film decoded without its pictures).
 """
 
 from __future__ import annotations
@@ -126,24 +127,30 @@ class SpeechDetector:
             raise UsageError(f"speech: no sound reached the detector: {name} has no audio "
                              "stream, or the run ignores its audio (use_audio=False)")
         self._take(self._resample(None), last=True)
-        offset = float(self._start or 0.0) - float(getattr(info, "start", 0.0) or 0.0)
-        self.settings["score_start"] = round(offset, 6)
+        offset = round(float(self._start or 0.0), 6)  # chunks count from the part's start
+        fps = float(getattr(info, "fps", 0) or 0)
+        # frames from the part's first frame, as the host expects; a part decoded without its
+        # pictures has no first frame (first_frame 0), so count from the film's start there
+        shift = (int(round(float(getattr(info, "start", 0) or 0) * fps))
+                 - int(getattr(info, "first_frame", 0) or 0)) if fps else 0
+        self.settings.update(score_start=offset, frame_shift=shift)
         end = float(info.duration) if getattr(info, "duration", 0) else offset + len(self.scores) * STEP
         spans = padded(self._cutter.finish(), STEP, self.cut.padding, offset, end)
-        return segments(spans, self.scores, offset=offset, fps=float(getattr(info, "fps", 0) or 0))
+        return segments(spans, self.scores, offset=offset, fps=fps, shift=shift)
 
 
 def segments(spans: list[tuple[float, float]], scores: np.ndarray, *, offset: float,
-             fps: float) -> list[FrameSegment]:
-    """``spans`` (seconds) as labelled segments: frames on the film's grid where it has one,
-    score the mean probability of the windows inside."""
+             fps: float, shift: int = 0) -> list[FrameSegment]:
+    """``spans`` (seconds) as labelled segments: frames on the film's grid where it has one
+    (``shift`` added), score the mean probability of the windows inside."""
     out = []
     for start, end in spans:
         a = max(0, int(np.floor((start - offset) / STEP)))
         b = max(a + 1, int(np.ceil((end - offset) / STEP)))
         inside = scores[a:b]
         score = float(np.clip(inside.mean(), 0.0, 1.0)) if len(inside) else 0.0
-        frames = (int(round(start * fps)), int(round(end * fps))) if fps else (None, None)
+        frames = ((int(round(start * fps)) + shift, int(round(end * fps)) + shift) if fps
+                  else (None, None))
         out.append(FrameSegment(start=start, end=end, start_frame=frames[0], end_frame=frames[1],
                                 score=round(score, 6), label="speech"))
     return out
@@ -153,10 +160,11 @@ def resegment(scores: Any, *, fps: Any, duration: float | None,
               threshold: float = DEFAULTS["threshold"], release: float = DEFAULTS["release"],
               min_speech: float = DEFAULTS["min_speech"],
               min_silence: float = DEFAULTS["min_silence"], padding: float = DEFAULTS["padding"],
-              score_step: float = STEP,
-              score_start: float = 0.0) -> list[FrameSegment]:
+              score_step: float = STEP, score_start: float = 0.0,
+              frame_shift: int = 0) -> list[FrameSegment]:
     """The segments :meth:`SpeechDetector.finish` gives for these saved probabilities with these
-    options (``scenedet segment``); ``score_step``/``score_start`` come from the run's settings."""
+    options (``scenedet segment``); ``score_step``, ``score_start`` and ``frame_shift`` come from
+    the run's settings."""
     values = np.asarray(scores, np.float64)
     if abs(float(score_step) - STEP) > 1e-9:
         raise UsageError(f"speech: these scores are {score_step} s apart; this detector "
@@ -167,4 +175,4 @@ def resegment(scores: Any, *, fps: Any, duration: float | None,
     offset = float(score_start)
     end = float(duration) if duration else offset + len(values) * STEP
     spans = speech_segments(values.tolist(), cut, window=STEP, offset=offset, end=end)
-    return segments(spans, values, offset=offset, fps=float(fps or 0))
+    return segments(spans, values, offset=offset, fps=float(fps or 0), shift=int(frame_shift))

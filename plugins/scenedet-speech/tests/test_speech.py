@@ -175,3 +175,23 @@ def test_options_are_checked_in_one_line(tmp_path):
     assert typo.exit_code == 2 and "did you mean 'min_silence'?" in typo.output
     off = runner.invoke(cli, ["run", "-p", "speech", "--no-audio", str(film)])
     assert off.exit_code == 2 and "speech only listens" in off.output
+
+
+@needs_espeak
+def test_a_part_of_the_film_is_in_film_time_with_or_without_pictures(speech_film):
+    """A part decoded for the sound alone has no first frame of its own: the frames still
+    count from the film's start, as when a picture detector shares the decode."""
+    film, path = speech_film
+    (alone,) = run_detectors(path, ["speech"], start=4, end=20)
+    together, _ = run_detectors(path, ["speech", "black"], start=4, end=20)
+    # the seek may hand over a few samples more or less at the part's start: the same
+    # segments to a window or two, scores a little apart
+    assert alone.segments and len(alone.segments) == len(together.segments)
+    for a, b in zip(alone.segments, together.segments):
+        assert abs(a.start - b.start) <= 2 * STEP and abs(a.end - b.end) <= 2 * STEP
+        assert (b.start_frame, b.end_frame) == (round(b.start * 25), round(b.end * 25))
+    for s in alone.segments:
+        assert 4 <= s.start < s.end <= 20
+        assert (s.start_frame, s.end_frame) == (round(s.start * 25), round(s.end * 25))
+    assert time_f1([(max(a, 4), min(b, 20)) for a, b in film.speech if b > 4 and a < 20],
+                   [(s.start, s.end) for s in alone.segments], 20) >= 0.8
