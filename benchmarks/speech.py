@@ -20,8 +20,9 @@ under 0.3 s bridged.
 * speed: ``scenedet.run`` end to end on a 60 s 720p H.264 + AAC film, decode included, with the
   ``--profile`` split; speech alone (only the sound is decoded) and speech + cues (one decode of
   the pictures and the sound);
-* memory (``--minutes 60``): peak and over-time RSS (at each tenth of the run) of ``scenedet run -p speech`` on the 720p film
-  repeated to 60 minutes by stream copy (``common.concat_film``), in a child process.
+* memory (``--minutes 60``): peak and over-time RSS (at each tenth of the run) of
+  ``scenedet run -p speech`` on the 720p film repeated to 60 minutes by stream copy
+  (``common.concat_film``), in a child process.
 
     python benchmarks/speech.py                    # accuracy, runtimes, speed (a few minutes)
     python benchmarks/speech.py --tune             # and the tuning grid

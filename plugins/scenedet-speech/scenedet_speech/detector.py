@@ -53,7 +53,9 @@ class Resampler:
                 layout="mono")
             frame.sample_rate = self.rate
         out = [f.to_ndarray().reshape(-1) for f in self._swr.resample(frame)]
-        return np.concatenate(out).astype(np.float32, copy=False) if out else np.zeros(0, np.float32)
+        if not out:
+            return np.zeros(0, np.float32)
+        return np.concatenate(out).astype(np.float32, copy=False)
 
 
 def _rounded(values: np.ndarray) -> np.ndarray:
@@ -134,7 +136,8 @@ class SpeechDetector:
         shift = (int(round(float(getattr(info, "start", 0) or 0) * fps))
                  - int(getattr(info, "first_frame", 0) or 0)) if fps else 0
         self.settings.update(score_start=offset, frame_shift=shift)
-        end = float(info.duration) if getattr(info, "duration", 0) else offset + len(self.scores) * STEP
+        end = (float(info.duration) if getattr(info, "duration", 0)
+               else offset + len(self.scores) * STEP)
         spans = padded(self._cutter.finish(), STEP, self.cut.padding, offset, end)
         return segments(spans, self.scores, offset=offset, fps=fps, shift=shift)
 

@@ -20,10 +20,12 @@ SPEECH_OPTIONS = (
                "a window whose speech probability reaches this starts speech, in (0, 1)"),
     OptionSpec("release", float, DEFAULTS["release"],
                "speech goes on until the probability falls this far below threshold, [0, 1)"),
-    OptionSpec("min_speech", float, DEFAULTS["min_speech"], "shortest speech segment kept, seconds"),
+    OptionSpec("min_speech", float, DEFAULTS["min_speech"],
+               "shortest speech segment kept, seconds"),
     OptionSpec("min_silence", float, DEFAULTS["min_silence"],
                "shortest pause that ends a segment, seconds"),
-    OptionSpec("padding", float, DEFAULTS["padding"], "seconds added before and after each segment"),
+    OptionSpec("padding", float, DEFAULTS["padding"],
+               "seconds added before and after each segment"),
 )
 
 

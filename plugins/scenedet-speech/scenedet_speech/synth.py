@@ -124,7 +124,8 @@ def applause(seconds: float, rng: np.random.Generator) -> np.ndarray:
     clap = int(0.015 * RATE)
     shape = np.exp(-np.arange(clap) / (0.003 * RATE)).astype(np.float32)
     for at in rng.integers(0, max(1, n - clap), size=int(seconds * 60)):
-        out[at: at + clap] += rng.standard_normal(clap).astype(np.float32) * shape * rng.uniform(0.3, 1)
+        burst = rng.standard_normal(clap).astype(np.float32) * shape
+        out[at: at + clap] += burst * rng.uniform(0.3, 1)
     return out / (np.abs(out).max() + 1e-9)
 
 

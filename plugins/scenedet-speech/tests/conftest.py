@@ -11,7 +11,8 @@ import pytest
 def _with_this_plugin(monkeypatch, tmp_path):
     from scenedet.plugin._host import reset_host
 
-    monkeypatch.setenv("SCENEDET_PLUGINS", "scenedet,scenedet-kissing,scenedet-cues,scenedet-speech")
+    monkeypatch.setenv("SCENEDET_PLUGINS",
+                       "scenedet,scenedet-kissing,scenedet-cues,scenedet-speech")
     monkeypatch.setenv("SCENEDET_OFFLINE", "1")
     monkeypatch.setenv("SCENEDET_HOME", str(tmp_path / "scenedet"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))

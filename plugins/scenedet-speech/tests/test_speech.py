@@ -67,7 +67,8 @@ def test_scenedet_segment_recuts_the_saved_probabilities_as_a_run_would(speech_f
     _, path = speech_film
     saved, fresh = tmp_path / "a.json", tmp_path / "b.json"
     runner = CliRunner()
-    assert runner.invoke(cli, ["run", "-p", "speech", str(path), "-o", str(saved), "-q"]).exit_code == 0
+    first = runner.invoke(cli, ["run", "-p", "speech", str(path), "-o", str(saved), "-q"])
+    assert first.exit_code == 0, first.output
     ran = runner.invoke(cli, ["run", "-p", "speech", str(path), "-O", "threshold=0.8", "-O",
                               "min_silence=0.6", "-O", "padding=0.2", "-o", str(fresh), "-q"])
     assert ran.exit_code == 0, ran.output
@@ -158,7 +159,8 @@ def test_no_sound_is_one_line_and_exit_2(tmp_path):
     assert alone.exit_code == 2 and alone.output.strip() == f"Error: no audio stream in {silent}"
     with_black = runner.invoke(cli, ["run", "-p", "speech", "-p", "black", str(silent)])
     assert with_black.exit_code == 2 and len(with_black.output.strip().splitlines()) == 1
-    assert "speech: no sound reached the detector: mute.mp4 has no audio stream" in with_black.output
+    assert ("speech: no sound reached the detector: mute.mp4 has no audio stream"
+            in with_black.output)
 
 
 def test_options_are_checked_in_one_line(tmp_path):
@@ -195,3 +197,23 @@ def test_a_part_of_the_film_is_in_film_time_with_or_without_pictures(speech_film
         assert (s.start_frame, s.end_frame) == (round(s.start * 25), round(s.end * 25))
     assert time_f1([(max(a, 4), min(b, 20)) for a, b in film.speech if b > 4 and a < 20],
                    [(s.start, s.end) for s in alone.segments], 20) >= 0.8
+
+
+MEGAMIND = Path("/usr/share/doc/opencv-doc/examples/data/Megamind.avi")
+
+
+@pytest.mark.skipif(not MEGAMIND.exists(),
+                    reason="Debian's opencv-doc (Megamind.avi) is not installed")
+def test_a_real_trailer_with_a_damaged_first_sound_packet():
+    """Megamind.avi (MPEG-4 + AC3, its first AC3 packet rejected): the hole is silence, counted
+    as damage, and the trailer's dialogue is found in order inside the film."""
+    from scenedet.media.damage import DamagedMediaWarning
+
+    with pytest.warns(DamagedMediaWarning, match="1 damaged audio packet"):
+        (result,) = run_detectors(MEGAMIND, ["speech"])
+    assert result.damage is not None and result.damage.audio_packets_skipped == 1
+    assert len(result.segments) >= 2
+    at = 0.0
+    for s in result.segments:
+        assert at <= s.start < s.end <= result.duration + 1e-6
+        at = s.end
