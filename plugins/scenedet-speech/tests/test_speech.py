@@ -177,8 +177,11 @@ def test_options_are_checked_in_one_line(tmp_path):
     assert bad.output.strip() == "Error: speech: threshold must be in (0, 1), got 1.5"
     typo = runner.invoke(cli, ["run", "-p", "speech", "-O", "min_silense=1", str(film)])
     assert typo.exit_code == 2 and "did you mean 'min_silence'?" in typo.output
-    off = runner.invoke(cli, ["run", "-p", "speech", "--no-audio", str(film)])
-    assert off.exit_code == 2 and "speech only listens" in off.output
+    for others in ([], ["-p", "black"]):  # refused before the decode, with or without pictures
+        off = runner.invoke(cli, ["run", "-p", "speech", *others, "--no-audio", str(film)])
+        assert off.exit_code == 2
+        assert off.output.strip() == ("Error: speech only listens: with the film's audio "
+                                      "ignored there is nothing to detect")
 
 
 @needs_espeak
