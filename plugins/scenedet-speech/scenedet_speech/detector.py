@@ -1,11 +1,12 @@
 """The ``speech`` detector: where people speak, from Silero VAD on the film's sound.
 
 The engine hands the sound over in chunks at the film's own rate; they are resampled to 16 kHz
-as they come (FFmpeg's resampler through PyAV, which keeps its filter state between chunks),
-cut into 32 ms windows and scored by the network in blocks of :data:`BLOCK` windows. Between
-calls the detector keeps the resampler's and the network's state, less than one block of
-samples, the open segment and one probability per window (31.25 a second, about 0.5 MB an hour
-as float32): memory does not grow with the film beyond the result it returns.
+a second at a time (FFmpeg's resampler through PyAV, which keeps its filter state between
+calls), cut into 32 ms windows and scored by the network in blocks of :data:`BLOCK` windows.
+Between calls the detector keeps the resampler's and the network's state, less than a second
+of sound and one block of samples, the open segment and one probability per window (31.25 a
+second, about 0.5 MB an hour as float32): memory does not grow with the film beyond the result
+it returns.
 
 The probabilities, rounded to 6 decimals as the result keeps them, are the detector's
 ``scores``; :func:`resegment` cuts them again with other options (``scenedet segment -O
@@ -78,8 +79,11 @@ class SpeechDetector:
         self.vad = model.SileroVAD()
         self._cutter = Cutter(self.cut, STEP)
         self._resample: Resampler | None = None
-        self._pending = np.zeros(0, np.float32)
-        self._start: float | None = None  # film time of the first sample kept
+        self._raw: list[np.ndarray] = []  # sound at its own rate, less than a second of it
+        self._raw_held = 0
+        self._pending: list[np.ndarray] = []  # 16 kHz samples not scored yet, < one block
+        self._held = 0  # how many
+        self._start: float | None = None  # where the first sample kept plays (part time)
         self._scores: list[np.ndarray] = []
         self.settings: dict[str, Any] = {"model": f"{model.MODEL} ({model.PACKAGE})",
                                          "score_step": STEP}
@@ -99,10 +103,28 @@ class SpeechDetector:
         elif chunk.rate != self._resample.rate:
             raise UsageError(f"speech: the sound changes rate mid-film ({self._resample.rate} "
                              f"Hz, then {chunk.rate} Hz)")
-        self._take(self._resample(samples))
+        # a chunk is one audio frame (~20 ms): resampled a second at a time, the resampler's
+        # per-call cost stays small beside the network's
+        self._raw.append(samples)
+        self._raw_held += len(samples)
+        if self._raw_held >= self._resample.rate:
+            self._resample_held()
+
+    def _resample_held(self) -> None:
+        assert self._resample is not None
+        if self._raw:
+            raw = np.concatenate(self._raw) if len(self._raw) > 1 else self._raw[0]
+            self._raw, self._raw_held = [], 0
+            self._take(self._resample(raw))
 
     def _take(self, samples: np.ndarray, last: bool = False) -> None:
-        data = np.concatenate([self._pending, samples]) if len(self._pending) else samples
+        """Hold ``samples``; score whole blocks of windows (at the end, every window left)."""
+        if len(samples):
+            self._pending.append(samples)
+            self._held += len(samples)
+        if not last and self._held < BLOCK * model.WINDOW:
+            return  # chunks are small: gather a block before copying anything
+        data = np.concatenate(self._pending) if self._pending else np.zeros(0, np.float32)
         whole = len(data) // model.WINDOW
         if last and len(data) % model.WINDOW:  # the last part-window, padded with silence
             data = np.concatenate([data, np.zeros(model.WINDOW - len(data) % model.WINDOW,
@@ -114,7 +136,8 @@ class SpeechDetector:
             probs = _rounded(self.vad(data[at * model.WINDOW:(at + n) * model.WINDOW]))
             self._scores.append(probs.astype(np.float32))
             self._cutter.add(probs.tolist())
-        self._pending = data[usable * model.WINDOW:].copy()
+        rest = data[usable * model.WINDOW:].copy()
+        self._pending, self._held = ([rest], len(rest)) if len(rest) else ([], 0)
 
     @property
     def scores(self) -> np.ndarray:
@@ -128,6 +151,7 @@ class SpeechDetector:
             name = getattr(getattr(info, "path", None), "name", "the film")
             raise UsageError(f"speech: no sound reached the detector: {name} has no audio "
                              "stream, or the run ignores its audio (use_audio=False)")
+        self._resample_held()
         self._take(self._resample(None), last=True)
         offset = round(float(self._start or 0.0), 6)  # chunks count from the part's start
         fps = float(getattr(info, "fps", 0) or 0)
