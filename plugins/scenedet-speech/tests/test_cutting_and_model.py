@@ -106,3 +106,26 @@ def test_a_damaged_model_through_the_cli_is_one_line_exit_2(tmp_path, monkeypatc
     out = CliRunner().invoke(cli, ["run", "-p", "speech", str(film)])
     assert out.exit_code == 2 and len(out.output.strip().splitlines()) == 1
     assert "damaged" in out.output and "silero-vad" in out.output
+
+
+def test_a_saved_result_on_its_own_score_grid_is_recut_without_the_film():
+    """The result keeps one score per 32 ms window, not per frame (``n_frames`` 0 when only
+    the sound was decoded): ``settings.score_step`` says so, and the host re-cuts it."""
+    from scenedet.segmentation.documents import resegment_document
+
+    probs = [0.0] * 30 + [0.95] * 40 + [0.0] * 10 + [0.9] * 20 + [0.0] * 30
+    doc = {"video": "talk.mp4", "scene": "speech", "time_grid": "frame", "duration": 4.16,
+           "fps": 25.0, "frame_rate": {"value": 25.0, "fraction": "25/1", "nominal": 25,
+                                       "drop_frame": False, "variable": False,
+                                       "mapping": "constant"},
+           "n_frames": 0, "segments": [], "scores": probs, "start": 0.0,
+           "first_frame": 0, "settings": {"score_step": STEP, "score_start": 0.0,
+                                          "frame_shift": 0, "min_silence": 0.1}}
+    out = resegment_document(doc)
+    assert [(s["start"], s["end"]) for s in out["segments"]] == [(0.93, 2.27), (2.53, 3.23)]
+    assert out["n_frames"] == 0 and out["scores"] == probs
+    joined = resegment_document(doc, min_silence=0.5)  # the pause of 0.32 s no longer ends it
+    assert [(s["start"], s["end"]) for s in joined["segments"]] == [(0.93, 3.23)]
+    del doc["settings"]["score_step"]  # per-frame scores must match the frames, as before
+    with pytest.raises(Exception, match="130 scores for 0 frames"):
+        resegment_document(doc)
