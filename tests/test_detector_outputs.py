@@ -152,6 +152,9 @@ def test_no_audio_tells_the_listening_detectors(shot_film):
     assert deaf.settings["use_audio"] is False and "use_audio" not in heard.settings
     with pytest.raises(UsageError, match="nothing to detect"):
         run_detectors(film, ["silence"], use_audio=False)
+    # beside a detector that looks, one that only listens is refused too, before the decode
+    with pytest.raises(UsageError, match="^silence only listens"):
+        run_detectors(film, ["black", "silence"], use_audio=False)
 
 
 def test_several_plugins_write_one_set_each(shot_film, tmp_path):

@@ -117,6 +117,11 @@ def _check_applies(settings: RunSettings, scenes: list[str], detectors: list[str
                              f"scenes, and this run has none ({', '.join(detectors)} "
                              f"{'is a frame-level detector' if len(detectors) == 1 else 'are frame-level detectors'})",
                                others=tuple(given[1:]))
+    deaf = [n for n in detectors if not settings.use_audio
+            and _detector_spec(n).audio and _detector_spec(n).size is None]
+    if deaf:  # a detector that only listens, in a run that ignores the sound: refused up front
+        raise UsageError(f"{', '.join(deaf)} only listen{'s' if len(deaf) == 1 else ''}: with "
+                         "the film's audio ignored there is nothing to detect")
     if len(scenes) > 1 and settings.model is not None:
         raise UsageError("one model file goes with one scene; run the scenes one at a time "
                          f"({', '.join(scenes)})")

@@ -141,7 +141,9 @@ def _detector(doc: Mapping[str, Any], source: str, given: Mapping[str, Any]) -> 
     if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in scores):
         raise UsageError(f"{source}: scores must be numbers")
     n_frames = doc.get("n_frames")
-    if isinstance(n_frames, int) and n_frames != len(scores):
+    # scores are per frame unless the detector recorded its own grid (``score_step`` seconds)
+    per_frame = not isinstance((doc.get("settings") or {}).get("score_step"), (int, float))
+    if per_frame and isinstance(n_frames, int) and n_frames != len(scores):
         raise UsageError(f"{source}: {len(scores)} scores for {n_frames} frames")
     options = _options(spec, name, doc.get("settings") or {}, given, source)
     start = float(doc.get("start") or 0)
@@ -160,7 +162,8 @@ def _detector(doc: Mapping[str, Any], source: str, given: Mapping[str, Any]) -> 
     settings = {**dict(doc.get("settings") or {}), **options}
     result = FrameResult(video=str(doc.get("video", "")), scene=name,
                          duration=float(doc.get("duration") or 0), fps=float(doc.get("fps") or fps),
-                         n_frames=len(scores), segments=[in_film_time(s, start, first_frame) for s in segments],
+                         n_frames=n_frames if isinstance(n_frames, int) else len(scores),
+                         segments=[in_film_time(s, start, first_frame) for s in segments],
                          settings=settings, start=start, first_frame=first_frame, scores=scores,
                          shots=bool(spec.shots))
     data = result.to_dict()
