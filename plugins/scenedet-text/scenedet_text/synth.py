@@ -158,11 +158,7 @@ def render_part(part: Part, width: int, height: int, fps: float) -> Iterator[np.
                     _blend(frame, layer, int(height * 0.93) - layer.shape[0] + int(size * 0.3), True)
             yield frame
     elif part.kind == "roll":
-        names = [f"{ROLES[k % len(ROLES)]}   {NAMES[(k * 7 + part.seed) % len(NAMES)]}"
-                 for k in range(200)]
-        step = size * 1.8
-        count = max(2, int(part.seconds * part.speed * height / step) - int(height / step))
-        layer = text_layer(names[:count], width, size, part.font)
+        layer = _roll_layer(part, width, height)
         travel = height + layer.shape[0]
         for i in range(n):
             frame = np.zeros((height, width, 3), np.uint8)
@@ -189,6 +185,27 @@ def render_part(part: Part, width: int, height: int, fps: float) -> Iterator[np.
             yield img
     else:
         raise ValueError(f"unknown part kind {part.kind!r}")
+
+
+def _roll_layer(part: Part, width: int, height: int) -> np.ndarray:
+    size = max(10, height // 26)
+    names = [f"{ROLES[k % len(ROLES)]}   {NAMES[(k * 7 + part.seed) % len(NAMES)]}"
+             for k in range(200)]
+    count = max(2, int(part.seconds * part.speed * height / (size * 1.8)) - int(height / (size * 1.8)))
+    return text_layer(names[:count], width, size, part.font)
+
+
+def _roll_visible(part: Part, fps: float, offset: float, width: int,
+                  height: int) -> tuple[float, float]:
+    """Film seconds of the first and last frame (+1) on which a roll's glyphs show, from the
+    rendered layer (frame i puts the layer's top at ``height - travel * i / n``)."""
+    layer = _roll_layer(part, width, height)
+    rows = np.flatnonzero(layer.max(axis=1) > 0.5)
+    n = int(round(part.seconds * fps))
+    travel = height + layer.shape[0]
+    shown = [i for i in range(n) if int(height - travel * i / n) + rows[0] < height
+             and int(height - travel * i / n) + rows[-1] >= 0]
+    return offset + shown[0] / fps, offset + (shown[-1] + 1) / fps
 
 
 def _cards(part: Part, rng: np.random.Generator, fps: float, n: int) -> list[tuple[int, int, list[str]]]:
@@ -222,14 +239,16 @@ def _subtitle_plan(part: Part, fps: float) -> list[tuple[int, int, str]]:
         k += 1
 
 
-def truth(parts: list[Part], fps: float) -> list[Truth]:
-    """The text segments of the film, as the ``text`` detector should label them."""
+def truth(parts: list[Part], fps: float, width: int = 640, height: int = 360) -> list[Truth]:
+    """The text segments of a film of ``width`` x ``height``, as ``text`` should label them (a
+    roll: from the first to the last frame on which any of its glyphs shows)."""
     out, t = [], 0.0
     for p in parts:
         n = int(round(p.seconds * fps))
-        if p.kind == "roll" or p.kind == "cards":
-            end = t + (n - (int(0.5 * fps) if p.kind == "cards" else 0)) / fps
-            out.append(Truth("credits", t, end))
+        if p.kind == "roll":
+            out.append(Truth("credits", *_roll_visible(p, fps, t, width, height)))
+        elif p.kind == "cards":
+            out.append(Truth("credits", t, t + (n - int(0.5 * fps)) / fps))
         elif p.kind == "title":
             out.append(Truth("title", t, t + n / fps))
         elif p.kind == "slate":

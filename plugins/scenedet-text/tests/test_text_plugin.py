@@ -43,6 +43,7 @@ def _tiou(a, b) -> float:
     return inter / (max(a[1], b[1]) - min(a[0], b[0]))
 
 
+@pytest.mark.slow
 def test_text_segments_match_the_truth(film):
     (result,) = run_detectors(film, ["text"])
     found = [(s.label, s.start, s.end) for s in result.segments]
@@ -61,6 +62,7 @@ def test_text_segments_match_the_truth(film):
     assert 'cv2' not in sys.modules  # the wheel's files are read, its code (and OpenCV) never runs
 
 
+@pytest.mark.slow
 def test_cloud_cues_label_the_whole_film(film):
     (result,) = run_detectors(film, ["cloud-cues"])
     segs = result.segments
@@ -74,6 +76,7 @@ def test_cloud_cues_label_the_whole_film(film):
     assert 'cv2' not in sys.modules
 
 
+@pytest.mark.slow
 def test_read_gives_the_strings_of_a_title(film):
     (result,) = run_detectors(film, ["text"], options={"text": {"read": True, "rate": 1}})
     read = result.settings["judged"]["segments"]
@@ -81,6 +84,7 @@ def test_read_gives_the_strings_of_a_title(film):
     assert any("LONG NIGHT" in t.upper().replace("  ", " ") for t in titles), read
 
 
+@pytest.mark.slow
 def test_cli_run_with_scene_template_and_report(film, tmp_path):
     from scenedet.cli import cli
 
@@ -95,6 +99,7 @@ def test_cli_run_with_scene_template_and_report(film, tmp_path):
     assert (tmp_path / "film.cloud-cues.html").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_a_damaged_model_is_one_line_naming_the_package(film, tmp_path, monkeypatch):
     from scenedet.cli import cli
 
@@ -111,6 +116,27 @@ def test_a_damaged_model_is_one_line_naming_the_package(film, tmp_path, monkeypa
     assert len(line.splitlines()) == 1 and "rapidocr-onnxruntime" in line and "reinstall" in line
 
 
+def test_the_real_models_find_and_read_a_rendered_card():
+    """Fast: one frame, no film. The models are the wheel's, read in place; OpenCV never loads."""
+    from PIL import Image, ImageDraw
+
+    from scenedet_text.ocr import Ocr
+    from scenedet_text.synth import font
+
+    img = Image.new("RGB", (640, 352), (0, 0, 0))
+    draw = ImageDraw.Draw(img)
+    for i, line in enumerate(["SCENE 12 TAKE 3", "Directed by Ada Moreau"]):
+        draw.text((180, 120 + 50 * i), line, font=font(0, 20), fill=(255, 255, 255))
+    frame = np.asarray(img)
+    ocr = Ocr()
+    boxes = ocr.detect(frame)
+    assert len(boxes) == 2 and (boxes[:, 4] > 0.6).all()
+    assert 0.25 < boxes[0, 0] < 0.3 and 0.3 < boxes[0, 1] < 0.36  # where the first line was drawn
+    read = [s.replace(" ", "") for s, _ in ocr.read(frame, boxes)]
+    assert read == ["SCENE12TAKE3", "DirectedbyAdaMoreau"]
+    assert "cv2" not in sys.modules
+
+
 def test_a_missing_package_is_one_line(monkeypatch):
     from scenedet.plugin import WeightsError
 
@@ -119,9 +145,11 @@ def test_a_missing_package_is_one_line(monkeypatch):
         models.model_path(models.DETECTION)
 
 
-def test_options_are_checked_before_the_film(film):
+def test_options_are_checked_before_the_film(tmp_path):
     from scenedet.cli import cli
 
+    film = tmp_path / "not-a-film.mp4"
+    film.write_bytes(b"nothing")  # never opened: the option is refused first
     out = CliRunner().invoke(cli, ["run", "-p", "text", str(film), "-O", "rate=0"])
     assert out.exit_code == 2 and out.output.strip().startswith("Error: text: rate must be")
 
