@@ -67,6 +67,15 @@ def _kinds(events: list[Event]) -> list[str]:
             kinds.append("subtitles")
         else:
             kinds.append("")
+    # a roll's first lines, lost by the tracking while they came in at the bottom
+    roll = None
+    for i in range(len(events) - 1, 0, -1):
+        if kinds[i] == "credits" and events[i].rolling:
+            roll = events[i]
+        if roll is not None and kinds[i] == "credits" and _head(events[i - 1], events[i]):
+            kinds[i - 1] = "credits"
+        elif kinds[i] != "credits":
+            roll = None
     # runs of cards one after another
     i = 0
     while i < len(events):
@@ -99,14 +108,22 @@ def _tail(group: list[Event], e: Event) -> bool:
             and max(last.height, e.height) <= CARD_HEIGHT_RATIO * min(last.height, e.height))
 
 
+def _head(e: Event, after: Event) -> bool:
+    """``e`` is a line or two coming in at the bottom just before a roll (or its head): lines
+    only partly in the picture, too low to match the next sample's."""
+    return (after.start - e.end <= 1.0 and e.max_lines <= 2 and e.duration <= TAIL_SECONDS
+            and e.in_bottom_band)
+
+
 def _gap(a: Event, b: Event) -> float:
     return max(b.start - a.end, a.start - b.end, 0.0)
 
 
 def _segment(events: list[Event], label: str) -> tuple[FrameSegment, list[Event]]:
-    first, last = events[0], events[-1]
     weight = sum(e.samples for e in events) or 1
     score = sum(e.score * e.samples for e in events) / weight
-    return (FrameSegment(start=first.start, end=last.end, start_frame=first.start_frame,
-                         end_frame=last.end_frame, score=round(min(1.0, max(0.0, score)), 6),
+    start = min(events, key=lambda e: e.start)
+    end = max(events, key=lambda e: e.end)
+    return (FrameSegment(start=start.start, end=end.end, start_frame=start.start_frame,
+                         end_frame=end.end_frame, score=round(min(1.0, max(0.0, score)), 6),
                          label=label), events)

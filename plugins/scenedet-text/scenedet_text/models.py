@@ -61,6 +61,9 @@ def _load(path: Path, threads: int) -> Any:
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    # no spin-waiting between calls: the decoder shares the cores (spinning doubled the CPU per
+    # call here and slowed decoding; docs/performance.md)
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # noqa: BLE001 - ONNX Runtime raises its own types for a bad file

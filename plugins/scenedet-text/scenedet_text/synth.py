@@ -256,6 +256,20 @@ def truth(parts: list[Part], fps: float, width: int = 640, height: int = 360) ->
         elif p.kind == "subtitles":
             out += [Truth("subtitles", t + a / fps, t + b / fps) for a, b, _ in _subtitle_plan(p, fps)]
         t += n / fps
+    return _join_credits(out)
+
+
+def _join_credits(found: list[Truth]) -> list[Truth]:
+    """Credits next to credits (a roll, then cards; gaps up to ``labels.CARD_GAP``) are one
+    stretch of credits, as docs/detectors.md defines them."""
+    from scenedet_text.labels import CARD_GAP
+
+    out: list[Truth] = []
+    for t in found:
+        if out and t.label == out[-1].label == "credits" and t.start - out[-1].end <= CARD_GAP:
+            out[-1] = Truth("credits", out[-1].start, t.end)
+        else:
+            out.append(t)
     return out
 
 

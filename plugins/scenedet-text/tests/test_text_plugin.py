@@ -70,7 +70,8 @@ def test_cloud_cues_label_the_whole_film(film):
     assert all(a.end_frame == b.start_frame for a, b in zip(segs, segs[1:]))
     labels = [s.label for s in segs]
     assert labels[:4] == ["ColorBars", "BlackFrames", "Slate", "BlackFrames"], labels
-    assert "OpeningCredits" in labels and "Content" in labels and labels[-1] == "EndCredits"
+    assert "OpeningCredits" in labels and "Content" in labels
+    assert labels[-1] == "EndCredits" or labels[-2:] == ["EndCredits", "BlackFrames"], labels
     slate = segs[2]
     assert abs(slate.start - 2.5) <= 0.2 and abs(slate.end - 5.5) <= 0.2
     assert 'cv2' not in sys.modules
