@@ -28,9 +28,15 @@ from scenedet_text.detector import TextDetector
 #: different ones make a card a slate.
 SLATE_WORDS = re.compile(r"(?<![A-Z])(SCENE|SCN|SC|TAKE|TK|ROLL|SLATE|PROD|PRODUCTION|DIRECTOR|DIR|"
                          r"CAMERA|CAM|DATE|SOUND|FPS|REEL|CLIP)(?![A-Z])")
-#: Which cue wins where two overlap, first first.
-PRIORITY = ("ColorBars", "Slate", "OpeningCredits", "EndCredits", "BlackFrames")
+#: Which cue wins where two overlap, first first. ``TEXT``: text that is no cue (mid-film
+#: credits, a sign, subtitles) is ``Content``, but it keeps black frames off that stretch: a
+#: card of light letters on black is mostly dark pixels, yet it is not black.
+TEXT = "Text"
+PRIORITY = ("ColorBars", "Slate", "OpeningCredits", "EndCredits", TEXT, "BlackFrames")
 MERGE_GAP = 2.0
+#: The cues joined across short stretches of Content (credits in pieces); black frames and bars
+#: apart are apart.
+JOINED = ("OpeningCredits", "EndCredits")
 
 
 class CloudCuesDetector:
@@ -89,6 +95,8 @@ class CloudCuesDetector:
                 found.append(("OpeningCredits", s))
             elif s.label == "credits" and s.end >= (1 - self.ending) * duration:
                 found.append(("EndCredits", s))
+            else:
+                found.append((TEXT, s))
         self.settings["judged"] = {"text": [dict(t, label=s.label) for t, s in zip(texts, text)]
                                    if texts else [s.to_dict() for s in text]}
         return cover(found, info)
@@ -104,8 +112,8 @@ def pick(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def cover(found: list[tuple[str, FrameSegment]], info: Any) -> list[FrameSegment]:
     """The whole film ``[0, duration)`` as non-overlapping labelled segments: each cue where it
-    wins (:data:`PRIORITY`), ``Content`` elsewhere; neighbours with one label joined when at
-    most ``MERGE_GAP`` s of ``Content`` lie between them."""
+    wins (:data:`PRIORITY`), ``Content`` elsewhere; credits (:data:`JOINED`) on both sides of at
+    most ``MERGE_GAP`` s of ``Content`` without text are joined."""
     n, duration = int(info.n_frames), float(info.duration)
     if n == 0:
         return []
@@ -116,6 +124,7 @@ def cover(found: list[tuple[str, FrameSegment]], info: Any) -> list[FrameSegment
         owner[a:b] = PRIORITY.index(label)
         score[a:b] = 1.0 if s.score is None else s.score
     _join_close(owner, info)
+    owner[owner == PRIORITY.index(TEXT)] = len(PRIORITY)  # text that is no cue: Content
     edges = np.flatnonzero(np.diff(owner)) + 1
     starts, ends = np.concatenate([[0], edges]), np.concatenate([edges, [n]])
     names = PRIORITY + ("Content",)
@@ -132,6 +141,7 @@ def _join_close(owner: np.ndarray, info: Any) -> None:
     starts, ends = np.concatenate([[0], edges]), np.concatenate([edges, [len(owner)]])
     for k in range(1, len(starts) - 1):
         a, b = starts[k], ends[k]
-        if (owner[a] == content and b - a <= gap and owner[starts[k - 1]] == owner[b]
-                and owner[b] != content):
-            owner[a:b] = owner[b]
+        around = int(owner[b])
+        if (owner[a] == content and b - a <= gap and owner[starts[k - 1]] == around
+                and around < content and PRIORITY[around] in JOINED):
+            owner[a:b] = around

@@ -221,3 +221,27 @@ def test_relate_tells_still_rolling_and_new_text():
     assert kind == "up" and dy == pytest.approx(-0.05, abs=1e-4)
     other = np.array([[0.6, 0.85, 0.9, 0.9, 0.9]], np.float32)
     assert relate(lines, other)[0] == "change"
+
+
+def test_the_cue_set_covers_every_frame_once_and_text_beats_black():
+    """``cover``: cues by precedence, Content between; text that is no cue (a mid-film card on
+    black) keeps black frames off, and joins the Content around it."""
+    from types import SimpleNamespace
+
+    from scenedet.plugin import FrameSegment
+    from scenedet_text.cloudcues import TEXT, cover
+
+    info = SimpleNamespace(n_frames=250, duration=10.0, fps=25.0, frame_time=lambda i: i / 25)
+
+    def seg(a, b, score=None):
+        return FrameSegment(start=a / 25, end=b / 25, start_frame=a, end_frame=b, score=score)
+
+    found = [("ColorBars", seg(0, 25)), ("BlackFrames", seg(25, 50)), ("BlackFrames", seg(100, 150)),
+             (TEXT, seg(110, 140, 0.8)), ("EndCredits", seg(200, 250, 0.7)),
+             ("BlackFrames", seg(190, 230))]
+    out = cover(found, info)
+    assert [(s.label, s.start_frame, s.end_frame) for s in out] == [
+        ("ColorBars", 0, 25), ("BlackFrames", 25, 50), ("Content", 50, 100),
+        ("BlackFrames", 100, 110), ("Content", 110, 140), ("BlackFrames", 140, 150),
+        ("Content", 150, 190), ("BlackFrames", 190, 200), ("EndCredits", 200, 250)]
+    assert out[4].score == pytest.approx(0.8) and out[-1].score == pytest.approx(0.7)
