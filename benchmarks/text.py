@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import os
+
+import attrs
 import resource
 import subprocess
 import sys
@@ -156,7 +158,6 @@ def cue_set(names: list[str]) -> list[dict]:
         (res,) = result.results.values()
         n = res.n_frames
         want = np.full(n, "Content", object)
-        t = 0
         ends = np.cumsum([int(round(p.seconds * FPS)) for p in plan])
         kinds = {"bars": "ColorBars", "black": "BlackFrames", "slate": "Slate"}
         for i, p in enumerate(plan):
@@ -165,7 +166,6 @@ def cue_set(names: list[str]) -> list[dict]:
                 want[a:b] = kinds[p.kind]
             elif p.kind in ("title", "cards", "roll"):
                 want[a:b] = "OpeningCredits" if a < 0.25 * n else ("EndCredits" if b > 0.75 * n else "Content")
-            t = b
         got = np.full(n, "", object)
         for s in res.segments:
             got[s.start_frame:s.end_frame] = s.label
@@ -207,9 +207,8 @@ def main() -> None:
     args = parser.parse_args()
     names = ["text-a"] if args.quick else list(FILM_PLANS)
     rates = [2.0] if args.quick else args.rates
-    report = {"films": {n: [p.__dict__ if hasattr(p, "__dict__") else list(p) for p in []]
-                        for n in names},
-              "load_before": os.getloadavg()[0]}
+    report = {"films": {n: [attrs.asdict(p) for p in FILM_PLANS[n]] for n in names},
+              "size": list(SIZE), "fps": FPS, "load_before": os.getloadavg()[0]}
     report["accuracy"] = accuracy(names, rates)
     report["speed"] = speed(names[0])
     print(report["speed"], flush=True)

@@ -90,7 +90,7 @@ def _blend(frame: np.ndarray, alpha: np.ndarray, y: int, outline: bool = False) 
 
 
 class Footage:
-    """Moving pictures: a smooth random colour field twice the width, panned 3 px a frame, grain,
+    """Moving pictures: a field of random colour blocks twice the width, panned 3 px a frame, grain,
     a new field every 4 s; ``texture``: bricks or barcode stripes over it (text-like, no text)."""
 
     def __init__(self, width: int, height: int, seed: int, texture: bool = False) -> None:
