@@ -48,7 +48,7 @@ class CloudCuesDetector:
             if not 0 < value < 1:
                 raise UsageError(f"cloud-cues: {name} must be in (0, 1), got {value}")
         self.opening, self.ending = float(opening), float(ending)
-        self.text = TextDetector(rate=rate, read=read)
+        self.text = TextDetector(rate=rate, read=read, keep_samples=False)  # lean result
         self.parts: list[tuple[Any, tuple[int, int]]] = []
         for name in ("black", "colour-bars"):
             try:
