@@ -30,16 +30,7 @@ def boxes_from_map(prob: np.ndarray, *, thresh: float = THRESH, box_thresh: floa
     labels, n = label(mask)
     if n == 0:
         return np.zeros((0, 5), np.float32)
-    ys, xs = np.nonzero(labels)
-    ids = labels[ys, xs] - 1
-    x0 = np.full(n, w, np.int64)
-    y0 = np.full(n, h, np.int64)
-    x1 = np.zeros(n, np.int64)
-    y1 = np.zeros(n, np.int64)
-    np.minimum.at(x0, ids, xs)
-    np.minimum.at(y0, ids, ys)
-    np.maximum.at(x1, ids, xs + 1)
-    np.maximum.at(y1, ids, ys + 1)
+    x0, y0, x1, y1 = _bounds(labels, n)
     integral = np.pad(prob.astype(np.float64), ((1, 0), (1, 0))).cumsum(0).cumsum(1)
     out = []
     for i in range(n):
@@ -58,6 +49,18 @@ def boxes_from_map(prob: np.ndarray, *, thresh: float = THRESH, box_thresh: floa
         return np.zeros((0, 5), np.float32)
     boxes = np.asarray(out, np.float32)
     return boxes[np.argsort(boxes[:, 1], kind="stable")]
+
+
+def _bounds(labels: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
+    """Each component's ``x0, y0, x1, y1`` (ends exclusive): its pixels grouped by label with
+    one sort, then reduced per group (``ufunc.at`` took as long as the network)."""
+    ys, xs = np.nonzero(labels)
+    ids = labels[ys, xs]
+    order = np.argsort(ids, kind="stable")
+    ids, ys, xs = ids[order], ys[order], xs[order]
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])  # every label 1..n has pixels
+    return (np.minimum.reduceat(xs, starts), np.minimum.reduceat(ys, starts),
+            np.maximum.reduceat(xs, starts) + 1, np.maximum.reduceat(ys, starts) + 1)
 
 
 def label(mask: np.ndarray) -> tuple[np.ndarray, int]:
