@@ -10,9 +10,9 @@ STAMP = $(VENV)/.installed
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml plugins/scenedet-kissing/pyproject.toml plugins/scenedet-shots/pyproject.toml plugins/scenedet-cues/pyproject.toml plugins/scenedet-speech/pyproject.toml
+$(STAMP): pyproject.toml plugins/scenedet-kissing/pyproject.toml plugins/scenedet-shots/pyproject.toml plugins/scenedet-cues/pyproject.toml plugins/scenedet-speech/pyproject.toml plugins/scenedet-text/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[test]' -e plugins/scenedet-kissing -e plugins/scenedet-shots -e plugins/scenedet-cues -e plugins/scenedet-speech
+	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[test]' -e plugins/scenedet-kissing -e plugins/scenedet-shots -e plugins/scenedet-cues -e plugins/scenedet-speech -e plugins/scenedet-text
 	touch $(STAMP)
 
 demo: $(STAMP)
