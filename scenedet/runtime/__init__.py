@@ -5,7 +5,8 @@ One call, :func:`compile_network`, gives a :class:`Network` (``Network(x: np.nda
 Runtime or torch eager (the reference and the fallback); ``Network.runtime`` says which.
 ``runtime="auto"`` takes the first of those that is installed, converts the module to it once
 (torch -> ONNX -> runtime, cached under ``SCENEDET_HOME/runtimes/``) and checks its outputs
-against torch eager's on the example (max abs difference <= 1e-5 in fp32); one that fails to
+against torch eager's on the example (max abs difference <= 1e-5 in fp32, relative to the
+outputs' largest magnitude where that is above 1); one that fails to
 convert or differs is passed over for the next, with one warning line.
 
 Modules: :mod:`.names` (runtime names, which are installed, versions), :mod:`.export` (torch ->
