@@ -1,0 +1,97 @@
+"""The temporal head: its context, streaming equal to whole-film scoring, training and a run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+from scenedet.inference.sequence import StreamingScorer, is_sequence_head, streamed
+from scenedet.inference.temporal import TemporalHead, context_of, sequence_logits
+
+
+def _head(in_features: int = 6, seed: int = 0, **kw) -> TemporalHead:
+    torch.manual_seed(seed)
+    return TemporalHead(in_features=in_features, **kw).eval()
+
+
+def _whole(head: TemporalHead, x: torch.Tensor) -> np.ndarray:
+    with torch.inference_mode():
+        return torch.softmax(head.sequence(x), -1)[:, 1].numpy()
+
+
+def test_registered_and_small():
+    from scenedet.plugin.registry import create_head
+
+    head = create_head("temporal", in_features=640, num_classes=2)
+    assert is_sequence_head(head) and head.receptive_field == 63
+    assert context_of(head) == (31, 31)
+    assert sum(p.numel() for p in head.parameters()) < 300_000
+    assert not is_sequence_head(create_head("linear", in_features=640, num_classes=2))
+
+
+def test_a_score_sees_its_receptive_field_and_nothing_further():
+    head = _head(dilations=(1, 2, 4))  # reach 7 either side
+    x = torch.randn(60, 6)
+    base = _whole(head, x)
+    for t in (0, 20, 59):
+        moved = x.clone()
+        moved[t] += 5.0
+        changed = np.flatnonzero(np.abs(_whole(head, moved) - base) > 0)
+        assert changed.min() >= t - 7 and changed.max() <= t + 7
+        assert t in changed
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(0, 150), batch=st.integers(1, 40), seed=st.integers(0, 3))
+def test_streaming_equals_the_whole_film(n, batch, seed):
+    head = _head(seed=seed)
+    x = torch.randn(n, 6, generator=torch.Generator().manual_seed(seed))
+    scorer = StreamingScorer(head)
+    with torch.inference_mode():
+        for start in range(0, n, batch):
+            scorer.push(x[start:start + batch])
+            # bounded: the look-back, the batch and the look-ahead, whatever the length
+            assert scorer.buffered <= head.look_back + batch + head.look_ahead
+            assert scorer.emitted >= scorer.received - head.look_ahead - batch
+        streamed_scores = scorer.finish()
+    assert streamed_scores.shape == (n,)
+    if n:
+        np.testing.assert_allclose(streamed_scores, _whole(head, x), atol=1e-5, rtol=0)
+
+
+def test_streamed_through_the_model_forward_replaces_placeholders():
+    head = _head()
+    model = torch.nn.Module()
+    model.head = head
+    x = torch.randn(50, 6)
+    with torch.inference_mode(), streamed(model) as scorer:
+        placeholders = [head(x[i:i + 16]) for i in range(0, 50, 16)]
+        scores = scorer.finish()
+    assert head.stream is None  # released after the film
+    assert all(float(p.abs().sum()) == 0 for p in placeholders)
+    np.testing.assert_allclose(scores, _whole(head, x), atol=1e-5)
+
+
+def test_streaming_refuses_what_would_score_a_batch_twice():
+    from scenedet.errors import UsageError
+
+    model = torch.nn.Module()
+    model.head = _head()
+    with pytest.raises(UsageError, match="auto"):
+        with streamed(model, precision="auto"):
+            pass
+    with pytest.raises(UsageError, match="speed-up"):
+        with streamed(model, speedup="int8"):
+            pass
+    linear = torch.nn.Module()
+    linear.head = torch.nn.Linear(6, 2)
+    with streamed(linear, speedup="int8") as none:
+        assert none is None
+
+
+def test_sequence_logits_of_a_linear_head_is_per_second():
+    head = torch.nn.Linear(6, 2)
+    x = torch.randn(9, 6)
+    assert torch.equal(sequence_logits(head, x), head(x))
