@@ -69,8 +69,9 @@ class StreamingScorer:
             return
         first = max(0, self.emitted - self.look_back)
         window = self._buffer[first - self._buffer_start:]
-        logits = self.head.sequence(window)
-        scores = torch.softmax(logits.float(), dim=-1)[self.emitted - first:stop - first, 1]
+        with torch.inference_mode():  # finish() may come after the pipeline's inference mode
+            logits = self.head.sequence(window)
+            scores = torch.softmax(logits.float(), dim=-1)[self.emitted - first:stop - first, 1]
         self._scores.append(scores.cpu().numpy().astype(np.float32))
         self.emitted = stop
         keep_from = max(0, stop - self.look_back)

@@ -7,8 +7,8 @@ fit one head and not another: a temporal head's scores are smooth, a linear head
 validation films' scores, with the scene's aggregator and label threshold, and keeps the pair
 with the best **segment-level F1 at tIoU 0.5** (a found scene counts when it overlaps a true one
 by at least half their union, each true scene matched once: ``scenedet.evaluation.metrics``).
-Ties go to the higher mAP over tIoU 0.5:0.05:0.95, then to the earlier pair of the grid (lower
-threshold, shorter scenes). The test films play no part, so the test metrics stay honest.
+Ties go to the higher mAP over tIoU 0.5:0.05:0.95, then to the pair nearest the scene recipe's
+own (a flat optimum does not drift to the grid's edge). The test films play no part, so the test metrics stay honest.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from scenedet.segmentation.segments import fraction_text, segment
+from scenedet.values import to_fraction
 
 THRESHOLDS = tuple(Fraction(k, 10) for k in range(3, 11))
 MIN_LENGTHS = (1, 2, 3, 5, 8, 10, 15, 20, 30)
@@ -58,21 +59,25 @@ def segment_scores(scores: Mapping[str, np.ndarray], labels: Mapping[str, np.nda
 
 
 def choose_settings(scores: Mapping[str, np.ndarray], labels: Mapping[str, np.ndarray], *,
-                    aggregator: str, label_threshold: Any) -> dict[str, Any] | None:
+                    aggregator: str, label_threshold: Any, recipe_min_length: int = 10,
+                    recipe_threshold: Any = "0.7") -> dict[str, Any] | None:
     """The grid's best ``{"min_length", "threshold", ...}`` on these films (see the module), or
     ``None`` when they hold no true scene (nothing to choose by)."""
+    recipe_t = to_fraction(recipe_threshold)
     if not any(len(truth_segments(n, y)) for n, y in labels.items()):
         return None
-    best: tuple[float, float, dict[str, Any]] | None = None
+    best: tuple[float, float, float, dict[str, Any]] | None = None
     for threshold in THRESHOLDS:
         for min_length in MIN_LENGTHS:
             settings = {"aggregator": aggregator, "label_threshold": label_threshold,
                         "min_length": min_length, "threshold": threshold}
             found = segment_scores(scores, labels, settings)
-            key = (found["f1"], np.nan_to_num(found["mAP"]))
-            if best is None or key > best[:2]:
+            near = -(abs(min_length - recipe_min_length) / recipe_min_length
+                     + abs(float(threshold - recipe_t)))
+            key = (found["f1"], float(np.nan_to_num(found["mAP"])), near)
+            if best is None or key > best[:3]:
                 best = (*key, {"min_length": min_length, "threshold": fraction_text(threshold),
                                "validation": found})
     assert best is not None
-    return {**best[2], "criterion": CRITERION, "aggregator": aggregator,
+    return {**best[3], "criterion": CRITERION, "aggregator": aggregator,
             "label_threshold": float(label_threshold)}

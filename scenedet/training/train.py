@@ -211,7 +211,8 @@ def _choose(trainer: HeadTrainer, spec: SceneSpec, parts: dict[str, list[Film]],
               for split in ("val", "test")}
     labels = {split: {f.name: f.labels for f in parts[split]} for split in ("val", "test")}
     chosen = choose_settings(scores["val"], labels["val"], aggregator=spec.aggregator,
-                             label_threshold=spec.label_threshold)
+                             label_threshold=spec.label_threshold,
+                             recipe_min_length=spec.min_length, recipe_threshold=spec.threshold)
     if chosen is None:
         log("no scene in the validation films: the scene's own min_length and threshold stay")
         return None
