@@ -153,6 +153,9 @@ def train_scene(config: TrainConfig, *, log: Callable[[str], None] = print,
         raise UsageError("epochs and batch size must be >= 1 and the learning rate > 0")
     spec = get_scene(config.scene)
     head_name = spec.head if config.head == "default" else get_head_spec(config.head).name
+    if config.train_all and _sequence_head(head_name):
+        raise UsageError("fine-tuning the backbones (train_all) trains a per-second head; a "
+                         "sequence head trains over cached features: leave train_all off")
     names = choose_backbones(config.scene, config.visual, config.audio)
     device = resolve_device(config.device)
     films = _load_films(config)
@@ -177,18 +180,21 @@ def train_scene(config: TrainConfig, *, log: Callable[[str], None] = print,
                        val=val, test=test, segmentation=chosen)
 
 
+def _sequence_head(name: str) -> bool:
+    """Whether the head ``name`` scores sequences (asked of a throwaway one-feature instance)."""
+    from scenedet.inference.sequence import is_sequence_head
+
+    return is_sequence_head(create_head(name, in_features=1, num_classes=2))
+
+
 def _trainer(model: Any, config: TrainConfig, device: Any) -> HeadTrainer:
     """Head-only over features (per second, or windows for a sequence head), or fine-tuning."""
     from scenedet.inference.sequence import is_sequence_head
     from scenedet.training.sequence import SequenceTrainer
 
-    sequence = is_sequence_head(model.head)
-    if config.train_all and sequence:
-        raise UsageError("fine-tuning the backbones (train_all) trains a per-second head; a "
-                         "sequence head trains over cached features: leave train_all off")
     if config.train_all:
         return FineTuner(model, device)
-    return SequenceTrainer(model, device) if sequence else HeadTrainer(model, device)
+    return SequenceTrainer(model, device) if is_sequence_head(model.head) else HeadTrainer(model, device)
 
 
 def _head_info(name: str, head: Any) -> dict[str, Any]:
