@@ -44,17 +44,18 @@ def test_a_score_sees_its_receptive_field_and_nothing_further():
 
 
 @settings(max_examples=25, deadline=None)
-@given(n=st.integers(0, 100), batch=st.integers(1, 40), seed=st.integers(0, 3))
-def test_streaming_equals_the_whole_film(n, batch, seed):
+@given(n=st.integers(0, 100), batch=st.integers(1, 40), chunk=st.integers(1, 70),
+       seed=st.integers(0, 3))
+def test_streaming_equals_the_whole_film(n, batch, chunk, seed):
     head = _head(seed=seed)
     x = torch.randn(n, 6, generator=torch.Generator().manual_seed(seed))
-    scorer = StreamingScorer(head)
+    scorer = StreamingScorer(head, chunk=chunk)
     with torch.inference_mode():
         for start in range(0, n, batch):
             scorer.push(x[start:start + batch])
-            # bounded: the look-back, the batch and the look-ahead, whatever the length
-            assert scorer.buffered <= head.look_back + batch + head.look_ahead
-            assert scorer.emitted >= scorer.received - head.look_ahead - batch
+            # bounded: look-back, chunk, batch and look-ahead, whatever the film's length
+            assert scorer.buffered <= head.look_back + chunk + batch + head.look_ahead
+            assert scorer.emitted >= scorer.received - head.look_ahead - chunk - batch
         streamed_scores = scorer.finish()
     assert streamed_scores.shape == (n,)
     if n:

@@ -8,8 +8,9 @@ seconds have arrived, over a window that starts ``look_back`` seconds before the
 scores. The window's own zero padding then never reaches a score it emits (each convolution
 moves the padding's influence inward by its reach; both margins are the sum of the reaches), so
 the scores equal scoring the whole film at once (``tests/test_temporal_head.py`` checks it within
-1e-5 over film lengths and batch sizes). Memory: at most ``look_back + batch + look_ahead`` rows
-of features, whatever the film's length. The last ``look_ahead`` seconds wait for the film's end
+1e-5 over film lengths and batch sizes). It scores at least ``chunk`` seconds at a time (64).
+Memory: at most ``look_back + chunk + batch + look_ahead`` rows of features, whatever the film's
+length. The last ``look_ahead`` seconds wait for the film's end
 (:meth:`StreamingScorer.finish`), where the padding is the film's own.
 """
 
@@ -31,11 +32,17 @@ def is_sequence_head(head: Any) -> bool:
     return hasattr(head, "sequence") and hasattr(head, "stream")
 
 
+#: Seconds scored at once (at least): each window costs its look-back and look-ahead again, so
+#: scoring 64 seconds at a time rather than each batch of 16 makes the head ~2.5x cheaper.
+CHUNK = 64
+
+
 class StreamingScorer:
     """Positive-class probabilities of a film's seconds from its features, pushed in order."""
 
-    def __init__(self, head: Any) -> None:
+    def __init__(self, head: Any, *, chunk: int = CHUNK) -> None:
         self.head = head
+        self.chunk = max(1, int(chunk))
         self.look_back, self.look_ahead = context_of(head)
         self._buffer: torch.Tensor | None = None
         self._buffer_start = 0  # the film second of the buffer's first row
@@ -45,7 +52,7 @@ class StreamingScorer:
 
     @property
     def buffered(self) -> int:
-        """Rows of features held now (bounded by ``look_back + batch + look_ahead``)."""
+        """Rows of features held now (at most ``look_back + chunk + batch + look_ahead``)."""
         return 0 if self._buffer is None else int(self._buffer.shape[0])
 
     def push(self, features: torch.Tensor) -> None:
@@ -53,7 +60,8 @@ class StreamingScorer:
         rows = features.detach().float()
         self._buffer = rows if self._buffer is None else torch.cat([self._buffer, rows])
         self.received += int(rows.shape[0])
-        self._emit(self.received - self.look_ahead)
+        if self.received - self.look_ahead - self.emitted >= self.chunk:
+            self._emit(self.received - self.look_ahead)
 
     def finish(self) -> np.ndarray:
         """Score the seconds still waiting (the film has ended) and return every score."""
