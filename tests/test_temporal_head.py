@@ -128,8 +128,12 @@ class _Count:
 
 @pytest.mark.slow
 def test_train_temporal_then_run_with_settings_from_validation(tiny_set, shared_feature_cache,
-                                                               tmp_path):
+                                                               tmp_path, monkeypatch):
     import warnings
+
+    import scenedet.inference.sequence
+
+    monkeypatch.setattr(scenedet.inference.sequence, "CHUNK", 4)  # films of 30 s: stream them
 
     from click.testing import CliRunner
 

@@ -8,7 +8,7 @@ seconds have arrived, over a window that starts ``look_back`` seconds before the
 scores. The window's own zero padding then never reaches a score it emits (each convolution
 moves the padding's influence inward by its reach; both margins are the sum of the reaches), so
 the scores equal scoring the whole film at once (``tests/test_temporal_head.py`` checks it within
-1e-5 over film lengths and batch sizes). It scores at least ``chunk`` seconds at a time (64).
+1e-5 over film lengths and batch sizes). It scores at least ``chunk`` seconds at a time (256).
 Memory: at most ``look_back + chunk + batch + look_ahead`` rows of features, whatever the film's
 length. The last ``look_ahead`` seconds wait for the film's end
 (:meth:`StreamingScorer.finish`), where the padding is the film's own.
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from scenedet.errors import UsageError
-from scenedet.inference.temporal import context_of
+from scenedet.inference.temporal import context_of, one_thread
 
 
 def is_sequence_head(head: Any) -> bool:
@@ -32,17 +32,18 @@ def is_sequence_head(head: Any) -> bool:
     return hasattr(head, "sequence") and hasattr(head, "stream")
 
 
-#: Seconds scored at once (at least): each window costs its look-back and look-ahead again, so
-#: scoring 64 seconds at a time rather than each batch of 16 makes the head ~2.5x cheaper.
-CHUNK = 64
+#: Seconds scored at once (at least): each window costs its look-back and look-ahead again, and
+#: each switch to one thread costs a little (docs/performance.md), so a few long windows beat
+#: one per batch of 16. 256 rows of 640 floats: 0.7 MB.
+CHUNK = 256
 
 
 class StreamingScorer:
     """Positive-class probabilities of a film's seconds from its features, pushed in order."""
 
-    def __init__(self, head: Any, *, chunk: int = CHUNK) -> None:
+    def __init__(self, head: Any, *, chunk: int | None = None) -> None:
         self.head = head
-        self.chunk = max(1, int(chunk))
+        self.chunk = max(1, int(CHUNK if chunk is None else chunk))
         self.look_back, self.look_ahead = context_of(head)
         self._buffer: torch.Tensor | None = None
         self._buffer_start = 0  # the film second of the buffer's first row
@@ -77,7 +78,8 @@ class StreamingScorer:
             return
         first = max(0, self.emitted - self.look_back)
         window = self._buffer[first - self._buffer_start:]
-        with torch.inference_mode():  # finish() may come after the pipeline's inference mode
+        # inference mode: finish() may come after the pipeline's; one thread: small convolutions
+        with torch.inference_mode(), one_thread():
             logits = self.head.sequence(window)
             scores = torch.softmax(logits.float(), dim=-1)[self.emitted - first:stop - first, 1]
         self._scores.append(scores.cpu().numpy().astype(np.float32))

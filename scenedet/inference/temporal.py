@@ -20,7 +20,8 @@ batch of seconds from the run's pipeline is handed to the stream instead.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
@@ -81,6 +82,25 @@ class TemporalHead(nn.Module):
             self.stream.push(x)
             return x.new_zeros((x.shape[0], self.num_classes))
         return self.sequence(x)
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Run the ``with`` body on one intra-op thread, then restore torch's setting.
+
+    The head's convolutions are small (64 channels, a few hundred seconds): split over threads
+    they spend more time synchronising than computing, and on a busy machine far more (measured
+    in docs/performance.md). Process-wide, as torch's setting is, for the body's duration only.
+    """
+    threads = torch.get_num_threads()
+    if threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def temporal_head(*, in_features: int, num_classes: int = 2) -> TemporalHead:

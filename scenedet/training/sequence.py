@@ -41,6 +41,13 @@ class SequenceTrainer(HeadTrainer):
         would be 1-2 steps an epoch on a small dataset."""
         return max(1, batch_size // SECONDS_PER_WINDOW_ROW)
 
+    def threads(self) -> Any:
+        """One intra-op thread: a window's convolutions are too small to split (the CPU path;
+        on CUDA the setting does not matter)."""
+        from scenedet.inference.temporal import one_thread
+
+        return one_thread()
+
     def batch(self, films: Sequence[Film], pairs: np.ndarray, *, augment: bool
               ) -> tuple[list[Any], Any]:
         """Each window's features with its context (a list: windows differ in length) and the

@@ -164,13 +164,14 @@ def train_scene(config: TrainConfig, *, log: Callable[[str], None] = print,
     trainer = _trainer(SceneModel(backbones, head).to(device), config, device)
     _fill_inputs(films, backbones, config, device, progress)
     model = trainer.model
-    history, best_epoch = _fit(model, trainer, parts, config, device, log)
-    val = history[best_epoch - 1]["val"]
-    trainer.fold_standardisation()
-    test = trainer.evaluate(parts["test"], config.batch_size)  # through the head as saved
-    log(f"best epoch {best_epoch}: val F1 {val['f1']:.3f}, test P {test['precision']:.3f} "
-        f"R {test['recall']:.3f} F1 {test['f1']:.3f}")
-    chosen = _choose(trainer, spec, parts, log)
+    with trainer.threads():
+        history, best_epoch = _fit(model, trainer, parts, config, device, log)
+        val = history[best_epoch - 1]["val"]
+        trainer.fold_standardisation()
+        test = trainer.evaluate(parts["test"], config.batch_size)  # through the head as saved
+        log(f"best epoch {best_epoch}: val F1 {val['f1']:.3f}, test P {test['precision']:.3f} "
+            f"R {test['recall']:.3f} F1 {test['f1']:.3f}")
+        chosen = _choose(trainer, spec, parts, log)
     training = {"config": config.to_dict(), "splits": splits, "class_balance": balance,
                 "epochs": history, "best_epoch": best_epoch, "val": val, "test": test,
                 "segmentation": chosen, "head": _head_info(head_name, model.head)}

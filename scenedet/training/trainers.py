@@ -67,6 +67,12 @@ class HeadTrainer:
         """Rows of :meth:`index` per optimiser step."""
         return batch_size
 
+    def threads(self) -> Any:
+        """A context to train and evaluate in (torch's threads as they are)."""
+        import contextlib
+
+        return contextlib.nullcontext()
+
     def _first_linear(self) -> Any:
         """The head's first layer when it is a linear layer applied to each second's features
         alone (the head itself, or its ``project``): one that can absorb the standardisation."""
