@@ -181,3 +181,19 @@ def test_train_all_with_a_sequence_head_is_refused_in_one_line(tiny_set, tmp_pat
         str(tmp_path / "x.pt"), "--head", "temporal", "--train-all", "--epochs", "1"])
     assert result.exit_code == 2 and "sequence head" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "x.pt").exists()
+
+
+def test_an_engine_refuses_a_speedup_for_a_temporal_model_before_any_film(tmp_path):
+    import warnings
+
+    from scenedet.engine import Engine
+    from scenedet.errors import UsageError
+    from scenedet.inference.modelfile import ModelMeta, save_model_file
+
+    meta = ModelMeta(scene="kissing", backbones=("resnet18", "vggish"),
+                     backbone_weights=("random:0", "random:0"), feature_dims=(512, 128),
+                     head="temporal", receptive_field=63)
+    path = save_model_file(tmp_path / "t.pt", meta, _head(640).state_dict())
+    with warnings.catch_warnings(), pytest.raises(UsageError, match="sequence head"):
+        warnings.simplefilter("ignore")
+        Engine(["kissing"], model=path, speedup="int8")

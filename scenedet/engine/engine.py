@@ -63,6 +63,10 @@ class Engine:
                                   device=self.settings.device,
                                   weights=self.settings.weights or None)
                        for s in self.plan.scenes]
+        from scenedet.inference.sequence import check_streamable
+
+        for loaded in self.loaded:  # refused here, not film by film
+            check_streamable(loaded.model.head, precision=self.precision, speedup=self.speedup)
 
     def run(self, video: str | Path) -> RunResult:
         """Run every plugin over ``video``; results under the names they were asked by."""

@@ -89,6 +89,19 @@ class StreamingScorer:
         self._buffer_start = keep_from
 
 
+def check_streamable(head: Any, *, precision: str = "fp32", speedup: str = "none") -> None:
+    """Refuse, in one line, what a sequence head cannot stream under (a per-second head passes):
+    a speed-up (it runs a copy of the head) or ``precision="auto"`` (it scores some batches twice)."""
+    if not is_sequence_head(head):
+        return
+    if speedup not in (None, "none"):
+        raise UsageError(f"speed-up {speedup!r} is not available for a {type(head).__name__} "
+                         f"(a sequence head): run it without a speed-up")
+    if precision == "auto":
+        raise UsageError("precision 'auto' is not available for a sequence head (it scores some "
+                         "batches twice): use fp32 or fp16")
+
+
 @contextlib.contextmanager
 def streamed(model: Any, *, precision: str = "fp32",
              speedup: str = "none") -> Iterator[StreamingScorer | None]:
@@ -103,12 +116,7 @@ def streamed(model: Any, *, precision: str = "fp32",
     if not is_sequence_head(head):
         yield None
         return
-    if speedup not in (None, "none"):
-        raise UsageError(f"speed-up {speedup!r} is not available for a {type(head).__name__} "
-                         f"(a sequence head): run it without a speed-up")
-    if precision == "auto":
-        raise UsageError("precision 'auto' is not available for a sequence head (it scores some "
-                         "batches twice): use fp32 or fp16")
+    check_streamable(head, precision=precision, speedup=speedup)
     scorer = StreamingScorer(head)
     head.stream = scorer
     try:
