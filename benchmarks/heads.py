@@ -238,7 +238,7 @@ def compare(name: str, root: Path, seeds: list[int]) -> list[dict[str, Any]]:
             row = {"dataset": name, "head": head, "seed": seed, "train_s": round(seconds, 1),
                    "best_epoch": result.best_epoch, **score_test(result, root)}
             log(f"{name} seed {seed} {head:8}: per-second F1 {row['per_second_f1']:.3f}  segment "
-                f"F1 {row['segment_f1']:.3f}  mAP {row['mAP']:.3f}  (l {row['min_length']}, "
+                f"F1 {row['segment_f1']:.3f}  mAP {row['mAP'] or float('nan'):.3f}  (l {row['min_length']}, "
                 f"t {row['threshold']}; {seconds:.1f} s)")
             rows.append(row)
     return rows

@@ -54,7 +54,7 @@ def segment_scores(scores: Mapping[str, np.ndarray], labels: Mapping[str, np.nda
     found = [s for name, p in scores.items() for s in predicted_segments(name, p, settings)]
     at_half = segment_metrics(truth, found, 0.5)
     return {"f1": at_half.f1, "precision": at_half.precision, "recall": at_half.recall,
-            "mAP": detection_map(truth, found).mean_ap if truth else float("nan"),
+            "mAP": detection_map(truth, found).mean_ap if truth else None,  # None: no true scene
             "scenes": len(found), "true_scenes": len(truth)}
 
 
@@ -74,7 +74,7 @@ def choose_settings(scores: Mapping[str, np.ndarray], labels: Mapping[str, np.nd
             found = segment_scores(scores, labels, settings)
             near = -(abs(min_length - recipe_min_length) / recipe_min_length
                      + abs(float(threshold - recipe_t)))
-            key = (found["f1"], float(np.nan_to_num(found["mAP"])), near)
+            key = (found["f1"], float(found["mAP"] or 0.0), near)
             if best is None or key > best[:3]:
                 best = (*key, {"min_length": min_length, "threshold": fraction_text(threshold),
                                "validation": found})

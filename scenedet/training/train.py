@@ -1,5 +1,10 @@
 """``train_scene``: the paper's recipe for a scene's classifier, on annotated films.
 
+The head is the scene recipe's (``linear``, the paper's) or another registered one
+(``head="temporal"``: a sequence head, trained on windows, :mod:`scenedet.training.sequence`).
+After training, the min_length and threshold with the best segment F1 on the validation films
+are chosen (:mod:`scenedet.training.choose`) and stored in the model file as a run's defaults.
+
 Two modes. Head-only (default, fast): per-second features come from the feature cache (each film
 is decoded once, ever), and only the linear head is trained. ``train_all``: the backbones are
 fine-tuned too, from cached per-second inputs with the paper's augmentation (random resized crop
@@ -226,9 +231,10 @@ def _choose(trainer: HeadTrainer, spec: SceneSpec, parts: dict[str, list[Film]],
     chosen["test"] = segment_scores(scores["test"], labels["test"], {
         "aggregator": spec.aggregator, "label_threshold": spec.label_threshold,
         "min_length": chosen["min_length"], "threshold": chosen["threshold"]})
+    test_map = chosen["test"]["mAP"]
     log(f"chosen on validation: min_length {chosen['min_length']}, threshold "
         f"{chosen['threshold']} (segment F1 {chosen['validation']['f1']:.3f}); test segment F1 "
-        f"{chosen['test']['f1']:.3f}, mAP {chosen['test']['mAP']:.3f}")
+        f"{chosen['test']['f1']:.3f}, mAP " + ("-" if test_map is None else f"{test_map:.3f}"))
     return chosen
 
 
