@@ -358,13 +358,16 @@ def consistency_check(ds, row: dict[str, Any], backbones: dict[str, Any]) -> dic
     path = ds.root / film
     model = Path(row["model"])
     ours = head_scores(model, FeatureCache().features(path, [backbones[n] for n in row["backbones"]]))
-    t0 = time.perf_counter()
-    result = run_scene(path, scene=SCENE, model=model, progress=False)
-    wall = time.perf_counter() - t0
     from scenedet.plugin.registry import get_scene
     from scenedet.segmentation.segments import segment
 
     spec = get_scene(SCENE)
+    t0 = time.perf_counter()
+    # the recipe's settings, as the tables use (a model file's own, chosen on validation,
+    # would otherwise win)
+    result = run_scene(path, scene=SCENE, model=model, progress=False,
+                       min_length=spec.min_length, threshold=spec.threshold)
+    wall = time.perf_counter() - t0
     mine = segment(ours, min_length=spec.min_length, threshold=spec.threshold,
                    aggregator=spec.aggregator, label_threshold=spec.label_threshold)
     check = {"film": film, "model": model.name, "seconds": len(ours),
