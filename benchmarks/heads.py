@@ -230,6 +230,10 @@ def score_test(result: Any, root: Path) -> dict[str, Any]:
             "min_length": chosen["min_length"], "threshold": str(chosen["threshold"])}
 
 
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 def compare(name: str, root: Path, seeds: list[int]) -> list[dict[str, Any]]:
     rows = []
     for seed in seeds:
@@ -238,7 +242,7 @@ def compare(name: str, root: Path, seeds: list[int]) -> list[dict[str, Any]]:
             row = {"dataset": name, "head": head, "seed": seed, "train_s": round(seconds, 1),
                    "best_epoch": result.best_epoch, **score_test(result, root)}
             log(f"{name} seed {seed} {head:8}: per-second F1 {row['per_second_f1']:.3f}  segment "
-                f"F1 {row['segment_f1']:.3f}  mAP {row['mAP'] or float('nan'):.3f}  (l {row['min_length']}, "
+                f"F1 {row['segment_f1']:.3f}  mAP {_number(row['mAP'])}  (l {row['min_length']}, "
                 f"t {row['threshold']}; {seconds:.1f} s)")
             rows.append(row)
     return rows
