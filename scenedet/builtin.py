@@ -1,4 +1,5 @@
-"""The core's own plugin: the standard extractors, the linear head and the ``runs`` aggregator.
+"""The core's own plugin: the standard extractors, the linear and temporal heads and the ``runs``
+aggregator.
 
 Registered through the ``scenedet`` entry point of the core package, the same path every other
 plugin takes.
@@ -36,10 +37,19 @@ def _linear_head(*, in_features: int, num_classes: int = 2):
     return torch.nn.Linear(in_features, num_classes)
 
 
+def _temporal_head(*, in_features: int, num_classes: int = 2):
+    from scenedet.inference.temporal import temporal_head
+
+    return temporal_head(in_features=in_features, num_classes=num_classes)
+
+
 @hookimpl
 def register_heads(register):
     register(HeadSpec(name="linear", factory=_linear_head,
                       summary="one fully connected layer over the concatenated features (the paper's)"))
+    register(HeadSpec(name="temporal", factory=_temporal_head,
+                      summary="dilated 1-D convolutions over the seconds around each one "
+                              "(63 s receptive field, streamed; docs/heads.md)"))
 
 
 @hookimpl

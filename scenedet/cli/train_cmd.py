@@ -23,6 +23,8 @@ from scenedet.errors import UsageError
               help="Visual backbone: the scene's (default), another (resnet18, densenet121, r3d34, timm:<model>) or none.")
 @click.option("--audio", default="default", show_default=True, metavar="NAME",
               help="Audio backbone: the scene's (default), another, or none.")
+@click.option("--head", default="default", show_default=True, metavar="NAME",
+              help="Head: the scene's (default), linear (each second alone) or temporal (the seconds around each one; docs/heads.md).")
 @click.option("--backbone-weights", default="pretrained", show_default=True, metavar="W",
               help="pretrained, or random:SEED where no pretrained weights can be had.")
 @click.option("--train-all", is_flag=True, help="Fine-tune the backbones too (slow on CPU), with the paper's augmentation.")
@@ -36,7 +38,7 @@ from scenedet.errors import UsageError
               help="Write per-epoch and final metrics as JSON here too (they are in the model file anyway).")
 @click.option("--quiet", "-q", is_flag=True, help="Only the final line.")
 def train_command(scene: str, annotations: Path, videos: Path | None, output: Path, visual: str,
-                  audio: str, backbone_weights: str, train_all: bool, epochs: int, batch_size: int,
+                  audio: str, head: str, backbone_weights: str, train_all: bool, epochs: int, batch_size: int,
                   lr: float, seed: int, device: str, install: bool, metrics: Path | None,
                   quiet: bool) -> None:
     """Train the classifier of a scene: the paper's recipe by default.
@@ -44,18 +46,22 @@ def train_command(scene: str, annotations: Path, videos: Path | None, output: Pa
     \b
     Films are split 80/10/10 by film (seeded), so no film is in two splits. Head-only training
     (default) reads per-second features from the feature cache: each film is decoded once, and
-    later runs with other settings are fast. The best epoch on validation F1 is kept.
+    later runs with other settings are fast. The best epoch on validation F1 is kept; the
+    min_length and threshold with the best segment F1 on the validation films are stored in
+    the model file, and `run` uses them unless told otherwise.
 
     \b
     Examples:
       scenedet train -p kissing -a annotations.csv -o kissing.pt --install
       scenedet train -p kissing -a data/annotations.csv --visual densenet121 --audio none -o dn.pt
       scenedet train -p kissing -a data/annotations.csv --train-all --epochs 5 -o ft.pt
+      scenedet train -p kissing -a data/annotations.csv --head temporal -o temporal.pt
     """
     from scenedet.training.train import BackboneChoiceError, TrainConfig, train_scene
 
     config = TrainConfig(scene=scene, annotations=str(annotations), output=str(output),
                          videos=str(videos) if videos else None, visual=visual, audio=audio,
+                         head=head,
                          backbone_weights=backbone_weights, train_all=train_all, epochs=epochs,
                          batch_size=batch_size, lr=lr, seed=seed, device=device, install=install)
     log = (lambda _msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
@@ -68,5 +74,8 @@ def train_command(scene: str, annotations: Path, videos: Path | None, output: Pa
         from scenedet.cli.output import write_json
 
         write_json(result.metrics(), metrics)
+    chosen = result.segmentation
+    settings = (f"; min_length {chosen['min_length']}, threshold {chosen['threshold']} chosen on "
+                f"validation" if chosen else "")
     click.echo(f"{result.model_path}: test F1 {result.test['f1']:.3f} "
-               f"(val F1 {result.val['f1']:.3f}, best epoch {result.best_epoch})")
+               f"(val F1 {result.val['f1']:.3f}, best epoch {result.best_epoch}{settings})")

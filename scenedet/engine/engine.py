@@ -93,6 +93,10 @@ class Engine:
         if getattr(self.device, "type", "cpu") == "cpu" and self.speedup == "none":
             for loaded in self.loaded:  # backbones through scenedet.runtime (first batch)
                 loaded.model.use_runtime(self.settings.runtime, self.settings.threads)
+        from scenedet.inference.sequence import check_streamable
+
+        for loaded in self.loaded:  # refused here, not film by film
+            check_streamable(loaded.model.head, precision=self.precision, speedup=self.speedup)
 
     def run(self, video: str | Path) -> RunResult:
         """Run every plugin over ``video``; results under the names they were asked by."""

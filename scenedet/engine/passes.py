@@ -145,6 +145,7 @@ def scene_pass(loaded: Any, video: str | Path, info: Any, settings: RunSettings,
     """One per-second scene's :class:`~scenedet.inference.pipeline.SceneResult` over its own
     decode of ``video`` (``info``: the film's probe), the part of the film settings name."""
     from scenedet.inference.pipeline import scene_result, score_film, second_range
+    from scenedet.inference.sequence import streamed
     from scenedet.media.damage import Damage
     from scenedet.progress import Progress
 
@@ -153,7 +154,8 @@ def scene_pass(loaded: Any, video: str | Path, info: Any, settings: RunSettings,
     used: dict[str, Any] = {}
     bar = Progress(stop - first, label=f"{Path(video).name}: ", enabled=settings.progress)
     try:
-        with plugin_code(loaded.spec.name, "model", ours=_ours_in_scene):
+        with plugin_code(loaded.spec.name, "model", ours=_ours_in_scene), \
+                streamed(loaded.model, precision=precision, speedup=speedup) as stream:
             scores = score_film(loaded.model, video, device=loaded.device,
                                 batch_size=settings.batch_size, progress=bar,
                                 strategy=settings.strategy, start_second=first, stop_second=stop,
@@ -161,6 +163,8 @@ def scene_pass(loaded: Any, video: str | Path, info: Any, settings: RunSettings,
                                 decode_workers=settings.decode_workers, speedup=speedup,
                                 precision=precision, device_preprocess=settings.device_preprocess,
                                 info=used)
+            if stream is not None:  # a sequence head: its streamed scores, not the placeholders
+                scores = stream.finish()
     finally:
         bar.close()
     damage.warn(video)
@@ -191,6 +195,7 @@ def one_pass(video: str | Path, loaded: Sequence[Any], built: Sequence[BuiltDete
 
     from scenedet.inference.gpu import default_batch_size, make_runner
     from scenedet.inference.pipeline import scene_result
+    from scenedet.inference.sequence import streamed
     from scenedet.inference.stream import SecondBatcher, batch_to_device, prefetch
     from scenedet.media.damage import Damage
     from scenedet.media.frames.stream import MediaStream
@@ -216,8 +221,10 @@ def one_pass(video: str | Path, loaded: Sequence[Any], built: Sequence[BuiltDete
     bar = Progress(info.n_seconds, label=f"{Path(video).name}: ", enabled=settings.progress)
     done, seen, frames_at = 0, [0] * len(loaded), 0
     try:
-        with torch.inference_mode(), contextlib.closing(
+        with torch.inference_mode(), contextlib.ExitStack() as heads, contextlib.closing(
                 prefetch(lambda: _tapped(stream, batchers), maxsize=4)) as items:
+            streams = [heads.enter_context(streamed(s.model, precision=precision))
+                       for s in loaded]
             for item in items:
                 if isinstance(item, _Scored):
                     scene = loaded[item.scene]
@@ -233,6 +240,9 @@ def one_pass(video: str | Path, loaded: Sequence[Any], built: Sequence[BuiltDete
                 if now > done:
                     bar.update(now - done)
                     done = now
+            for i, scorer in enumerate(streams):  # sequence heads: their streamed scores
+                if scorer is not None:
+                    scores[i] = [scorer.finish()]
         if info.n_seconds > done:  # the pass is over: so is the film
             bar.update(info.n_seconds - done)
     finally:

@@ -19,6 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from scenedet.errors import UsageError
 from scenedet.evaluation.annotations.model import AnnotationSet, match_video
 from scenedet.evaluation.annotations.validation import validate
@@ -112,7 +114,19 @@ def evaluate_results(results: Iterable[TaggedResult], annotations: AnnotationSet
     validate(annotations, durations)
     if label_threshold is None:
         label_threshold = runs_label_threshold(predictions.values())
-    return evaluate_predictions(predictions, annotations, label_threshold=label_threshold)
+    report = evaluate_predictions(predictions, annotations, label_threshold=label_threshold)
+    return attrs.evolve(report, segmentation=runs_segmentation(predictions.values()))
+
+
+def runs_segmentation(results: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The ``aggregator``, ``min_length`` and ``threshold`` all ``results`` were cut with, or
+    ``None`` when they differ or do not say."""
+    keys = ("aggregator", "min_length", "threshold")
+    found = {tuple(r.get("settings", {}).get(k) for k in keys) for r in results
+             if isinstance(r.get("settings"), dict)}
+    if len(found) != 1 or None in next(iter(found)):
+        return None
+    return dict(zip(keys, next(iter(found))))
 
 
 def training_split(model: str | Path, split: str) -> tuple[str, ...]:
@@ -189,4 +203,13 @@ def evaluate_model(model: str | Path, annotations: AnnotationSet, *,
     results = predict_with_model(model, chosen.videos, videos_dir, scene=scene, device=device,
                                  progress=progress)
     # Each result's video is its key already: matched by name, whatever the working folder.
-    return evaluate_results(results, chosen, label_threshold=label_threshold)
+    report = evaluate_results(results, chosen, label_threshold=label_threshold)
+    if report.segmentation is not None:
+        from scenedet.inference.modelfile import model_settings
+
+        recommended = model_settings(model)
+        used = {k: str(report.segmentation[k]) for k in ("min_length", "threshold")}
+        if recommended and used == {k: str(v) for k, v in recommended.items()}:
+            report = attrs.evolve(report, segmentation={**report.segmentation,
+                                                        "chosen_on_validation": True})
+    return report

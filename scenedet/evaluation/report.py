@@ -101,9 +101,14 @@ class EvaluationReport:
     ignored_segments: int = 0
     explicit_negatives: bool = False
     annotations: str | None = None
+    #: The segmentation settings every evaluated run was cut with (``aggregator``,
+    #: ``min_length``, ``threshold``; ``"chosen_on_validation": True`` when they are the ones
+    #: the model file recommends), or None when the runs differ or do not say.
+    segmentation: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "segmentation": None if self.segmentation is None else dict(self.segmentation),
             "annotations": self.annotations,
             "videos": list(self.videos),
             "not_evaluated": list(self.not_evaluated),
@@ -142,6 +147,11 @@ class EvaluationReport:
         parts.append(format_table(
             ["tIoU", *(f"{t:.2f}" for t in det.thresholds), "mean"],
             [["AP", *det.ap, det.mean_ap]], title="Average precision (ActivityNet)"))
+        if self.segmentation is not None:
+            seg = self.segmentation
+            chosen = " (chosen on validation by train)" if seg.get("chosen_on_validation") else ""
+            parts.append(f"Scenes cut with: {seg.get('aggregator')} aggregator, min_length "
+                         f"{seg.get('min_length')}, threshold {seg.get('threshold')}{chosen}")
         if self.not_evaluated:
             parts.append(f"Not evaluated (annotated, no prediction): "
                          f"{', '.join(self.not_evaluated)}")

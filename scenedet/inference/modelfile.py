@@ -45,6 +45,11 @@ class ModelMeta:
     scenedet_version: str = __version__
     format: int = FORMAT_VERSION
     training: dict[str, Any] = attrs.Factory(dict)
+    #: Seconds one score sees (``look_back + 1 + look_ahead``; 1 for a per-second head).
+    receptive_field: int = 1
+    #: The segmentation settings ``train`` chose on the validation films (``min_length``,
+    #: ``threshold``, ...; :mod:`scenedet.training.choose`): a run's defaults, below the user's.
+    segmentation: dict[str, Any] = attrs.Factory(dict)
 
     @property
     def in_features(self) -> int:
@@ -106,6 +111,19 @@ def load_model_file(path: str | Path) -> ModelFile:
         raise ModelFileError(f"{path}: unreadable model metadata ({exc})") from None
     return ModelFile(path=path, meta=meta, head_state=payload["head"],
                      backbone_states=payload.get("backbones", {}))
+
+def model_settings(path: str | Path) -> dict[str, Any]:
+    """The segmentation settings a model file recommends (``min_length``, ``threshold``), read
+    without loading its weights; ``{}`` when it has none or cannot be read (loading it says why)."""
+    import torch
+
+    try:
+        payload = torch.load(Path(path), map_location="cpu", weights_only=True, mmap=True)
+        chosen = json.loads(payload[_META_KEY]).get("segmentation") or {}
+    except Exception:  # noqa: BLE001  (load_model_file reports a bad file in one line)
+        return {}
+    return {k: chosen[k] for k in ("min_length", "threshold") if chosen.get(k) is not None}
+
 
 def check_compatible(model: ModelFile, scene: str, feature_dims: dict[str, int]) -> None:
     """Refuse a model trained for another scene, preprocessing, or other feature sizes."""

@@ -139,19 +139,26 @@ def prepare_run(scene: str, *, model: str | Path | None = None, aggregator: str 
                 ) -> tuple[Any, dict[str, Any], Path]:
     """``(scene spec, segmentation settings, model path)``, all checked before any film is touched.
 
-    The model defaults to the scene's installed one; each setting to the scene recipe's. What
+    The model defaults to the scene's installed one; each setting to the one given, else the
+    model file's (chosen on its validation films by ``train``), else the scene recipe's. What
     :func:`run_scene` and a batch over many films both start from (one-line errors).
     """
+    from scenedet.inference.modelfile import model_settings
+
     spec = check_scene_usable(get_scene(scene))
-    settings = resolve_settings({"aggregator": aggregator, "min_length": min_length,
-                                 "threshold": threshold, "label_threshold": label_threshold},
-                                (attrs.asdict(spec), f"scene {spec.name!r}"))
+    given = {"aggregator": aggregator, "min_length": min_length, "threshold": threshold,
+             "label_threshold": label_threshold}
+    recipe = (attrs.asdict(spec), f"scene {spec.name!r}")
+    settings = resolve_settings(given, recipe)
     get_aggregator_spec(settings["aggregator"])
     if batch_size is not None and batch_size < 1:
         raise UsageError(f"batch size must be at least 1, got {batch_size}")
     model_path = Path(model) if model is not None else default_model_path(spec.name)
     if model is None and not model_path.is_file():
         raise NoModelError(spec.name, model_path)
+    chosen = model_settings(model_path) if model_path.is_file() else {}
+    if chosen:
+        settings = resolve_settings(given, (chosen, f"model {model_path.name}"), recipe)
     return spec, settings, model_path
 
 

@@ -1,5 +1,10 @@
 """``train_scene``: the paper's recipe for a scene's classifier, on annotated films.
 
+The head is the scene recipe's (``linear``, the paper's) or another registered one
+(``head="temporal"``: a sequence head, trained on windows, :mod:`scenedet.training.sequence`).
+After training, the min_length and threshold with the best segment F1 on the validation films
+are chosen (:mod:`scenedet.training.choose`) and stored in the model file as a run's defaults.
+
 Two modes. Head-only (default, fast): per-second features come from the feature cache (each film
 is decoded once, ever), and only the linear head is trained. ``train_all``: the backbones are
 fine-tuned too, from cached per-second inputs with the paper's augmentation (random resized crop
@@ -19,15 +24,15 @@ from typing import Any
 import attrs
 import numpy as np
 
-from scenedet.plugin.registry import create_backbone, create_head, get_backbone_spec, get_scene
+from scenedet.plugin.registry import (create_backbone, create_head, get_backbone_spec,
+                                      get_head_spec, get_scene)
 from scenedet.plugin.specs import SceneSpec
 from scenedet.errors import UsageError
 from scenedet.files import write_with
 from scenedet.inference.modelfile import ModelMeta, save_model_file
 from scenedet.paths import default_model_path
 from scenedet.training.splits import split_films
-from scenedet.training.trainers import (FineTuner, Film, HeadTrainer, attach_inputs,
-                                       labelled_index)
+from scenedet.training.trainers import FineTuner, Film, HeadTrainer, attach_inputs
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts")
 
@@ -42,6 +47,8 @@ class TrainConfig:
     videos: str | None = None
     visual: str = "default"
     audio: str = "default"
+    #: A registered head (``linear``, ``temporal``, ...) or ``default``: the scene recipe's.
+    head: str = "default"
     backbone_weights: str = "pretrained"
     train_all: bool = False
     epochs: int = 10
@@ -68,11 +75,14 @@ class TrainResult:
     best_epoch: int
     val: dict[str, Any]
     test: dict[str, Any]
+    #: The segmentation settings chosen on validation (:mod:`scenedet.training.choose`), or None.
+    segmentation: dict[str, Any] | None = None
 
     def metrics(self) -> dict[str, Any]:
         """Every number training measured, as JSON-ready data (also in the model file)."""
         return {"best_epoch": self.best_epoch, "epochs": self.epochs, "val": self.val,
-                "test": self.test, "splits": self.splits, "class_balance": self.class_balance}
+                "test": self.test, "splits": self.splits, "class_balance": self.class_balance,
+                "segmentation": self.segmentation}
 
 
 class BackboneChoiceError(UsageError):
@@ -147,26 +157,85 @@ def train_scene(config: TrainConfig, *, log: Callable[[str], None] = print,
     if config.epochs < 1 or config.batch_size < 1 or not config.lr > 0:
         raise UsageError("epochs and batch size must be >= 1 and the learning rate > 0")
     spec = get_scene(config.scene)
+    head_name = spec.head if config.head == "default" else get_head_spec(config.head).name
+    if config.train_all and _sequence_head(head_name):
+        raise UsageError("fine-tuning the backbones (train_all) trains a per-second head; a "
+                         "sequence head trains over cached features: leave train_all off")
     names = choose_backbones(config.scene, config.visual, config.audio)
     device = resolve_device(config.device)
     films = _load_films(config)
     splits, parts, balance = _split(films, config.seed, log)
-    backbones, head = _networks(spec.head, names, config, device, log)
+    backbones, head = _networks(head_name, names, config, device, log)
+    trainer = _trainer(SceneModel(backbones, head).to(device), config, device)
     _fill_inputs(films, backbones, config, device, progress)
-    model = SceneModel(backbones, head).to(device)
-    trainer = FineTuner(model, device) if config.train_all else HeadTrainer(model, device)
-    history, best_epoch = _fit(model, trainer, parts, config, device, log)
-    val = history[best_epoch - 1]["val"]
-    trainer.fold_standardisation()
-    test = trainer.evaluate(parts["test"], config.batch_size)  # through the head as saved
-    log(f"best epoch {best_epoch}: val F1 {val['f1']:.3f}, test P {test['precision']:.3f} "
-        f"R {test['recall']:.3f} F1 {test['f1']:.3f}")
+    model = trainer.model
+    with trainer.threads():
+        history, best_epoch = _fit(model, trainer, parts, config, device, log)
+        val = history[best_epoch - 1]["val"]
+        trainer.fold_standardisation()
+        test = trainer.evaluate(parts["test"], config.batch_size)  # through the head as saved
+        log(f"best epoch {best_epoch}: val F1 {val['f1']:.3f}, test P {test['precision']:.3f} "
+            f"R {test['recall']:.3f} F1 {test['f1']:.3f}")
+        chosen = _choose(trainer, spec, parts, log)
     training = {"config": config.to_dict(), "splits": splits, "class_balance": balance,
-                "epochs": history, "best_epoch": best_epoch, "val": val, "test": test}
+                "epochs": history, "best_epoch": best_epoch, "val": val, "test": test,
+                "segmentation": chosen, "head": _head_info(head_name, model.head)}
     path, installed = _save(config, spec, names, model, training, log)
     return TrainResult(model_path=path, installed_path=installed, backbones=tuple(names),
                        splits=splits, class_balance=balance, epochs=history, best_epoch=best_epoch,
-                       val=val, test=test)
+                       val=val, test=test, segmentation=chosen)
+
+
+def _sequence_head(name: str) -> bool:
+    """Whether the head ``name`` scores sequences (asked of a throwaway one-feature instance)."""
+    from scenedet.inference.sequence import is_sequence_head
+
+    return is_sequence_head(create_head(name, in_features=1, num_classes=2))
+
+
+def _trainer(model: Any, config: TrainConfig, device: Any) -> HeadTrainer:
+    """Head-only over features (per second, or windows for a sequence head), or fine-tuning."""
+    from scenedet.inference.sequence import is_sequence_head
+    from scenedet.training.sequence import SequenceTrainer
+
+    if config.train_all:
+        return FineTuner(model, device)
+    return SequenceTrainer(model, device) if is_sequence_head(model.head) else HeadTrainer(model, device)
+
+
+def _head_info(name: str, head: Any) -> dict[str, Any]:
+    """What the model file records of its head: name, context in seconds, size."""
+    from scenedet.inference.temporal import context_of
+
+    back, ahead = context_of(head)
+    return {"name": name, "look_back": back, "look_ahead": ahead,
+            "receptive_field": back + 1 + ahead,
+            "parameters": sum(p.numel() for p in head.parameters())}
+
+
+def _choose(trainer: HeadTrainer, spec: SceneSpec, parts: dict[str, list[Film]],
+            log: Callable[[str], None]) -> dict[str, Any] | None:
+    """The segmentation settings chosen on the validation films (:mod:`scenedet.training.choose`),
+    with what they give on the test films."""
+    from scenedet.training.choose import choose_settings, segment_scores
+
+    scores = {split: {f.name: trainer.film_scores(f) for f in parts[split]}
+              for split in ("val", "test")}
+    labels = {split: {f.name: f.labels for f in parts[split]} for split in ("val", "test")}
+    chosen = choose_settings(scores["val"], labels["val"], aggregator=spec.aggregator,
+                             label_threshold=spec.label_threshold,
+                             recipe_min_length=spec.min_length, recipe_threshold=spec.threshold)
+    if chosen is None:
+        log("no scene in the validation films: the scene's own min_length and threshold stay")
+        return None
+    chosen["test"] = segment_scores(scores["test"], labels["test"], {
+        "aggregator": spec.aggregator, "label_threshold": spec.label_threshold,
+        "min_length": chosen["min_length"], "threshold": chosen["threshold"]})
+    test_map = chosen["test"]["mAP"]
+    log(f"chosen on validation: min_length {chosen['min_length']}, threshold "
+        f"{chosen['threshold']} (segment F1 {chosen['validation']['f1']:.3f}); test segment F1 "
+        f"{chosen['test']['f1']:.3f}, mAP " + ("-" if test_map is None else f"{test_map:.3f}"))
+    return chosen
 
 
 def _split(films: Sequence[Film], seed: int, log: Callable[[str], None]
@@ -236,10 +305,10 @@ def _fit(model: Any, trainer: HeadTrainer | FineTuner, parts: dict[str, list[Fil
 
     params = model.parameters() if config.train_all else model.head.parameters()
     optimizer = torch.optim.Adam(params, lr=config.lr, betas=config.betas)
-    loss_fn = torch.nn.CrossEntropyLoss()
+    loss_fn = torch.nn.CrossEntropyLoss(ignore_index=-1)  # -1: context rows of a window
     trainer.fit_standardisation(parts["train"])
     rng = np.random.default_rng(config.seed)
-    train_index = labelled_index(parts["train"])
+    train_index = trainer.index(parts["train"])
     history: list[dict[str, Any]] = []
     best: tuple[float, int, dict[str, Any]] | None = None
     for epoch in range(1, config.epochs + 1):
@@ -266,8 +335,9 @@ def _train_epoch(trainer: HeadTrainer | FineTuner, optimizer: Any, loss_fn: Any,
     """One pass over the training seconds in ``order``, batch by batch (augmented); the losses."""
     losses = []
     trainer.train()
-    for start in range(0, len(order), config.batch_size):
-        chunk = order[start:start + config.batch_size]
+    step = trainer.step(config.batch_size)
+    for start in range(0, len(order), step):
+        chunk = order[start:start + step]
         x, y = trainer.batch(films, chunk, augment=True)
         optimizer.zero_grad(set_to_none=True)
         loss = loss_fn(trainer.logits(x), y.to(device))
@@ -285,8 +355,11 @@ def _save(config: TrainConfig, spec: SceneSpec, names: Sequence[str], model: Any
     meta = ModelMeta(
         scene=spec.name, backbones=tuple(names),
         backbone_weights=tuple("embedded" if config.train_all else bb.weights_id for bb in backbones),
-        feature_dims=tuple(bb.feature_dim for bb in backbones), head=spec.head, num_classes=2,
-        labels=tuple(spec.labels), training=training)
+        feature_dims=tuple(bb.feature_dim for bb in backbones), head=training["head"]["name"],
+        num_classes=2, labels=tuple(spec.labels), training=training,
+        receptive_field=training["head"]["receptive_field"],
+        segmentation={k: v for k, v in (training["segmentation"] or {}).items()
+                      if k in ("min_length", "threshold")})
     backbone_states = ({n: bb.state_dict() for n, bb in zip(names, backbones)}
                        if config.train_all else None)
     path = save_model_file(config.output, meta, model.head.state_dict(), backbone_states)

@@ -59,10 +59,33 @@ class HeadTrainer:
         self.mean: np.ndarray | None = None
         self.std: np.ndarray | None = None
 
-    def fit_standardisation(self, films: Sequence[Film]) -> None:
+    def index(self, films: Sequence[Film]) -> np.ndarray:
+        """What an epoch shuffles and batches: here ``(film, second)`` pairs."""
+        return labelled_index(films)
+
+    def step(self, batch_size: int) -> int:
+        """Rows of :meth:`index` per optimiser step."""
+        return batch_size
+
+    def threads(self) -> Any:
+        """A context to train and evaluate in (torch's threads as they are)."""
+        import contextlib
+
+        return contextlib.nullcontext()
+
+    def _first_linear(self) -> Any:
+        """The head's first layer when it is a linear layer applied to each second's features
+        alone (the head itself, or its ``project``): one that can absorb the standardisation."""
         import torch
 
-        if not isinstance(self.model.head, torch.nn.Linear):
+        head = self.model.head
+        for layer in (head, getattr(head, "project", None)):
+            if isinstance(layer, torch.nn.Linear):
+                return layer
+        return None
+
+    def fit_standardisation(self, films: Sequence[Film]) -> None:
+        if self._first_linear() is None:
             return  # only a linear layer can absorb it exactly
         total = count = sq = None
         for film in films:
@@ -85,7 +108,7 @@ class HeadTrainer:
 
         if self.mean is None or self.std is None:
             return
-        head = self.model.head
+        head = self._first_linear()
         with torch.no_grad():
             std = torch.from_numpy(self.std).to(head.weight)
             mean = torch.from_numpy(self.mean).to(head.weight)
@@ -127,6 +150,24 @@ class HeadTrainer:
         return _f1_of(np.concatenate(truth), np.concatenate(preds))
 
 
+    def film_scores(self, film: Film) -> np.ndarray:
+        """P(positive) for every second of ``film``, through the head as it is now (a sequence
+        head sees the whole film at once, as a run's streamed scores equal)."""
+        import torch
+
+        from scenedet.inference.temporal import sequence_logits
+
+        pairs = np.stack([np.zeros(len(film.labels), np.int64),
+                          np.arange(len(film.labels))], 1)
+        self.train(False)
+        with torch.inference_mode():
+            x, _ = HeadTrainer.batch(self, [film], pairs, augment=False)
+            logits = sequence_logits(self.model.head, x.to(self.device))
+            scores = torch.softmax(logits.float(), dim=-1)[:, 1].cpu().numpy()
+        self.train(True)
+        return scores.astype(np.float32)
+
+
 class FineTuner(HeadTrainer):
     """Batches of cached inputs with augmentation; backbones and head learn together."""
 
@@ -153,6 +194,20 @@ class FineTuner(HeadTrainer):
 
     def logits(self, x: Any) -> Any:
         return self.model([t.to(self.device) for t in x])
+
+    def film_scores(self, film: Film) -> np.ndarray:
+        import torch
+
+        out = []
+        self.train(False)
+        with torch.inference_mode():
+            for start in range(0, len(film.labels), 64):
+                seconds = np.arange(start, min(start + 64, len(film.labels)))
+                x, _ = self.batch([film], np.stack([np.zeros_like(seconds), seconds], 1),
+                                  augment=False)
+                out.append(torch.softmax(self.logits(x).float(), 1)[:, 1].cpu().numpy())
+        self.train(True)
+        return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
 
 
 def augment_still(still: np.ndarray, size: int = 256) -> np.ndarray:

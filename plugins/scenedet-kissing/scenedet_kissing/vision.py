@@ -43,6 +43,9 @@ def register_backbones(register: Callable[[BackboneSpec], None]) -> None:
         name="timm", factory=timm_backbone, input=STILL, modality="visual", feature_dim=None,
         prefix=True,
         summary="any timm image model as timm:<model>, pooled features (num_classes=0)"))
+    from scenedet_kissing.efficientnet import register_efficientnet
+
+    register_efficientnet(register)
 
 
 # -- torchvision ------------------------------------------------------------------------------
