@@ -175,9 +175,33 @@ def test_several_plugins_write_one_set_each(shot_film, tmp_path):
         assert all(1 <= s["start"] < s["end"] <= 15 for s in data["segments"])
 
 
+def test_one_report_of_several_plugins_is_planned_once_and_the_rest_per_plugin(tmp_path):
+    """A plain report path with several plugins is ONE page (``RunOutputs.report``), the
+    media of each plugin still go to their ``{scene}`` paths; with ``{scene}`` in the report
+    path it is one page per plugin, as before."""
+    from scenedet.outputs.produce import OutputPlan
+    from scenedet.outputs.several import plan_outputs
+
+    names = ["shots", "cues"]
+    one = plan_outputs([tmp_path / "all.json"], names, OutputPlan(report=tmp_path / "r.html"))
+    assert one.report == tmp_path / "r.html" and one.media == [None, None]
+    mixed = plan_outputs([], names, OutputPlan(report=tmp_path / "r.html",
+                                               plot=tmp_path / "p.{scene}.png"))
+    assert mixed.report == tmp_path / "r.html"
+    assert [(m.plot.name, m.report) for m in mixed.media] == [("p.shots.png", None),
+                                                              ("p.cues.png", None)]
+    each = plan_outputs([], names, OutputPlan(report=tmp_path / "r.{scene}.html"))
+    assert each.report is None
+    assert [m.report.name for m in each.media] == ["r.shots.html", "r.cues.html"]
+    alone = plan_outputs([], ["shots"], OutputPlan(report=tmp_path / "r.html"))
+    assert alone.report is None and alone.media[0].report == tmp_path / "r.html"
+
+
 @pytest.mark.parametrize("args, words", [
     (["-p", "shots-content", "-p", "cues", "--clips", "{tmp}/clips"], "{scene}"),
-    (["-p", "shots-content", "-p", "cues", "--report", "{tmp}/r.html"], "{scene}"),
+    (["-p", "shots-content", "-p", "cues", "--report", "{tmp}/r.html", "--stills",
+      "{tmp}/s"], "{scene}"),  # one report of both is fine; one stills folder is not
+    (["-p", "shots-content", "-p", "cues", "--report", "{tmp}/r.txt"], ".html"),
     (["-p", "shots-content", "-p", "cues", "--plot", "{tmp}/p.png"], "{scene}"),
     (["-p", "shots-content", "--plot", "{tmp}/p.txt"], ".png"),
     (["-p", "shots-content", "--report", "{tmp}/r.txt"], ".html"),

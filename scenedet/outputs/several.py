@@ -191,8 +191,9 @@ def plan_outputs(outputs: Sequence[str | os.PathLike[str]], names: Sequence[str]
                     f"e.g. {_example(text, key)}")
         media = []
         for name in names:
-            one = attrs.evolve(plan, outputs=(), **{
-                k: Path(os.fspath(v).replace(PLACEHOLDER, _safe(name))) for k, v in paths.items()})
+            one = attrs.evolve(plan, outputs=(), **{  # the one report of all: not each's
+                k: None if v is None else Path(os.fspath(v).replace(PLACEHOLDER, _safe(name)))
+                for k, v in {**dict.fromkeys(MEDIA), **paths}.items()})
             one.check()
             media.append(one)
     seen = {os.path.abspath(t.path): t.path for t in targets if t.path is not None}
