@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -308,3 +309,29 @@ def test_a_late_part_is_reached_by_seeking_not_decoding(media_films, monkeypatch
     kept = sum(len(b) for b in stream if isinstance(b, FrameBatch))
     assert kept == 24 and stream.info.first_frame == 366
     assert len(decoded) <= kept + 2 * 12 + 2  # at most a keyframe interval before, one after
+
+
+def test_a_combined_report_holds_one_films_results_in_order(tmp_path):
+    """The library call behind a plain ``--report`` with several plugins: a section per result
+    in the order given, one player; results of two films, or none, are refused (one page has
+    one player). No film on disk: no thumbnails, the page all the same."""
+    from scenedet.outputs.document import from_dict
+    from scenedet.outputs.report_page import write_combined_report
+    from scenedet.outputs.timecode import FrameRate
+
+    def result(scene: str, video: str, spans) -> object:
+        return from_dict({"video": video, "scene": scene, "duration": 10.0,
+                          "segments": [{"start": a, "end": b, "label": lab}
+                                       for a, b, lab in spans]}, rate=FrameRate(25))
+
+    a = result("cues", "film.mp4", [(1, 2, "black"), (1, 3, "silence")])
+    b = result("toy", "film.mp4", [(0, 5, ""), (5, 10, "")])
+    page = write_combined_report([b, a], tmp_path / "r.html").read_text()
+    assert re.findall(r'<section class="result"[^>]*data-scene="(\w+)"', page) == ["toy", "cues"]
+    assert page.count("<video") == 1 and page.count('<tr class="scene"') == 4
+    assert page.count('<div class="lanes"') == 1  # the labelled result's lanes only
+    with pytest.raises(UsageError, match="one film, not of 2"):
+        write_combined_report([a, result("toy", "other.mp4", [])], tmp_path / "x.html")
+    with pytest.raises(UsageError, match="no result"):
+        write_combined_report([], tmp_path / "x.html")
+    assert not (tmp_path / "x.html").exists()

@@ -351,7 +351,7 @@ def test_one_report_path_with_several_plugins_writes_one_page_with_a_section_eac
     page = (out / "out.html").read_text()
     assert page.count("<video") == 1
     sections = re.findall(r'<section class="result" id="result-\d" data-scene="([^"]+)">'
-                          r'<h2>([^<]+)</h2>(.*?)</section>', page, re.S)
+                          r'<h2>([^<]+)</h2>(.*?)</section>', page, re.DOTALL)
     assert [(name, title) for name, title, _ in sections] == [("shots", "shots"), ("cues", "cues")]
     for name, _, body in sections:
         starts = [float(x) for x in re.findall(r'<tr class="scene"[^>]*data-start="([^"]+)"', body)]

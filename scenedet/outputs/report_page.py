@@ -22,8 +22,16 @@ import attrs
 from scenedet import files
 from scenedet.errors import UsageError
 from scenedet.outputs.document import SceneList
-from scenedet.outputs.report import (Playability, _pattern_note, _player, browser_playable,
-                                     facts_of, render_page, render_table, render_timeline_html)
+from scenedet.outputs.report import (
+    Playability,
+    _pattern_note,
+    _player,
+    browser_playable,
+    facts_of,
+    render_page,
+    render_table,
+    render_timeline_html,
+)
 
 #: What the page of several results adds to the one-result page's CSS.
 _COMBINED_CSS = """
