@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -175,9 +176,33 @@ def test_several_plugins_write_one_set_each(shot_film, tmp_path):
         assert all(1 <= s["start"] < s["end"] <= 15 for s in data["segments"])
 
 
+def test_one_report_of_several_plugins_is_planned_once_and_the_rest_per_plugin(tmp_path):
+    """A plain report path with several plugins is ONE page (``RunOutputs.report``), the
+    media of each plugin still go to their ``{scene}`` paths; with ``{scene}`` in the report
+    path it is one page per plugin, as before."""
+    from scenedet.outputs.produce import OutputPlan
+    from scenedet.outputs.several import plan_outputs
+
+    names = ["shots", "cues"]
+    one = plan_outputs([tmp_path / "all.json"], names, OutputPlan(report=tmp_path / "r.html"))
+    assert one.report == tmp_path / "r.html" and one.media == [None, None]
+    mixed = plan_outputs([], names, OutputPlan(report=tmp_path / "r.html",
+                                               plot=tmp_path / "p.{scene}.png"))
+    assert mixed.report == tmp_path / "r.html"
+    assert [(m.plot.name, m.report) for m in mixed.media] == [("p.shots.png", None),
+                                                              ("p.cues.png", None)]
+    each = plan_outputs([], names, OutputPlan(report=tmp_path / "r.{scene}.html"))
+    assert each.report is None
+    assert [m.report.name for m in each.media] == ["r.shots.html", "r.cues.html"]
+    alone = plan_outputs([], ["shots"], OutputPlan(report=tmp_path / "r.html"))
+    assert alone.report is None and alone.media[0].report == tmp_path / "r.html"
+
+
 @pytest.mark.parametrize("args, words", [
     (["-p", "shots-content", "-p", "cues", "--clips", "{tmp}/clips"], "{scene}"),
-    (["-p", "shots-content", "-p", "cues", "--report", "{tmp}/r.html"], "{scene}"),
+    (["-p", "shots-content", "-p", "cues", "--report", "{tmp}/r.html", "--stills",
+      "{tmp}/s"], "{scene}"),  # one report of both is fine; one stills folder is not
+    (["-p", "shots-content", "-p", "cues", "--report", "{tmp}/r.txt"], ".html"),
     (["-p", "shots-content", "-p", "cues", "--plot", "{tmp}/p.png"], "{scene}"),
     (["-p", "shots-content", "--plot", "{tmp}/p.txt"], ".png"),
     (["-p", "shots-content", "--report", "{tmp}/r.txt"], ".html"),
@@ -284,3 +309,29 @@ def test_a_late_part_is_reached_by_seeking_not_decoding(media_films, monkeypatch
     kept = sum(len(b) for b in stream if isinstance(b, FrameBatch))
     assert kept == 24 and stream.info.first_frame == 366
     assert len(decoded) <= kept + 2 * 12 + 2  # at most a keyframe interval before, one after
+
+
+def test_a_combined_report_holds_one_films_results_in_order(tmp_path):
+    """The library call behind a plain ``--report`` with several plugins: a section per result
+    in the order given, one player; results of two films, or none, are refused (one page has
+    one player). No film on disk: no thumbnails, the page all the same."""
+    from scenedet.outputs.document import from_dict
+    from scenedet.outputs.report_page import write_combined_report
+    from scenedet.outputs.timecode import FrameRate
+
+    def result(scene: str, video: str, spans) -> object:
+        return from_dict({"video": video, "scene": scene, "duration": 10.0,
+                          "segments": [{"start": a, "end": b, "label": lab}
+                                       for a, b, lab in spans]}, rate=FrameRate(25))
+
+    a = result("cues", "film.mp4", [(1, 2, "black"), (1, 3, "silence")])
+    b = result("toy", "film.mp4", [(0, 5, ""), (5, 10, "")])
+    page = write_combined_report([b, a], tmp_path / "r.html").read_text()
+    assert re.findall(r'<section class="result"[^>]*data-scene="(\w+)"', page) == ["toy", "cues"]
+    assert page.count("<video") == 1 and page.count('<tr class="scene"') == 4
+    assert page.count('<div class="lanes"') == 1  # the labelled result's lanes only
+    with pytest.raises(UsageError, match="one film, not of 2"):
+        write_combined_report([a, result("toy", "other.mp4", [])], tmp_path / "x.html")
+    with pytest.raises(UsageError, match="no result"):
+        write_combined_report([], tmp_path / "x.html")
+    assert not (tmp_path / "x.html").exists()

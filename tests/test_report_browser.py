@@ -1,8 +1,9 @@
 """The HTML report, from one `scenedet run` on a generated film, opened in headless Chromium.
 
 Every kind of result: a per-second scene's, a cue detector's labelled (and overlapping) segments
-in label lanes, a shot detector's sub-second shots, and a film no browser plays (MPEG-4 Part 2 in
-AVI), whose page says so and still lists the scenes with their stills.
+in label lanes, a shot detector's sub-second shots, one page of several plugins (a section each,
+every one seeking the one player), and a film no browser plays (MPEG-4 Part 2 in AVI), whose
+page says so and still lists the scenes with their stills.
 
 The browser is Debian's ``chromium`` driven by Playwright (``.ci/run`` installs both; Playwright's
 own browser download is never used). Without a browser these tests are skipped, saying why.
@@ -307,6 +308,103 @@ def test_sub_second_shots_read_as_their_length_not_zero(browser, tmp_path):
     _played_to(page, 0.4, 0.64 + 0.1)
     page.wait_for_function("document.getElementById('player').paused", timeout=10_000)
     assert errors == []
+    page.close()
+
+
+# -- several plugins, one page: a section each ----------------------------------------------------
+@pytest.fixture(scope="module")
+def combined_run(tmp_path_factory):
+    """`scenedet run -p shots -p cues FILM --report out.html -o 'out.{scene}.json'` (what the
+    ``reference_detectors`` fixture makes visible, for the whole module) on a shot film with
+    colour bars, silences and a black stretch: one report of both plugins."""
+    from plugin_helpers import WITH_DETECTORS
+
+    from scenedet.plugin._host import reset_host
+    from scenedet.synth.shots import plan_shot_film, render_shot_film
+
+    root = tmp_path_factory.mktemp("combined")
+    plan = plan_shot_film(1, 4, shots=5, fps=25, width=160, height=90, min_shot=1.5, max_shot=3)
+    film = root / plan.file
+    render_shot_film(plan, film)
+    out = root / "out"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SCENEDET_PLUGINS", WITH_DETECTORS)
+        reset_host(None)
+        try:
+            result = CliRunner().invoke(cli, [
+                "run", "-p", "shots", "-p", "cues", str(film), "--report", str(out / "out.html"),
+                "-o", str(out / "out.{scene}.json")])
+        finally:
+            reset_host(None)
+    assert result.exit_code == 0, result.output
+    docs = {n: json.loads((out / f"out.{n}.json").read_text()) for n in ("shots", "cues")}
+    return result, out, docs, plan
+
+
+def test_one_report_path_with_several_plugins_writes_one_page_with_a_section_each(combined_run):
+    """The CLI: exit 0, one HTML beside the two JSONs, a section per plugin in the order given,
+    each listing its own segments; one player."""
+    result, out, docs, plan = combined_run
+    assert sorted(p.name for p in out.iterdir()) == ["out.cues.json", "out.html",
+                                                     "out.shots.json"]
+    assert f"HTML report of 2 results -> {out / 'out.html'}" in result.output
+    page = (out / "out.html").read_text()
+    assert page.count("<video") == 1
+    sections = re.findall(r'<section class="result" id="result-\d" data-scene="([^"]+)">'
+                          r'<h2>([^<]+)</h2>(.*?)</section>', page, re.DOTALL)
+    assert [(name, title) for name, title, _ in sections] == [("shots", "shots"), ("cues", "cues")]
+    for name, _, body in sections:
+        starts = [float(x) for x in re.findall(r'<tr class="scene"[^>]*data-start="([^"]+)"', body)]
+        assert starts == pytest.approx([s["start"] for s in docs[name]["segments"]], abs=1e-3)
+        assert body.count('<div class="timeline"><img') == 1
+        assert body.count("data:image/jpeg;base64,") == len(starts)  # a thumbnail each
+    # what the film holds, found: a shot between each two transitions, each cue
+    assert len(docs["shots"]["segments"]) == len(plan.transitions) + 1
+    assert len(docs["cues"]["segments"]) == len(plan.cues)
+    assert '<div class="lanes"' in sections[1][2] and '<div class="lanes"' not in sections[0][2]
+
+
+def test_a_combined_report_seeks_from_every_section(browser, combined_run):
+    _result, out, docs, _plan = combined_run
+    page, errors, requests = _open(browser, out / "out.html")
+    sections = page.locator("section.result")
+    assert [sections.nth(i).get_attribute("data-scene") for i in range(sections.count())] == [
+        "shots", "cues"]
+    assert [sections.nth(i).locator("h2").inner_text() for i in range(2)] == ["shots", "cues"]
+    assert page.locator("video").count() == 1
+    for i, name in enumerate(("shots", "cues")):
+        assert sections.nth(i).locator("tr.scene").count() == len(docs[name]["segments"])
+        assert sections.nth(i).locator(".timeline img").evaluate("i => i.naturalWidth") > 500
+    # a row of the second section plays its segment, and stops at its end
+    cues = sections.nth(1)
+    black = [s["label"] for s in docs["cues"]["segments"]].index("black")
+    row = cues.locator("tr.scene").nth(black)
+    row.click()
+    start, end = float(row.get_attribute("data-start")), float(row.get_attribute("data-end"))
+    _played_to(page, start, end)
+    page.wait_for_function("document.getElementById('player').paused", timeout=10_000)
+    # the second section's timeline seeks too, to the time under the pointer
+    img = cues.locator(".timeline img")
+    img.scroll_into_view_if_needed()
+    box = img.bounding_box()
+    d = img.evaluate("i => Object.assign({}, i.dataset)")
+    x0, x1, t0, t1 = (float(d[k]) for k in ("x0", "x1", "t0", "t1"))
+    for wanted in (6.5, 10.5):
+        x = box["width"] * (x0 + (wanted - t0) / (t1 - t0) * (x1 - x0))
+        img.click(position={"x": x, "y": box["height"] / 2})
+        page.wait_for_function(
+            f"(() => {{ const v = document.getElementById('player');"
+            f" return !v.seeking && v.currentTime > {wanted - 0.3}"
+            f" && v.currentTime < {wanted + 1.5}; }})()", timeout=10_000)
+    # playing in the black stretch: the row under the playhead is marked in both sections
+    page.wait_for_function("Array.from(document.querySelectorAll('section.result'))"
+                           ".every(s => s.querySelector('tr.scene.current'))", timeout=10_000)
+    # and the first section's rows still do
+    sections.nth(0).locator("tr.scene").nth(2).click()
+    shot = docs["shots"]["segments"][2]
+    _played_to(page, shot["start"], shot["end"])
+    assert errors == []
+    assert all(u.startswith(("file:", "data:")) for u in requests), requests
     page.close()
 
 

@@ -36,7 +36,9 @@ def output_options(func):
                           "scores)."),
         click.option("--report", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
                      help="Self-contained HTML page: the film in a player, the timeline, the "
-                          "scene list (click a scene to play it)."),
+                          "scene list (click a scene to play it). With several plugins one "
+                          "path gives one page with a section each; put {scene} in it for "
+                          "one page each."),
         click.option("--annotations", "-a", type=click.Path(dir_okay=False, path_type=Path),
                      metavar="FILE", help="Annotation file (CSV/JSON): draw the film's annotated "
                                           "scenes on the plot and the report."),
@@ -81,8 +83,8 @@ def export_command(result: Path, outputs: tuple[Path, ...], fps: str | None, vid
     ({"results": [...]}, what `scenedet run -p kissing -p shots -o run.json`
     writes). With several results, put {scene} in a path for one file
     each (-o 'film.{scene}.edl' -> film.kissing.edl, film.shots.edl); a
-    plain .json path gets them all in one run document, any other plain
-    path is refused.
+    plain .json path gets them all in one run document, a plain --report
+    path one page with a section per result, any other plain path is refused.
 
     \b
     Examples:
@@ -91,6 +93,7 @@ def export_command(result: Path, outputs: tuple[Path, ...], fps: str | None, vid
       scenedet export film.json -o film.fcpxml -o film.xml   Final Cut; Premiere, Resolve
       scenedet export film.json --report film.html --clips clips/
       scenedet export run.json -o 'film.{scene}.edl'       one EDL per plugin
+      scenedet export run.json --report film.html          one page, a section each
 
     No model is loaded: the scenes come from RESULT. Clips, stills and the report
     need the film (RESULT's "video", or --video).

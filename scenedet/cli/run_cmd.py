@@ -105,9 +105,10 @@ def run_command(scenes: tuple[str, ...], video: Path, outputs: tuple[Path, ...],
       scenedet run -p kissing -p shots film.mp4 -o all.json       one JSON of both
       scenedet run -p kissing -p shots film.mp4 -o 'film.{scene}.edl'   one file each
       scenedet run -p kissing -p shots film.mp4 --clips 'clips/{scene}' --report 'r.{scene}.html'
+      scenedet run -p shots -p cues film.mp4 --report film.html   one page, a section each
       scenedet run -p shots film.mp4 --start 20:00 --duration 5:00   a part: film time
-    With several plugins a plain path (other than one JSON of all) is refused (exit 2,
-    before decoding): put {scene} in it. A detector's plot draws its segments and their
+    With several plugins a plain path (other than one JSON of all, or one report of all)
+    is refused (exit 2, before decoding): put {scene} in it. A detector's plot draws its segments and their
     scores (a shot's: its cut's confidence). --no-audio: the scenes hear silence and the
     detectors that listen (cues' silence) get no sound, recorded in their settings.
     """

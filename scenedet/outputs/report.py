@@ -83,8 +83,9 @@ _JS = """
     el.addEventListener('click',function(){play(el);});
     el.addEventListener('keydown',function(e){if(e.key==='Enter'||e.key===' '){e.preventDefault();play(el);}});
   });
-  var timeline=document.querySelector('.timeline img');
-  if(timeline&&timeline.dataset.x1){
+  /* every timeline (a page of several results has one per section) seeks the one player */
+  Array.prototype.forEach.call(document.querySelectorAll('.timeline img'),function(timeline){
+    if(!timeline.dataset.x1){return;}
     timeline.addEventListener('click',function(e){
       var d=timeline.dataset, r=timeline.getBoundingClientRect();
       var u=((e.clientX-r.left)/r.width-parseFloat(d.x0))/(parseFloat(d.x1)-parseFloat(d.x0));
@@ -94,7 +95,7 @@ _JS = """
       var p=video.play();
       if(p&&p.catch){p.catch(function(){});}
     });
-  }
+  });
   video.addEventListener('timeupdate',function(){
     var t=video.currentTime;
     if(stopAt!==null&&t>=stopAt){video.pause();stopAt=null;}
@@ -269,12 +270,48 @@ def render_report(scenes: SceneList, page: str | os.PathLike[str], *,
     """The page's HTML. ``thumbnails`` maps a scene index to JPEG bytes; ``timeline_layout``
     (from :func:`~scenedet.outputs.plot.render_timeline`) makes a click on the timeline seek and
     lines the label lanes up with it; ``playable`` (:func:`browser_playable`; None: assumed
-    playable) puts a notice in place of the player for a film no browser plays."""
+    playable) puts a notice in place of the player for a film no browser plays. A page of
+    several results: :func:`scenedet.outputs.report_page.render_combined_report`."""
     from scenedet.outputs.plot import label_colours
 
-    thumbnails = thumbnails or {}
     esc = html.escape
     colours = label_colours(s.label for s in scenes.scenes)
+    can_play = playable is None or playable.playable
+    timeline = render_timeline_html(scenes, colours, timeline_png, timeline_layout, can_play)
+    meta = {"video": scenes.video, "scene": scenes.scene, "settings": scenes.settings}
+    heading = f"{esc(scenes.name)}: {esc(scenes.title)} scenes"
+    main = (f"<section>{_player(scenes, page, playable)}\n{timeline}</section>\n"
+            f'<section class="scenes">{render_table(scenes, colours, thumbnails or {})}</section>')
+    return render_page(heading, f"<p>{facts_of(scenes, colours)}</p>{_pattern_note(scenes)}",
+                       main, meta=meta, can_play=can_play)
+
+
+def render_page(heading: str, header: str, main: str, *, meta: object, can_play: bool,
+                main_class: str = "", css: str = "") -> str:
+    """The page around its parts (HTML already escaped): the ``<h1>`` ``heading``, the rest of
+    the ``header``, the ``main`` content; the CSS and the script every report shares (``css``
+    adds to it); ``meta``, as JSON, in the body's ``data-run``."""
+    klass = f' class="{main_class}"' if main_class else ""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<title>{heading}</title>
+<style>{_CSS}{css}</style></head>
+<body class="{'playable' if can_play else 'no-player'}" data-run="{html.escape(json.dumps(meta))}">
+<header><h1>{heading}</h1>{header}</header>
+<main{klass}>
+{main}
+</main>
+<script>{_JS}</script>
+</body></html>
+"""
+
+
+def render_table(scenes: SceneList, colours: dict[str, str], thumbnails: dict[int, bytes]) -> str:
+    """The list of one result's scenes (segments) as a table, a thumbnail each: a ``label``
+    column when any is labelled (``colours``: :func:`~scenedet.outputs.plot.label_colours`)."""
+    esc = html.escape
     labelled = bool(colours)
     rows = []
     for s in scenes.scenes:
@@ -293,42 +330,35 @@ def render_report(scenes: SceneList, page: str | os.PathLike[str], *,
             f'<td class="length" title="{frames} frame{"" if frames == 1 else "s"}">'
             f'{format_length(s.duration)}</td><td>{score}</td></tr>')
     head = "<th>label</th>" if labelled else ""
-    table = (f'<table><thead><tr><th>#</th><th></th>{head}<th>start</th><th>end</th>'
-             f'<th>length</th><th>score</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
-             if rows else f'<p class="empty">No {esc(scenes.scene)} scene found.</p>')
-    can_play = playable is None or playable.playable
-    where = "".join(f' data-{k}="{v:.6f}"' for k, v in (timeline_layout or {}).items())
+    return (f'<table><thead><tr><th>#</th><th></th>{head}<th>start</th><th>end</th>'
+            f'<th>length</th><th>score</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
+            if rows else f'<p class="empty">No {esc(scenes.scene)} scene found.</p>')
+
+
+def render_timeline_html(scenes: SceneList, colours: dict[str, str], png: bytes | None,
+                         layout: dict | None, can_play: bool) -> str:
+    """One result's timeline picture (its layout in ``data-*``, for the click that seeks) and
+    its label lanes, in a ``div.timeline``."""
+    where = "".join(f' data-{k}="{v:.6f}"' for k, v in (layout or {}).items())
     hint = ' title="click to play from there"' if can_play else ""
-    timeline = (f'<img alt="timeline"{hint}{where} '
-                f'src="{data_uri(timeline_png, "image/png")}">' if timeline_png else "")
-    lanes = _lanes(scenes, colours, timeline_layout) if labelled else ""
+    timeline = (f'<img alt="timeline"{hint}{where} src="{data_uri(png, "image/png")}">'
+                if png else "")
+    lanes = _lanes(scenes, colours, layout) if colours else ""
+    return f'<div class="timeline">{timeline}{lanes}</div>'
+
+
+def facts_of(scenes: SceneList, colours: dict[str, str]) -> str:
+    """One line on a result: how many scenes (per label), over how long, at which frame rate."""
+    esc = html.escape
     rate = scenes.frame_rate
     counts = ""
-    if labelled:
+    if colours:
         tally = {k: sum(1 for s in scenes.scenes if s.label == k) for k in colours}
         counts = " (" + ", ".join(f"{n} {esc(k)}" for k, n in tally.items()) + ")"
-    facts = (f"{len(scenes.scenes)} {esc(scenes.scene)} scene(s){counts} in "
-             f"{_clock(scenes.duration)} · "
-             f"{float(rate.value):.3f} fps{' drop-frame' if rate.drop_frame else ''}"
-             f"{' (variable)' if rate.variable else ''}")
-    meta = esc(json.dumps({"video": scenes.video, "scene": scenes.scene,
-                           "settings": scenes.settings}))
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="data:,">
-<title>{esc(scenes.name)}: {esc(scenes.title)} scenes</title>
-<style>{_CSS}</style></head>
-<body class="{'playable' if can_play else 'no-player'}" data-run="{meta}">
-<header><h1>{esc(scenes.name)}: {esc(scenes.title)} scenes</h1><p>{facts}</p>{_pattern_note(scenes)}</header>
-<main>
-<section>{_player(scenes, page, playable)}
-<div class="timeline">{timeline}{lanes}</div></section>
-<section class="scenes">{table}</section>
-</main>
-<script>{_JS}</script>
-</body></html>
-"""
+    return (f"{len(scenes.scenes)} {esc(scenes.scene)} scene(s){counts} in "
+            f"{_clock(scenes.duration)} · "
+            f"{float(rate.value):.3f} fps{' drop-frame' if rate.drop_frame else ''}"
+            f"{' (variable)' if rate.variable else ''}")
 
 
 def _swatch(colour: str) -> str:
@@ -342,24 +372,13 @@ def _data_label(label: str) -> str:
 def write_report(scenes: SceneList, path: str | os.PathLike[str], *, label_threshold: float = 0.5,
                  annotations=None, thumbnails: bool = True) -> Path:
     """Render the timeline and one thumbnail per scene, judge whether a browser plays the film,
-    and write the page to ``path``."""
-    from scenedet.outputs.plot import render_timeline, scene_list_options
-    from scenedet.outputs.stills import encode_image, grab_frames
+    and write the page to ``path``. Several results on one page:
+    :func:`scenedet.outputs.report_page.write_combined_report`."""
+    from scenedet.outputs.report_page import draw_pictures
 
-    layout: dict = {}
-    options = scene_list_options(scenes)
-    options["title"] = ""  # the page's heading names the film
-    labelled = any(s.label for s in scenes.scenes)
-    png = render_timeline(label_threshold=label_threshold, annotations=annotations, lanes=False,
-                          size=(10, 2.6), dpi=96, layout=layout,
-                          min_left=0.1 if labelled else 0.0, **options)  # room for lane names
-    thumbs: dict[int, bytes] = {}
-    film_here = Path(scenes.video).is_file()
-    if thumbnails and scenes.scenes and film_here:
-        middles = [(s.start + s.end) / 2 for s in scenes.scenes]
-        for s, rgb in zip(scenes.scenes, grab_frames(scenes.video, middles, width=160)):
-            thumbs[s.index] = encode_image(rgb, "jpg", quality=80)
-    playable = browser_playable(scenes.video) if film_here else None
-    return files.write_text(path, render_report(scenes, path, timeline_png=png,
-                                                timeline_layout=layout, thumbnails=thumbs,
-                                                playable=playable))
+    drawn = draw_pictures(scenes, label_threshold=label_threshold, annotations=annotations,
+                          thumbnails=thumbnails)
+    playable = browser_playable(scenes.video) if Path(scenes.video).is_file() else None
+    return files.write_text(path, render_report(scenes, path, timeline_png=drawn.timeline_png,
+                                                timeline_layout=drawn.layout,
+                                                thumbnails=drawn.thumbnails, playable=playable))

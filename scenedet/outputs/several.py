@@ -11,12 +11,15 @@ format its suffix names, exactly as a per-second scene's run does. Several plugi
   (:class:`~scenedet.errors.UsageError`) before anything is decoded, as are two outputs that
   land on the same file.
 
-Clips, stills, the plot and the report (:class:`~scenedet.outputs.produce.OutputPlan`) follow
-the same rule (:func:`plan_outputs`): with one plugin any path, with several a ``{scene}``
-template (``clips/{scene}`` -> ``clips/kissing``, ``clips/shots``), a plain path refused. Each
-plugin's are written by :func:`~scenedet.outputs.produce.produce` on the scene list ``scenedet
-export`` would make of its result (a shot detector: one clip and the stills of each shot), and
-its JSON then names them per segment (``clip``, ``stills``), as a per-second scene's does.
+Clips, stills and the plot (:class:`~scenedet.outputs.produce.OutputPlan`) follow the same rule
+(:func:`plan_outputs`): with one plugin any path, with several a ``{scene}`` template
+(``clips/{scene}`` -> ``clips/kissing``, ``clips/shots``), a plain path refused. Each plugin's
+are written by :func:`~scenedet.outputs.produce.produce` on the scene list ``scenedet export``
+would make of its result (a shot detector: one clip and the stills of each shot), and its JSON
+then names them per segment (``clip``, ``stills``), as a per-second scene's does. The report is
+the one medium that holds several results: a ``{scene}`` template gives one page per plugin, a
+plain path ONE page of them all (one player, a section per plugin in the order given:
+:func:`~scenedet.outputs.report_page.write_combined_report`).
 
 JSON outputs are each result's own JSON (:meth:`~scenedet.inference.framerun.FrameResult.
 to_dict`, or a scene's result); other formats go through the exporters
@@ -146,11 +149,15 @@ class RunOutputs:
 
     ``targets``: the scene lists (:func:`plan_targets`). ``media``: per plugin, in order, the
     :class:`~scenedet.outputs.produce.OutputPlan` of its clips, stills, plot and report (None:
-    none asked for).
+    none asked for). ``report``: the one report of all the plugins (a path without ``{scene}``
+    in a run of several; None: none, or one each in ``media``), with the film's
+    ``annotations`` file drawn on it.
     """
 
     targets: list[Target]
     media: list[Any]
+    report: Path | None = None
+    annotations: Path | None = None
 
 
 def plan_outputs(outputs: Sequence[str | os.PathLike[str]], names: Sequence[str],
@@ -158,8 +165,9 @@ def plan_outputs(outputs: Sequence[str | os.PathLike[str]], names: Sequence[str]
     """The scene lists ``outputs`` and the media of ``plan`` (an ``OutputPlan``; its own
     ``outputs`` are ignored) for a run of ``names``, all checked before anything is decoded.
 
-    With several plugins each clips/stills folder, plot and report path must hold ``{scene}``;
-    a plain one is a one-line :class:`UsageError`, as is any path two outputs share.
+    With several plugins each clips/stills folder and plot path must hold ``{scene}``; a plain
+    one is a one-line :class:`UsageError`, as is any path two outputs share. A report path
+    without ``{scene}`` is then ONE page of every plugin's result (:attr:`RunOutputs.report`).
     """
     names = list(dict.fromkeys(names))
     _all_placed(outputs, names, plan)
@@ -167,6 +175,12 @@ def plan_outputs(outputs: Sequence[str | os.PathLike[str]], names: Sequence[str]
     media: list[Any] = [None] * len(names)
     paths = {} if plan is None else {k: getattr(plan, k) for k in MEDIA
                                      if getattr(plan, k) is not None}
+    combined = paths.get("report") if len(names) > 1 else None
+    if combined is not None and PLACEHOLDER not in os.fspath(combined):
+        del paths["report"]
+        attrs.evolve(plan, outputs=(), clips=None, stills=None, plot=None).check()
+    else:
+        combined = None
     if paths:
         for key, path in paths.items():
             text = os.fspath(path)
@@ -177,21 +191,21 @@ def plan_outputs(outputs: Sequence[str | os.PathLike[str]], names: Sequence[str]
                     f"e.g. {_example(text, key)}")
         media = []
         for name in names:
-            one = attrs.evolve(plan, outputs=(), **{
-                k: Path(os.fspath(v).replace(PLACEHOLDER, _safe(name))) for k, v in paths.items()})
+            one = attrs.evolve(plan, outputs=(), **{  # the one report of all: not each's
+                k: None if v is None else Path(os.fspath(v).replace(PLACEHOLDER, _safe(name)))
+                for k, v in {**dict.fromkeys(MEDIA), **paths}.items()})
             one.check()
             media.append(one)
     seen = {os.path.abspath(t.path): t.path for t in targets if t.path is not None}
-    for one in media:
-        for key in (MEDIA if one is not None else ()):
-            path = getattr(one, key)
-            if path is None:
-                continue
-            where = os.path.abspath(path)
-            if where in seen:
-                raise UsageError(f"{path} is named twice among the outputs")
-            seen[where] = path
-    return RunOutputs(targets, media)
+    for path in [getattr(one, k) for one in media if one is not None for k in MEDIA] + [combined]:
+        if path is None:
+            continue
+        where = os.path.abspath(path)
+        if where in seen:
+            raise UsageError(f"{path} is named twice among the outputs")
+        seen[where] = path
+    return RunOutputs(targets, media, combined,
+                      plan.annotations if combined is not None else None)
 
 
 def write_outputs(results: Sequence[Any], planned: RunOutputs, video: str | Path, *,
@@ -199,9 +213,11 @@ def write_outputs(results: Sequence[Any], planned: RunOutputs, video: str | Path
                   say: Callable[[str], None] | None = None) -> tuple[list[Path], str | None]:
     """Write what :func:`plan_outputs` planned: each plugin's clips, stills, plot and report
     (:func:`~scenedet.outputs.produce.produce`, on :func:`~scenedet.outputs.document.from_dict`
-    of its JSON at the film's frame rate), then the scene lists (:func:`write_targets`), whose
-    JSON then names each segment's clip and stills. Returns the files written and the JSON for
-    standard output, as :func:`write_targets`; ``say`` hears one line per media output.
+    of its JSON at the film's frame rate), then the one report of them all if planned
+    (:func:`~scenedet.outputs.report_page.write_combined_report`), then the scene lists
+    (:func:`write_targets`), whose JSON then names each segment's clip and stills. Returns the
+    files written and the JSON for standard output, as :func:`write_targets`; ``say`` hears one
+    line per media output.
     """
     from scenedet.outputs.document import document_of, film_frame_rate, from_dict
     from scenedet.outputs.produce import produce
@@ -216,16 +232,38 @@ def write_outputs(results: Sequence[Any], planned: RunOutputs, video: str | Path
         written += produce(scenes, plan, progress=progress, say=say)
         for segment, scene in zip(data["segments"], scenes.scenes):
             segment.update({k: v for k, v in scene.extra.items() if k in ("clip", "stills")})
+    if planned.report is not None:
+        scene_lists = [from_dict(d, source=str(d.get("scene", "result")), rate=rate)
+                       for d in dicts]
+        written.append(_write_combined(scene_lists, planned))
+        if say is not None:
+            say(f"HTML report of {len(dicts)} results -> {planned.report}")
     lists, stdout = write_targets(dicts, planned.targets, video, rate=rate)
     return written + lists, stdout
+
+
+def _write_combined(scene_lists: list[Any], planned: RunOutputs) -> Path:
+    """The one report of every result, each drawn as its own report draws it (a detector's
+    per-frame scores are no per-second curve: its segments and their scores are drawn)."""
+    from scenedet.outputs.produce import annotated_spans
+    from scenedet.outputs.report_page import write_combined_report
+
+    assert planned.report is not None
+    video = scene_lists[0].video
+    if not Path(video).is_file():
+        raise UsageError(f"the film {video} is not here: the report needs it")
+    drawn = [s if s.time_grid == "second" else attrs.evolve(s, scores=()) for s in scene_lists]
+    spans = (annotated_spans(planned.annotations, video)
+             if planned.annotations is not None else None)
+    return write_combined_report(drawn, planned.report, annotations=spans)
 
 
 def _all_placed(outputs: Sequence[str | os.PathLike[str]], names: Sequence[str],
                 plan: Any) -> None:
     """With several plugins, every output that cannot hold them all (a plain non-JSON path, a
-    clips or stills folder, a plot, a report without ``{scene}``) in ONE line, so that a person
-    fixes them at once rather than one failed run each. One such output keeps its own line
-    (from :func:`plan_targets` or :func:`plan_outputs`)."""
+    clips or stills folder or a plot without ``{scene}``; a report can: one page of all) in ONE
+    line, so that a person fixes them at once rather than one failed run each. One such output
+    keeps its own line (from :func:`plan_targets` or :func:`plan_outputs`)."""
     from scenedet.plugin.registry import get_exporter_for_suffix
 
     if len(names) < 2:
@@ -237,7 +275,7 @@ def _all_placed(outputs: Sequence[str | os.PathLike[str]], names: Sequence[str],
             suffix = Path(text).suffix
             bad.append(f"{text} (e.g. {text[:-len(suffix)] if suffix else text}.{PLACEHOLDER}{suffix})")
     for key in MEDIA if plan is not None else ():
-        path = getattr(plan, key)
+        path = getattr(plan, key) if key != "report" else None
         if path is not None and PLACEHOLDER not in os.fspath(path):
             bad.append(f"the {MEDIA[key]} {os.fspath(path)} (e.g. {_example(os.fspath(path), key)})")
     if len(bad) > 1:
