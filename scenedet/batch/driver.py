@@ -88,8 +88,11 @@ def prepare_settings(plugins: Sequence[str] | str, *, model: str | Path | None =
         hashes.append(file_hash(scene.model_path))
     resolved, speed = _check_speed_settings(run.device, run.precision, run.speedup)
     model_path = plan.scenes[0].model_path.absolute() if len(plan.scenes) == 1 else None
-    # "auto" stays auto on the cpu too: a detector's guarded bf16 (the scenes run fp32 there)
-    run = attrs.evolve(run, precision=run.precision if run.precision == "auto" else resolved,
+    if run.precision == "auto":  # on a cpu with native bf16 too: bf16 guarded (make_runner)
+        from scenedet.runtime.backends import native_bf16
+
+        resolved = "auto" if resolved == "auto" or native_bf16() else resolved
+    run = attrs.evolve(run, precision=resolved,
                        speedup=speed, progress=False,
                        model=model_path if model_path is not None else run.model)
     return BatchSettings(plugins=tuple(names), run=run, model_hash="+".join(hashes),

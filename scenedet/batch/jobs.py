@@ -158,7 +158,8 @@ class FilmRunner:
                            damage=damage_line(result, job.path))
 
     def _after_failure(self) -> None:
-        if self.engine.device.type == "cuda":  # an out-of-memory film must not starve the next
+        device = self.engine.device  # a torch.device, or "cpu" for detectors alone on the cpu
+        if getattr(device, "type", str(device).split(":")[0]) == "cuda":  # an out-of-memory film must not starve the next
             import torch
 
             torch.cuda.empty_cache()

@@ -79,7 +79,8 @@ class SceneModel(torch.nn.Module):
             with profiling.stage(f"backbone:{name}", sync=sync):
                 if self.compute_dtype is not None:
                     feats.append(bb(x.to(self.compute_dtype)).float())
-                elif self.runtime is not None and not x.is_cuda and x.dtype == torch.float32:
+                elif self.runtime is not None and not x.is_cuda and x.dtype == torch.float32 \
+                        and not (torch.is_grad_enabled() and x.requires_grad):  # saliency: torch
                     feats.append(self.runtime.run(i, name, bb, x))
                 else:
                     feats.append(bb(x))
