@@ -16,13 +16,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
 import pytest
-
-from scenedet.media.encode import FilmWriter
+from browser_helpers import tone_film
 
 #: Seconds a test waits for a server process to start or end.
 TIMEOUT = 60
@@ -34,17 +31,7 @@ CUTS = [2.5, 4.0, 6.5]
 
 def write_film(path: Path, seconds: int = 10, fps: int = 12, codec: str = "libx264") -> Path:
     """A film whose grey level changes with each frame, a keyframe per second, a tone."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rate = 16_000
-    fine = codec in ("libx264", "libx265")
-    with FilmWriter(path, width=160, height=120, fps=fps, gop=fps, audio_rate=rate, codec=codec,
-                    time_base=None if fine else Fraction(1, fps)) as w:
-        for i in range(seconds * fps):
-            w.write_frame(np.full((120, 160, 3), (i * 7) % 256, np.uint8))
-            if i % fps == fps - 1:
-                t = np.arange(rate) / rate
-                w.write_audio((0.1 * np.sin(2 * np.pi * 440 * t)).astype(np.float32))
-    return path
+    return tone_film(path, seconds, fps, codec, audio_rate=16_000)
 
 
 def write_result(path: Path, film: Path, seconds: int = 10) -> Path:

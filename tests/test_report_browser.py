@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from browser_helpers import launch_chromium, tone_film
 from click.testing import CliRunner
 
 import scenedet
@@ -29,27 +29,10 @@ from scenedet.media.encode import FilmWriter
 
 pytestmark = pytest.mark.slow  # a model run and a browser: several seconds each
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
 SCENES = [(1, 3, 0.9), (4, 6, 0.8), (7, 9, 0.95)]
 
 
-def _film(path: Path, seconds: int = 10, fps: int = 12, codec: str = "libx264") -> Path:
-    """H.264 (which Debian's chromium plays), 12 fps, a keyframe per second, a tone. Another
-    ``codec`` (``"mpeg4"`` into an ``.avi``) counts time in frames: MPEG-4 Part 2 allows no finer
-    time base, and the container then states the true frame rate."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rate = 48_000
-    fine = codec in ("libx264", "libx265")
-    with FilmWriter(path, width=160, height=120, fps=fps, gop=fps, audio_rate=rate, codec=codec,
-                    time_base=None if fine else Fraction(1, fps)) as w:
-        for i in range(seconds * fps):
-            w.write_frame(np.full((120, 160, 3), (i * 7) % 256, np.uint8))
-            if i % fps == fps - 1:
-                t = np.arange(rate) / rate
-                w.write_audio((0.1 * np.sin(2 * np.pi * 440 * t)).astype(np.float32))
-    return path
+_film = tone_film
 
 
 @pytest.fixture(scope="module")
@@ -112,16 +95,7 @@ def _write_report(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed (pip install playwright): no browser test")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium): no browser test")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+    yield from launch_chromium()
 
 
 def _open(browser, report: Path, *, player: bool = True):

@@ -11,30 +11,25 @@ import shutil
 from pathlib import Path
 
 import pytest
+from browser_helpers import launch_chromium
+from review_helpers import (
+    CUTS,
+    TIMEOUT,
+    serving,
+    start_review,
+    write_film,
+    write_result,
+    write_shots,
+)
 
-from review_helpers import CUTS, TIMEOUT, serving, start_review, write_film, write_result, write_shots
 from scenedet.evaluation.annotations import load_annotations
 from scenedet.review.session import open_review
 
 pytestmark = pytest.mark.slow  # a browser: several seconds each
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
-
-
 @pytest.fixture(scope="module")
 def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed (pip install playwright): no browser test")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium): no browser test")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+    yield from launch_chromium(("--autoplay-policy=no-user-gesture-required",))
 
 
 @pytest.fixture(scope="module")
