@@ -205,13 +205,14 @@ def make_runner(model: Any, precision: str, device: Any) -> ModelRunner:
         else device.type == "cpu"
     if precision == "auto" and cpu and getattr(model, "runtime", None) is not None \
             and native_bf16():
-        return ModelRunner(model, "auto", dtype=torch.bfloat16, make_half=bf16_backbones,
+        return ModelRunner(model, "auto", dtype=torch.bfloat16, make_half=Bf16Backbones,
                            half_name="bf16")
     return ModelRunner(model, resolve_precision(precision, device))
 
 
-class bf16_backbones:  # noqa: N801 - called like half_model: bf16_backbones(model, dtype)
-    """``model`` (a :class:`~scenedet.inference.model.SceneModel` with a runtime) with its
+class Bf16Backbones:
+    """Built like :func:`half_model` (``Bf16Backbones(model, dtype)``): ``model`` (a
+    :class:`~scenedet.inference.model.SceneModel` with a runtime) with its
     backbones' converted networks run in bf16 (:meth:`scenedet.runtime.Network.variant`); a
     backbone without a bf16 variant (torch, ONNX Runtime) runs as it is. The head stays fp32."""
 

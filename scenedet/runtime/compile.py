@@ -157,8 +157,8 @@ def _convert_entry(source: _Source, x: np.ndarray, runtime: str, version: str, n
     """Convert, check against torch eager, and write the entry: the files with the check's
     result, or a rejection (then raise it, for the caller's one warning line)."""
     start = time.monotonic()
-    info = dict(name=name, runtime=runtime, version=version, weights_id=weights_id,
-                signature=signature)
+    info = {"name": name, "runtime": runtime, "version": version, "weights_id": weights_id,
+            "signature": signature}
     def build(folder) -> tuple[list[str], dict[str, Any]]:
         names = _convert(source.module(), x, runtime, folder)
         net = backends.load(runtime, name, folder, threads)
