@@ -17,14 +17,16 @@ FILMS = HERE / ".films"  # generated once, git-ignored
 
 
 def make_film(name: str, *, seconds: int, width: int, height: int, fps: int = 24,
-              gop: int | None = None, audio: bool = True, codec: str = "libx264") -> Path:
+              gop: int | None = None, audio: bool = True, codec: str = "libx264",
+              sound: np.ndarray | None = None) -> Path:
     """A film-like test film, encoded once with x264 "veryfast" (CRF 23) and reused
     (``codec="libx265"``: x265 with its own defaults, preset "medium").
 
     A textured scene twice the frame's width panned 4 px a frame, light grain, a cut to a new
     scene every 10 s, and a tone: about 2.5 Mb/s at 720p, a streaming film's bitrate. (Noise
     that moves unlike the picture, as in ``common.make_film``, makes 30 Mb/s files whose
-    entropy decoding dominates everything.)
+    entropy decoding dominates everything.) ``sound``: mono float32 samples at 48 kHz to use
+    instead of the tone (one second written after each second of pictures).
     """
     from scenedet.media.encode import FilmWriter
 
@@ -45,7 +47,10 @@ def make_film(name: str, *, seconds: int, width: int, height: int, fps: int = 24
             x = (i * 4) % width
             grain = rng.integers(-3, 4, size=(height, width, 1), dtype=np.int16)
             writer.write_frame(np.clip(scene[:, x:x + width] + grain, 0, 255).astype(np.uint8))
-            if audio and i % fps == fps - 1:
+            if audio and i % fps == fps - 1 and sound is not None:
+                second = i // fps
+                writer.write_audio(sound[second * rate:(second + 1) * rate])
+            elif audio and i % fps == fps - 1:
                 tone = 0.2 * np.sin(2 * np.pi * (220 + 20 * (i // fps % 10)) * t)
                 writer.write_audio((tone + 0.02 * rng.standard_normal(rate)).astype(np.float32))
     tmp.rename(path)

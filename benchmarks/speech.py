@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import FILMS, RESULTS, _scene, concat_film, save, table  # noqa: E402
+from common import FILMS, RESULTS, concat_film, make_film, save, table  # noqa: E402
 
 SNRS = (20, 10, 0)
 SECONDS = 60
@@ -235,31 +235,13 @@ def runtimes(film: dict) -> list[dict]:
 
 
 def film_720p(seconds: int = SECONDS) -> Path:
-    """A 720p H.264 (x264 veryfast, CRF 23, textured panning picture, ~2.5 Mb/s) + AAC film
-    whose sound is evaluation film 1's at 20 dB; written once."""
-    from scenedet.media.encode import FilmWriter
+    """A 720p film of ``common.make_film`` (x264 veryfast, CRF 23, textured panning picture,
+    ~2.5 Mb/s) whose sound is evaluation film 1's at 20 dB; written once."""
     from scenedet_speech.synth import RATE, plan_sound
 
-    path = FILMS / f"speech-720p-{seconds}s.mp4"
-    if path.exists():
-        return path
-    sound = plan_sound(1, seconds, 20).sound
-    width, height, fps = 1280, 720, 24
-    tmp = path.with_suffix(".tmp.mp4")
-    rng = np.random.default_rng(0)
-    with FilmWriter(tmp, width=width, height=height, fps=fps, preset="veryfast", crf=23,
-                    audio_bit_rate=128_000) as writer:
-        for i in range(seconds * fps):
-            if i % (10 * fps) == 0:
-                scene = _scene(width, height, seed=i // (10 * fps))
-            x = (i * 4) % width
-            grain = rng.integers(-3, 4, size=(height, width, 1), dtype=np.int16)
-            writer.write_frame(np.clip(scene[:, x:x + width] + grain, 0, 255).astype(np.uint8))
-            if i % fps == fps - 1:
-                second = i // fps
-                writer.write_audio(sound[second * RATE:(second + 1) * RATE])
-    tmp.rename(path)
-    return path
+    assert RATE == 48_000  # make_film's sound rate
+    return make_film(f"speech-720p-{seconds}s", seconds=seconds, width=1280, height=720,
+                     sound=plan_sound(1, seconds, 20).sound)
 
 
 def speed(path: Path, repeats: int) -> list[dict]:
