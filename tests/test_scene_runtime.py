@@ -125,3 +125,24 @@ def test_every_reference_backbone_converts_within_1e_5_of_torch_eager(name, shap
     scale = max(1.0, float(want.abs().max()))  # 1e-5 relative to features above 1 (compile.py)
     assert got.shape == want.shape and float((got - want).abs().max()) <= 1e-5 * scale
     assert float((other - want1).abs().max()) <= 1e-5 * scale
+
+
+def test_a_backbone_is_compiled_once_per_process_for_film_after_film():
+    import torch
+
+    from scenedet.inference.model import BackboneRuntimes
+
+    if not CONVERTING:
+        pytest.skip("neither openvino nor onnxruntime is installed")
+    backbone = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(6, 3)).eval()
+    x = torch.from_numpy(np.random.default_rng(2).standard_normal((2, 2, 3)).astype(np.float32))
+    first, second = BackboneRuntimes("auto", None), BackboneRuntimes("auto", None)
+    with torch.inference_mode():
+        first.run(0, "tiny", backbone, x)
+        second.run(0, "tiny", backbone, x[:1])  # the next film's stream
+    assert second.networks[0] is first.networks[0]
+    assert second.used() == {"tiny": CONVERTING[0]}
+    other = BackboneRuntimes("torch", None)  # another setting: its own network
+    with torch.inference_mode():
+        other.run(0, "tiny", backbone, x)
+    assert other.networks[0] is not first.networks[0]

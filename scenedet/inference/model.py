@@ -6,6 +6,7 @@ Imports torch: import this module lazily from anything the CLI loads at start-up
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -92,6 +93,11 @@ class SceneModel(torch.nn.Module):
             return self.head(feats)
 
 
+#: Each backbone module's compiled networks, by (runtime, threads, input shape, dtype); gone
+#: with the module.
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 class BackboneRuntimes:
     """The scene's backbones compiled by :func:`scenedet.runtime.compile_network`, each on its
     first batch (the example it is converted and checked on). The cache entry is named by a
@@ -107,11 +113,17 @@ class BackboneRuntimes:
         if i not in self.networks:
             from scenedet.runtime import compile_network
 
-            with torch.inference_mode(False), profiling.stage(f"compile:{name}"):
-                self.networks[i] = compile_network(
-                    backbone, x.detach().cpu().contiguous().numpy(), name=name,
-                    weights_id=parameters_hash(backbone), runtime=self.runtime,
-                    threads=self.threads)
+            # once per backbone object in the process: the feature cache streams film after
+            # film through the same backbones, each with a BackboneRuntimes of its own
+            compiled = _COMPILED.setdefault(backbone, {})
+            key = (self.runtime, self.threads, tuple(x.shape[1:]), x.dtype)
+            if key not in compiled:
+                with torch.inference_mode(False), profiling.stage(f"compile:{name}"):
+                    compiled[key] = compile_network(
+                        backbone, x.detach().cpu().contiguous().numpy(), name=name,
+                        weights_id=parameters_hash(backbone), runtime=self.runtime,
+                        threads=self.threads)
+            self.networks[i] = compiled[key]
             self.names[i] = name
         net = self.networks[i]
         if net.runtime == "torch":
