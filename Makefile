@@ -1,6 +1,6 @@
 # make demo: set up .venv (first time: a few minutes, ~5 GB for the torch stack) and run the demo.
 # make test: set up .venv and run the full test suite (what CI runs).
-# make test-fast: the suite without the tests marked slow (101 s on 2 cores: 1364 tests).
+# make test-fast: the suite without the tests marked slow (103 s on 2 cores: 1368 tests).
 VENV ?= .venv
 PYTHON ?= python3
 BIN = $(VENV)/bin
